@@ -1,0 +1,425 @@
+//! `sqlflow`: the command-line client. Submits a SQL program with Run, then follows the
+//! job with Fetch until its end, rendering tables, log lines and the final status.
+
+mod render;
+
+use std::{
+    io::{self, IsTerminal, Read, Write},
+    path::PathBuf,
+    pin::pin,
+    process::ExitCode,
+    time::{Duration, Instant},
+};
+
+use clap::{Args, Parser, Subcommand};
+use sqlflow_proto::sqlflow::{
+    FetchRequest, JobId, JobStatus, Request, Session, job_status::Code,
+    sql_flow_client::SqlFlowClient,
+};
+use tonic::{Status, metadata::MetadataValue, transport::Channel};
+
+use crate::render::{Format, Renderer};
+
+/// Run SQLFlow programs: standard SQL plus TO TRAIN / PREDICT / EVALUATE / EXPLAIN.
+///
+/// Examples:
+///   sqlflow -e "SELECT 1"
+///   sqlflow program.sql
+///   sqlflow --detach -e "..."      # prints the job id and exits
+///   sqlflow fetch <job-id>
+///   sqlflow cancel <job-id>
+#[derive(Parser)]
+#[command(
+    name = "sqlflow",
+    version,
+    verbatim_doc_comment,
+    args_conflicts_with_subcommands = true
+)]
+struct Cli {
+    #[command(flatten)]
+    conn: Conn,
+    #[command(subcommand)]
+    cmd: Option<Cmd>,
+    #[command(flatten)]
+    submit: Submit,
+}
+
+#[derive(Args)]
+struct Conn {
+    /// Server address.
+    #[arg(
+        long,
+        env = "SQLFLOW_SERVER",
+        default_value = "http://127.0.0.1:50051",
+        global = true
+    )]
+    server: String,
+    /// Access token, when the server requires one.
+    #[arg(long, env = "SQLFLOW_TOKEN", hide_env_values = true, global = true)]
+    token: Option<String>,
+    /// How to print result tables.
+    #[arg(long, value_enum, default_value = "table", global = true)]
+    format: Format,
+    /// Never show the progress spinner.
+    #[arg(long, global = true)]
+    no_progress: bool,
+}
+
+#[derive(Args)]
+struct Submit {
+    /// The SQL program to run.
+    #[arg(
+        short = 'e',
+        long = "execute",
+        value_name = "SQL",
+        conflicts_with = "file"
+    )]
+    execute: Option<String>,
+    /// A file holding the SQL program ('-' for stdin).
+    file: Option<PathBuf>,
+    /// Datasource (sqlite://path, mysql://user:pass@host:port/db, postgres://...).
+    /// Default: the server's.
+    #[arg(long, env = "SQLFLOW_DATASOURCE", hide_env_values = true)]
+    datasource: Option<String>,
+    /// Submit, print the job id and exit; the job is never cancelled for lack of fetches.
+    #[arg(long)]
+    detach: bool,
+    /// Cancel the job if no client fetches it for this many seconds (server default if unset).
+    #[arg(long, value_name = "SECONDS")]
+    timeout: Option<u32>,
+    /// Idempotency key: submitting again with the same id returns the same job.
+    #[arg(long)]
+    request_id: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Follow a job and print its output, from the start or from a cursor.
+    Fetch {
+        job_id: String,
+        /// Resume after this cursor (printed by --detach or a previous fetch).
+        #[arg(long, default_value = "")]
+        cursor: String,
+    },
+    /// Cancel a job.
+    Cancel { job_id: String },
+}
+
+/// Exit statuses.
+const EXIT_FAILED: u8 = 1;
+const EXIT_USAGE: u8 = 2;
+const EXIT_CANCELLED: u8 = 3;
+const EXIT_INTERRUPTED: u8 = 130;
+
+/// How long to keep retrying an unreachable server while following a job (a restart).
+const RETRY_FOR: Duration = Duration::from_secs(60);
+/// Long-poll length: the server answers early when something happens.
+const WAIT_MS: u32 = 1000;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("sqlflow: cannot start: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    match rt.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(msg) => {
+            eprintln!("sqlflow: {msg}");
+            ExitCode::from(EXIT_USAGE)
+        }
+    }
+}
+
+struct Client {
+    inner: SqlFlowClient<Channel>,
+    token: Option<String>,
+    server: String,
+}
+
+impl Client {
+    async fn connect(conn: &Conn) -> Result<Self, String> {
+        let server = if conn.server.contains("://") {
+            conn.server.clone()
+        } else {
+            format!("http://{}", conn.server)
+        };
+        let endpoint = Channel::from_shared(server.clone())
+            .map_err(|e| format!("invalid server address '{}': {e}", conn.server))?
+            .tcp_nodelay(true)
+            .connect_timeout(Duration::from_secs(5));
+        // Lazy: a server that is restarting is retried by the fetch loop.
+        let channel = endpoint.connect_lazy();
+        Ok(Self {
+            inner: SqlFlowClient::new(channel).max_decoding_message_size(64 << 20),
+            token: conn.token.clone(),
+            server,
+        })
+    }
+
+    fn request<T>(&self, msg: T) -> tonic::Request<T> {
+        let mut req = tonic::Request::new(msg);
+        if let Some(t) = &self.token
+            && let Ok(v) = MetadataValue::try_from(format!("Bearer {t}"))
+        {
+            req.metadata_mut().insert("authorization", v);
+        }
+        req
+    }
+
+    fn explain(&self, s: &Status) -> String {
+        match s.code() {
+            tonic::Code::Unavailable => format!(
+                "cannot reach the SQLFlow server at {}: {} (set --server or SQLFLOW_SERVER)",
+                self.server,
+                s.message()
+            ),
+            _ => format!("{}: {}", code_name(s.code()), s.message()),
+        }
+    }
+}
+
+fn code_name(c: tonic::Code) -> String {
+    format!("{c:?}")
+        .chars()
+        .enumerate()
+        .flat_map(|(i, ch)| {
+            let sep = (i > 0 && ch.is_uppercase()).then_some('_');
+            sep.into_iter()
+                .chain(std::iter::once(ch.to_ascii_uppercase()))
+        })
+        .collect()
+}
+
+async fn run(cli: Cli) -> Result<ExitCode, String> {
+    let client = Client::connect(&cli.conn).await?;
+    match cli.cmd {
+        Some(Cmd::Fetch { job_id, cursor }) => Ok(follow(&client, &cli.conn, job_id, cursor).await),
+        Some(Cmd::Cancel { job_id }) => {
+            let mut c = client.inner.clone();
+            let status = c
+                .cancel(client.request(JobId {
+                    job_id: job_id.clone(),
+                }))
+                .await
+                .map_err(|s| client.explain(&s))?
+                .into_inner();
+            println!("{job_id}: {}", describe(&status));
+            Ok(ExitCode::SUCCESS)
+        }
+        None => {
+            let program = read_program(&cli.submit)?;
+            let request = Request {
+                sql: program,
+                session: Some(Session {
+                    token: client.token.clone().unwrap_or_default(),
+                    db_conn_str: cli.submit.datasource.clone().unwrap_or_default(),
+                    exit_on_submit: cli.submit.detach,
+                    user_id: String::new(),
+                }),
+                request_id: cli.submit.request_id.clone().unwrap_or_default(),
+                timeout_seconds: cli.submit.timeout.unwrap_or(0),
+            };
+            let mut c = client.inner.clone();
+            let id = c
+                .run(client.request(request))
+                .await
+                .map_err(|s| client.explain(&s))?
+                .into_inner()
+                .job_id;
+            if cli.submit.detach {
+                println!("{id}");
+                return Ok(ExitCode::SUCCESS);
+            }
+            Ok(follow(&client, &cli.conn, id, String::new()).await)
+        }
+    }
+}
+
+fn read_program(s: &Submit) -> Result<String, String> {
+    if let Some(sql) = &s.execute {
+        return Ok(sql.clone());
+    }
+    match &s.file {
+        Some(p) if p.as_os_str() != "-" => {
+            std::fs::read_to_string(p).map_err(|e| format!("cannot read {}: {e}", p.display()))
+        }
+        Some(_) => read_stdin(),
+        None if !io::stdin().is_terminal() => read_stdin(),
+        None => Err("no program: pass -e \"SQL\", a file, or pipe it on stdin (see --help)".into()),
+    }
+}
+
+fn read_stdin() -> Result<String, String> {
+    let mut s = String::new();
+    io::stdin()
+        .read_to_string(&mut s)
+        .map_err(|e| format!("cannot read the program from stdin: {e}"))?;
+    Ok(s)
+}
+
+fn describe(s: &JobStatus) -> String {
+    let code = format!("{:?}", s.code()).to_uppercase();
+    if s.message.is_empty() {
+        code
+    } else {
+        format!("{code}: {}", s.message)
+    }
+}
+
+/// A one-line status on stderr while the job runs, when stderr is a terminal.
+struct Spinner {
+    enabled: bool,
+    shown: bool,
+    frame: usize,
+}
+
+impl Spinner {
+    const FRAMES: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+
+    fn draw(&mut self, status: Code, elapsed: Duration) {
+        if !self.enabled {
+            return;
+        }
+        self.frame = (self.frame + 1) % Self::FRAMES.len();
+        let mut err = io::stderr().lock();
+        let _ = write!(
+            err,
+            "\r\x1b[2K{} {:?} {:.1}s",
+            Self::FRAMES[self.frame],
+            status,
+            elapsed.as_secs_f64()
+        );
+        let _ = err.flush();
+        self.shown = true;
+    }
+
+    fn clear(&mut self) {
+        if self.shown {
+            let _ = write!(io::stderr(), "\r\x1b[2K");
+            self.shown = false;
+        }
+    }
+}
+
+async fn follow(client: &Client, conn: &Conn, job_id: String, mut cursor: String) -> ExitCode {
+    let stdout = io::stdout();
+    let mut renderer = Renderer::new(conn.format, io::BufWriter::new(stdout.lock()), io::stderr());
+    let mut spinner = Spinner {
+        enabled: !conn.no_progress && io::stderr().is_terminal(),
+        shown: false,
+        frame: 0,
+    };
+    let started = Instant::now();
+    let mut status = JobStatus::default();
+    let mut interrupted = false;
+    let mut ctrl_c = pin!(tokio::signal::ctrl_c());
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    let mut unreachable_since: Option<Instant> = None;
+    loop {
+        let mut c = client.inner.clone();
+        let req = client.request(FetchRequest {
+            job: Some(JobId {
+                job_id: job_id.clone(),
+            }),
+            cursor: cursor.clone(),
+            wait_ms: WAIT_MS,
+        });
+        let mut fetch = pin!(c.fetch(req));
+        let reply = loop {
+            tokio::select! {
+                r = &mut fetch => break r,
+                _ = tick.tick() => spinner.draw(status.code(), started.elapsed()),
+                _ = &mut ctrl_c => {
+                    spinner.clear();
+                    if interrupted {
+                        return ExitCode::from(EXIT_INTERRUPTED);
+                    }
+                    interrupted = true;
+                    let _ = renderer.note(&format!("cancelling job {job_id} (Ctrl+C again to quit at once)"));
+                    let mut c = client.inner.clone();
+                    if let Err(s) = c.cancel(client.request(JobId { job_id: job_id.clone() })).await {
+                        let _ = renderer.note(&format!("cannot cancel: {}", client.explain(&s)));
+                        return ExitCode::from(EXIT_INTERRUPTED);
+                    }
+                    ctrl_c.set(tokio::signal::ctrl_c());
+                }
+            }
+        };
+        match reply {
+            Ok(r) => {
+                unreachable_since = None;
+                let r = r.into_inner();
+                spinner.clear();
+                for resp in &r.response {
+                    if let Err(e) = renderer.response(resp) {
+                        return output_error(e);
+                    }
+                }
+                cursor = r.next_cursor;
+                status = r.job_status.unwrap_or_default();
+                if r.eof {
+                    break;
+                }
+            }
+            Err(s) if s.code() == tonic::Code::Unavailable => {
+                // The server may be restarting: the job lives on, and our cursor is safe
+                // to replay.
+                let since = *unreachable_since.get_or_insert_with(Instant::now);
+                if since.elapsed() > RETRY_FOR {
+                    spinner.clear();
+                    let _ = renderer.note(&format!(
+                        "sqlflow: {}\nthe job may still be running: sqlflow fetch {job_id} --cursor '{cursor}'",
+                        client.explain(&s)
+                    ));
+                    return ExitCode::from(EXIT_USAGE);
+                }
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Err(s) => {
+                spinner.clear();
+                let _ = renderer.finish();
+                let _ = renderer.note(&format!("sqlflow: {}", client.explain(&s)));
+                return ExitCode::from(EXIT_USAGE);
+            }
+        }
+    }
+    spinner.clear();
+    if let Err(e) = renderer.finish() {
+        return output_error(e);
+    }
+    match status.code() {
+        Code::Succeeded => ExitCode::SUCCESS,
+        Code::Cancelled => {
+            let _ = renderer.note(&describe(&status));
+            ExitCode::from(if interrupted {
+                EXIT_INTERRUPTED
+            } else {
+                EXIT_CANCELLED
+            })
+        }
+        Code::Failed => {
+            let _ = renderer.note(&format!("ERROR: {}", status.message));
+            ExitCode::from(EXIT_FAILED)
+        }
+        _ => {
+            let _ = renderer.note(&format!("ERROR: the job ended as {}", describe(&status)));
+            ExitCode::from(EXIT_FAILED)
+        }
+    }
+}
+
+fn output_error(e: io::Error) -> ExitCode {
+    if e.kind() == io::ErrorKind::BrokenPipe {
+        // `sqlflow ... | head` is fine.
+        return ExitCode::SUCCESS;
+    }
+    eprintln!("sqlflow: cannot write output: {e}");
+    ExitCode::from(EXIT_USAGE)
+}

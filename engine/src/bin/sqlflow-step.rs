@@ -1,0 +1,270 @@
+//! `sqlflow-step`: runs a SQL program (or one statement) and writes the record stream on
+//! stdout. The local runner starts `sqlflow-step job <dir>` per job; an Argo workflow
+//! step runs `sqlflow-step run -e <statement>` in its container.
+
+use std::{
+    fs,
+    io::{self, Read, Seek, SeekFrom},
+    os::fd::AsFd,
+    path::{Path, PathBuf},
+    process::ExitCode,
+};
+
+use nix::{
+    sys::{
+        signal::Signal,
+        wait::{WaitStatus, waitpid},
+    },
+    unistd::{ForkResult, Pid, fork, setsid},
+};
+use sqlflow_engine::{output::RecordWriter, run_program};
+use sqlflow_proto::jobdir::{self, FinalCode, FinalStatus, JobSession, ProcessIdentity};
+
+const USAGE: &str = "\
+usage:
+  sqlflow-step run [--datasource DS] (-e SQL | FILE | -)   run a program, records on stdout
+  sqlflow-step job DIR                                     run the job in a job directory
+
+The datasource defaults to $SQLFLOW_DATASOURCE.";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("job") if args.len() == 2 => job(Path::new(&args[1])),
+        Some("run") => match parse_run(&args[1..]) {
+            Ok((ds, program)) => run(&ds, &program),
+            Err(e) => {
+                eprintln!("sqlflow-step: {e}\n{USAGE}");
+                ExitCode::from(2)
+            }
+        },
+        Some("--help" | "-h") => {
+            println!("{USAGE}");
+            ExitCode::SUCCESS
+        }
+        _ => {
+            eprintln!("{USAGE}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn parse_run(args: &[String]) -> Result<(String, String), String> {
+    let mut datasource = std::env::var("SQLFLOW_DATASOURCE").ok();
+    let mut program = None;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--datasource" => {
+                datasource = Some(it.next().ok_or("--datasource needs a value")?.clone())
+            }
+            "-e" => program = Some(it.next().ok_or("-e needs a SQL program")?.clone()),
+            "-" => {
+                let mut s = String::new();
+                io::stdin()
+                    .read_to_string(&mut s)
+                    .map_err(|e| format!("cannot read the program from stdin: {e}"))?;
+                program = Some(s);
+            }
+            file if !file.starts_with('-') => {
+                program =
+                    Some(fs::read_to_string(file).map_err(|e| format!("cannot read {file}: {e}"))?)
+            }
+            other => return Err(format!("unknown option {other}")),
+        }
+    }
+    let datasource =
+        datasource.ok_or("no datasource: pass --datasource or set SQLFLOW_DATASOURCE")?;
+    let program = program.ok_or("no program: pass -e SQL, a file, or - for stdin")?;
+    Ok((datasource, program))
+}
+
+/// Writes through fd 1 directly: std's stdout is line-buffered, our writer batches lines.
+fn stdout_file() -> io::Result<fs::File> {
+    Ok(fs::File::from(io::stdout().as_fd().try_clone_to_owned()?))
+}
+
+fn run(datasource: &str, program: &str) -> ExitCode {
+    let out = match stdout_file() {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("sqlflow-step: cannot write to stdout: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut w = RecordWriter::new(out);
+    match run_program(program, datasource, &mut w) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => {
+            eprintln!("sqlflow-step: {f}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Job mode. The process leaves the server's session and process group (so a signal to
+/// the server's terminal does not reach it and a server crash leaves it running), then
+/// forks: the child does the work, the parent stays as a small supervisor that writes
+/// the final status if the child dies without writing one (killed by a signal, say).
+fn job(dir: &Path) -> ExitCode {
+    // Fails only if we already lead a group, which is fine too.
+    let _ = setsid();
+    // The lock is the job's liveness signal and makes a second start of the same job
+    // (after a server crash mid-spawn) a no-op. The forked worker shares it.
+    let _lock = match jobdir::hold_lock(dir) {
+        Ok(Some(lock)) => lock,
+        Ok(None) => {
+            eprintln!("sqlflow-step: job {} is already running", dir.display());
+            return ExitCode::from(3);
+        }
+        Err(e) => {
+            finalize(
+                dir,
+                FinalCode::Failed,
+                format!("cannot lock the job directory: {e}"),
+            );
+            return ExitCode::FAILURE;
+        }
+    };
+    // A job cancelled before it started, or one that already ended, does not run.
+    if matches!(jobdir::read_status(dir), Ok(Some(_))) {
+        return ExitCode::SUCCESS;
+    }
+    if let Ok(reason) = fs::read_to_string(dir.join(jobdir::CANCEL)) {
+        finalize(dir, FinalCode::Cancelled, reason);
+        return exit_for(FinalCode::Cancelled);
+    }
+    let me = std::process::id() as i32;
+    let identity = ProcessIdentity {
+        pid: me,
+        pgid: nix::unistd::getpgrp().as_raw(),
+        start_ticks: jobdir::own_start_ticks(),
+    };
+    if let Ok(json) = serde_json::to_vec(&identity) {
+        let _ = jobdir::write_atomic(dir, jobdir::PROCESS, &json, false);
+    }
+    // SAFETY: nothing has started a thread yet, so the child's only thread is a copy of
+    // this one and no lock can be held by a thread that does not exist in the child.
+    match unsafe { fork() } {
+        Ok(ForkResult::Child) => {
+            let code = worker(dir);
+            std::process::exit(code)
+        }
+        Ok(ForkResult::Parent { child }) => supervise(dir, child),
+        Err(e) => {
+            finalize(
+                dir,
+                FinalCode::Failed,
+                format!("cannot start the job: fork failed: {e}"),
+            );
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn worker(dir: &Path) -> i32 {
+    let result = (|| -> Result<Result<(), String>, String> {
+        let program = fs::read_to_string(dir.join(jobdir::PROGRAM))
+            .map_err(|e| format!("cannot read the job's program: {e}"))?;
+        let session: JobSession = jobdir::read_json(dir, jobdir::SESSION)
+            .map_err(|e| format!("cannot read the job's session: {e}"))?;
+        let out = stdout_file().map_err(|e| format!("cannot open the job's output: {e}"))?;
+        let mut w = RecordWriter::with_limit(out, session.limits.output_bytes);
+        Ok(run_program(&program, &session.db_conn_str, &mut w).map_err(|f| f.to_string()))
+    })();
+    let (code, message) = match result {
+        Ok(Ok(())) => (FinalCode::Succeeded, String::new()),
+        Ok(Err(failure)) => (FinalCode::Failed, failure),
+        Err(setup) => (FinalCode::Failed, setup),
+    };
+    finalize(dir, code, message);
+    i32::from(code != FinalCode::Succeeded)
+}
+
+fn supervise(dir: &Path, child: Pid) -> ExitCode {
+    let how = loop {
+        match waitpid(child, None) {
+            Ok(status @ (WaitStatus::Exited(..) | WaitStatus::Signaled(..))) => break status,
+            Ok(_) | Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => {
+                finalize(
+                    dir,
+                    FinalCode::Failed,
+                    format!("lost track of the job's process: {e}"),
+                );
+                return ExitCode::FAILURE;
+            }
+        }
+    };
+    if let Ok(Some(status)) = jobdir::read_status(dir) {
+        return exit_for(status.code);
+    }
+    if let Ok(reason) = fs::read_to_string(dir.join(jobdir::CANCEL)) {
+        finalize(dir, FinalCode::Cancelled, reason);
+        return exit_for(FinalCode::Cancelled);
+    }
+    let stderr = stderr_tail(&dir.join(jobdir::STDERR));
+    let mut message = match how {
+        WaitStatus::Signaled(_, sig, _) => died_by_signal(sig),
+        WaitStatus::Exited(_, code) => {
+            format!("the job's process exited with code {code} before reporting a result")
+        }
+        _ => "the job's process ended without reporting a result".to_string(),
+    };
+    if !stderr.is_empty() {
+        message.push_str("; its last output on stderr:\n");
+        message.push_str(&stderr);
+    }
+    finalize(dir, FinalCode::Failed, message);
+    ExitCode::FAILURE
+}
+
+fn died_by_signal(sig: Signal) -> String {
+    let hint = match sig {
+        Signal::SIGKILL => " (killed by someone, or by the kernel when memory ran out)",
+        Signal::SIGXCPU => " (its CPU time limit was reached)",
+        Signal::SIGSEGV | Signal::SIGBUS => " (a crash)",
+        Signal::SIGABRT => " (it aborted, for example when an allocation failed)",
+        _ => "",
+    };
+    format!(
+        "the job's process died: killed by signal {} ({}){hint}",
+        sig as i32,
+        sig.as_str()
+    )
+}
+
+fn exit_for(code: FinalCode) -> ExitCode {
+    if code == FinalCode::Succeeded {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+fn finalize(dir: &Path, code: FinalCode, message: String) {
+    let status = FinalStatus {
+        code,
+        message,
+        finished_at_ms: jobdir::now_ms(),
+    };
+    if let Err(e) = jobdir::finalize(dir, &status, false) {
+        eprintln!(
+            "sqlflow-step: cannot write the final status into {}: {e}",
+            dir.display()
+        );
+    }
+}
+
+/// The last few lines a dying process wrote on stderr, for the failure message.
+fn stderr_tail(path: &PathBuf) -> String {
+    const TAIL: u64 = 2048;
+    let Ok(mut f) = fs::File::open(path) else {
+        return String::new();
+    };
+    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+    let _ = f.seek(SeekFrom::Start(len.saturating_sub(TAIL)));
+    let mut buf = Vec::new();
+    let _ = f.read_to_end(&mut buf);
+    String::from_utf8_lossy(&buf).trim().to_string()
+}

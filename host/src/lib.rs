@@ -1,0 +1,9 @@
+//! The sqlflow-rs server (host): configuration, plugin loading and the gRPC services.
+//! The binary's `main` only wires these together.
+
+#![deny(rust_2018_idioms)]
+
+pub mod config;
+pub mod runner;
+pub mod server;
+pub mod service;

@@ -1,0 +1,89 @@
+//! The loaded runner, seen from async code: every plugin call runs on the blocking pool
+//! under a time limit, so a slow or hung plugin never stalls a gRPC worker, and a
+//! plugin's error becomes a `tonic::Status` with the plugin's code.
+
+use std::{sync::Arc, time::Duration};
+
+use sqlflow_plugin_api::{
+    FetchWakerBox, RunnerError,
+    loader::{Plugin, PluginRunner, TracingHost},
+};
+use sqlflow_proto::{
+    plugin::{CancelCall, FetchCall, RunCall},
+    sqlflow::{JobId, JobStatus, Responses},
+};
+use tonic::{Code, Status};
+
+#[derive(Clone)]
+pub struct RunnerHandle {
+    name: Arc<str>,
+    runner: Arc<PluginRunner>,
+    timeout: Duration,
+}
+
+pub fn to_status(e: RunnerError) -> Status {
+    Status::new(Code::from(e.code.0 as i32), e.message.into_string())
+}
+
+impl RunnerHandle {
+    pub fn create(
+        plugin: &Plugin,
+        config_json: &str,
+        timeout: Duration,
+    ) -> Result<Self, RunnerError> {
+        let runner = plugin.create(config_json, TracingHost::boxed(plugin.name.clone()))?;
+        Ok(Self {
+            name: plugin.name.clone().into(),
+            runner: Arc::new(runner),
+            timeout,
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    async fn call<T, F>(&self, what: &'static str, f: F) -> Result<T, Status>
+    where
+        T: Send + 'static,
+        F: FnOnce(&PluginRunner) -> Result<T, RunnerError> + Send + 'static,
+    {
+        let runner = self.runner.clone();
+        let task = tokio::task::spawn_blocking(move || f(&runner));
+        match tokio::time::timeout(self.timeout, task).await {
+            Ok(Ok(result)) => result.map_err(to_status),
+            // The plugin guards its own panics; this is a panic in our glue.
+            Ok(Err(join)) => Err(Status::internal(format!(
+                "runner '{}' {what} call failed: {join}",
+                self.name
+            ))),
+            Err(_) => {
+                tracing::error!(runner = %self.name, call = what, "plugin call timed out");
+                Err(Status::unavailable(format!(
+                    "runner '{}' did not answer {what} within {:?}; try again later",
+                    self.name, self.timeout
+                )))
+            }
+        }
+    }
+
+    pub async fn run(&self, call: RunCall) -> Result<JobId, Status> {
+        self.call("run", move |r| r.run(&call)).await
+    }
+
+    pub async fn fetch(
+        &self,
+        call: FetchCall,
+        waker: Option<FetchWakerBox>,
+    ) -> Result<Responses, Status> {
+        self.call("fetch", move |r| r.fetch(&call, waker)).await
+    }
+
+    pub async fn cancel(&self, call: CancelCall) -> Result<JobStatus, Status> {
+        self.call("cancel", move |r| r.cancel(&call)).await
+    }
+
+    pub async fn health(&self) -> Result<(), Status> {
+        self.call("health", |r| r.health()).await
+    }
+}

@@ -1,0 +1,175 @@
+//! Start-up: load the configured runner plugin, then serve until SIGTERM or Ctrl+C.
+
+use std::{path::PathBuf, time::Duration};
+
+use figment::Figment;
+use sqlflow_plugin_api::{library_file_name, loader};
+use sqlflow_proto::sqlflow::sql_flow_server::SqlFlowServer;
+use tonic::transport::{Server, server::TcpIncoming};
+
+use crate::{
+    config::{self, Config},
+    runner::RunnerHandle,
+    service::{Service, Settings},
+};
+
+/// How often the runner's health is checked for `grpc.health.v1`.
+const HEALTH_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Why the server could not start. Each maps to an exit status.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// Bad configuration (of the server or of the runner): exit 78 (EX_CONFIG).
+    #[error("{0}")]
+    Config(String),
+    /// Could not bind or serve: exit 1.
+    #[error("{0}")]
+    Serve(String),
+}
+
+/// Loads the plugin and creates the runner, or explains why not.
+pub fn start_runner(cfg: &Config, figment: &Figment) -> Result<RunnerHandle, StartError> {
+    let path = cfg.plugin_dir().join(library_file_name(&cfg.job_runner));
+    let plugin = loader::load(&path).map_err(|e| {
+        let hint = if matches!(e, loader::LoadError::Open { .. }) {
+            format!(
+                "\n(job_runner = '{}' from {}; plugin_dir = {} from {})",
+                cfg.job_runner,
+                config::origin_of(figment, "job_runner"),
+                cfg.plugin_dir().display(),
+                config::origin_of(figment, "plugin_dir"),
+            )
+        } else {
+            String::new()
+        };
+        StartError::Config(format!("{e}{hint}"))
+    })?;
+    if plugin.name != cfg.job_runner {
+        return Err(StartError::Config(format!(
+            "{} is the '{}' runner, but job_runner = '{}' (from {})",
+            path.display(),
+            plugin.name,
+            cfg.job_runner,
+            config::origin_of(figment, "job_runner")
+        )));
+    }
+    let json = cfg.runner_json().map_err(|e| StartError::Config(e.0))?;
+    let timeout = Duration::from_millis(cfg.plugin_call_timeout_ms);
+    RunnerHandle::create(&plugin, &json, timeout).map_err(|e| {
+        StartError::Config(match e.config_path.into_option() {
+            Some(key) => {
+                let full = format!("runners.{}.{key}", cfg.job_runner);
+                format!(
+                    "invalid configuration: {} for key '{full}' (from {})",
+                    e.message,
+                    config::origin_of(figment, &full)
+                )
+            }
+            None => format!("runner '{}' failed to start: {}", cfg.job_runner, e.message),
+        })
+    })
+}
+
+pub async fn serve(cfg: Config, figment: Figment) -> Result<(), StartError> {
+    let data_dir = cfg.data_dir.canonicalize().map_err(|e| {
+        StartError::Config(format!(
+            "invalid configuration: data_dir {}: {e} (from {})",
+            cfg.data_dir.display(),
+            config::origin_of(&figment, "data_dir")
+        ))
+    })?;
+    let runner = start_runner(&cfg, &figment)?;
+    let addr = cfg.listen.parse().map_err(|e| {
+        StartError::Config(format!(
+            "invalid configuration: listen = '{}' is not an address like 127.0.0.1:50051: {e} (from {})",
+            cfg.listen,
+            config::origin_of(&figment, "listen")
+        ))
+    })?;
+    let incoming = TcpIncoming::bind(addr)
+        .map_err(|e| StartError::Serve(format!("cannot listen on {addr}: {e}")))?
+        .with_nodelay(Some(true));
+    let local = incoming.local_addr().unwrap_or(addr);
+
+    let (health, health_service) = tonic_health::server::health_reporter();
+    health.set_serving::<SqlFlowServer<Service>>().await;
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(sqlflow_proto::FILE_DESCRIPTOR_SET)
+        .build_v1()
+        .map_err(|e| StartError::Serve(format!("cannot build the reflection service: {e}")))?;
+
+    let checker = runner.clone();
+    tokio::spawn(async move {
+        let mut serving = true;
+        loop {
+            tokio::time::sleep(HEALTH_INTERVAL).await;
+            let ok = checker.health().await;
+            match (&ok, serving) {
+                (Ok(()), false) => {
+                    tracing::info!("runner is healthy again");
+                    health.set_serving::<SqlFlowServer<Service>>().await;
+                }
+                (Err(e), true) => {
+                    tracing::error!("runner is unhealthy: {}", e.message());
+                    health.set_not_serving::<SqlFlowServer<Service>>().await;
+                }
+                _ => {}
+            }
+            serving = ok.is_ok();
+        }
+    });
+
+    let service = Service::new(
+        runner.clone(),
+        Settings {
+            default_datasource: cfg.datasource.clone(),
+            data_dir,
+            max_wait: Duration::from_millis(cfg.max_wait_ms.into()),
+            max_program_bytes: cfg.max_program_bytes,
+        },
+    );
+    let max_message = cfg.max_program_bytes.saturating_add(64 * 1024).max(4 << 20);
+    tracing::info!(
+        "sqlflow-server {} listening on {local} with the '{}' runner",
+        env!("CARGO_PKG_VERSION"),
+        runner.name()
+    );
+    // Tests and scripts wait for this line.
+    println!("listening on {local}");
+    Server::builder()
+        .add_service(health_service)
+        .add_service(reflection)
+        .add_service(SqlFlowServer::new(service).max_decoding_message_size(max_message))
+        .serve_with_incoming_shutdown(incoming, shutdown_signal())
+        .await
+        .map_err(|e| StartError::Serve(format!("server failed: {e}")))?;
+    tracing::info!("shut down");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = term => tracing::info!("SIGTERM: finishing in-flight requests"),
+        _ = tokio::signal::ctrl_c() => tracing::info!("interrupted: finishing in-flight requests"),
+    }
+}
+
+/// The configuration file to read: `--config`, else `./sqlflow.toml` (which may be absent).
+pub fn config_path(explicit: Option<PathBuf>) -> Result<PathBuf, StartError> {
+    match explicit {
+        Some(p) if !p.is_file() => Err(StartError::Config(format!(
+            "configuration file {} does not exist",
+            p.display()
+        ))),
+        Some(p) => Ok(p),
+        None => Ok(PathBuf::from("sqlflow.toml")),
+    }
+}

@@ -1,0 +1,273 @@
+//! The host side: loading a runner library and calling it with typed messages.
+
+use std::{
+    path::{Path, PathBuf},
+    sync::{Arc, Weak},
+};
+
+use abi_stable::{
+    library::{LibraryError, RootModule, lib_header_from_path},
+    sabi_trait::TD_Opaque,
+    std_types::{RArc, ROption, RResult, RStr, RVec},
+};
+use prost::Message;
+use sqlflow_proto::{
+    plugin::{CancelCall, FetchCall, RunCall},
+    sqlflow::{JobId, JobStatus, Responses},
+};
+
+use crate::abi::{
+    API_VERSION, FetchWaker, FetchWakerBox, Host, HostBox, JobRunnerBox, RunnerError,
+    RunnerPluginRef, level,
+};
+
+/// Why a plugin library could not be used. Every variant names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("cannot open runner plugin {path}: {reason}")]
+    Open { path: PathBuf, reason: String },
+    #[error("{path} is not a sqlflow runner plugin: {reason}")]
+    NotAPlugin { path: PathBuf, reason: String },
+    #[error(
+        "runner plugin {path} was built against sqlflow-plugin-api {plugin}, but this server \
+         has {host}; rebuild the plugin against {host}"
+    )]
+    VersionMismatch {
+        path: PathBuf,
+        plugin: String,
+        host: String,
+    },
+    #[error(
+        "runner plugin {path} speaks plugin API version {plugin}, but this server speaks \
+         version {host}; rebuild the plugin against this server's sqlflow-plugin-api"
+    )]
+    ApiMismatch {
+        path: PathBuf,
+        plugin: u32,
+        host: u32,
+    },
+    #[error(
+        "runner plugin {path} has an ABI layout different from this server's \
+         (sqlflow-plugin-api {host}); rebuild it against the same version:\n{detail}"
+    )]
+    Layout {
+        path: PathBuf,
+        host: String,
+        detail: String,
+    },
+    #[error("runner plugin {path} failed to initialise: {reason}")]
+    Init { path: PathBuf, reason: String },
+}
+
+/// A loaded (and never unloaded) runner library.
+pub struct Plugin {
+    pub path: PathBuf,
+    pub name: String,
+    pub version: String,
+    module: RunnerPluginRef,
+}
+
+impl std::fmt::Debug for Plugin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Plugin")
+            .field("path", &self.path)
+            .field("name", &self.name)
+            .field("version", &self.version)
+            .finish()
+    }
+}
+
+/// The plugin-api version this host was built with.
+pub fn host_api_version() -> String {
+    RunnerPluginRef::VERSION_STRINGS.to_string()
+}
+
+/// Loads a runner library, checking abi_stable's ABI, the plugin-api version, the layout
+/// of everything reachable from the root module, and our [`API_VERSION`].
+///
+/// Uses `lib_header_from_path` rather than `load_from_file`, which caches one library per
+/// root-module type and would hand back the first runner for every later path.
+pub fn load(path: &Path) -> Result<Plugin, LoadError> {
+    let path_buf = path.to_path_buf();
+    if !path.exists() {
+        return Err(LoadError::Open {
+            path: path_buf,
+            reason: "no such file".into(),
+        });
+    }
+    let header = lib_header_from_path(path).map_err(|e| match e {
+        LibraryError::OpenError { err, .. } => LoadError::Open {
+            path: path_buf.clone(),
+            reason: err.to_string(),
+        },
+        other => LoadError::NotAPlugin {
+            path: path_buf.clone(),
+            reason: one_line(&other.to_string()),
+        },
+    })?;
+    let module = header
+        .init_root_module::<RunnerPluginRef>()
+        .map_err(|e| match e {
+            LibraryError::IncompatibleVersionNumber { actual_version, .. } => {
+                LoadError::VersionMismatch {
+                    path: path_buf.clone(),
+                    plugin: actual_version.to_string(),
+                    host: host_api_version(),
+                }
+            }
+            LibraryError::AbiInstability(detail) => LoadError::Layout {
+                path: path_buf.clone(),
+                host: host_api_version(),
+                detail: detail.to_string(),
+            },
+            other => LoadError::Init {
+                path: path_buf.clone(),
+                reason: one_line(&other.to_string()),
+            },
+        })?;
+    let info = (module.info())();
+    if info.api_version != API_VERSION {
+        return Err(LoadError::ApiMismatch {
+            path: path_buf,
+            plugin: info.api_version,
+            host: API_VERSION,
+        });
+    }
+    Ok(Plugin {
+        path: path_buf,
+        name: info.name.into_string(),
+        version: info.version.into_string(),
+        module,
+    })
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+impl Plugin {
+    /// Creates the runner from its configuration table (JSON).
+    pub fn create(&self, config_json: &str, host: HostBox) -> Result<PluginRunner, RunnerError> {
+        match (self.module.create())(RStr::from_str(config_json), host) {
+            RResult::ROk(inner) => Ok(PluginRunner { inner }),
+            RResult::RErr(e) => Err(e),
+        }
+    }
+}
+
+/// A runner object with typed methods. Calls block: run them off async workers.
+pub struct PluginRunner {
+    inner: JobRunnerBox,
+}
+
+fn decode<T: Message + Default>(
+    what: &str,
+    r: RResult<RVec<u8>, RunnerError>,
+) -> Result<T, RunnerError> {
+    match r {
+        RResult::ROk(bytes) => T::decode(bytes.as_slice()).map_err(|e| {
+            RunnerError::internal(format!("runner returned an undecodable {what} reply: {e}"))
+        }),
+        RResult::RErr(e) => Err(e),
+    }
+}
+
+impl PluginRunner {
+    pub fn run(&self, call: &RunCall) -> Result<JobId, RunnerError> {
+        let bytes = call.encode_to_vec();
+        decode("run", self.inner.run(bytes.as_slice().into()))
+    }
+
+    pub fn fetch(
+        &self,
+        call: &FetchCall,
+        waker: Option<FetchWakerBox>,
+    ) -> Result<Responses, RunnerError> {
+        let bytes = call.encode_to_vec();
+        decode(
+            "fetch",
+            self.inner
+                .fetch(bytes.as_slice().into(), ROption::from(waker)),
+        )
+    }
+
+    pub fn cancel(&self, call: &CancelCall) -> Result<JobStatus, RunnerError> {
+        let bytes = call.encode_to_vec();
+        decode("cancel", self.inner.cancel(bytes.as_slice().into()))
+    }
+
+    pub fn health(&self) -> Result<(), RunnerError> {
+        self.inner.health().into_result()
+    }
+}
+
+/// A [`Host`] that re-emits plugin logs into the host's own `tracing` subscriber.
+pub struct TracingHost {
+    pub runner: String,
+}
+
+impl TracingHost {
+    pub fn boxed(runner: impl Into<String>) -> HostBox {
+        HostBox::from_ptr(
+            RArc::new(TracingHost {
+                runner: runner.into(),
+            }),
+            TD_Opaque,
+        )
+    }
+}
+
+impl Host for TracingHost {
+    fn max_level(&self) -> u8 {
+        match tracing::level_filters::LevelFilter::current().into_level() {
+            None => 0,
+            Some(tracing::Level::ERROR) => level::ERROR,
+            Some(tracing::Level::WARN) => level::WARN,
+            Some(tracing::Level::INFO) => level::INFO,
+            Some(tracing::Level::DEBUG) => level::DEBUG,
+            Some(tracing::Level::TRACE) => level::TRACE,
+        }
+    }
+
+    fn log(&self, lvl: u8, target: RStr<'_>, message: RStr<'_>) {
+        let (runner, target, message) = (&self.runner, target.as_str(), message.as_str());
+        match lvl {
+            level::ERROR => {
+                tracing::error!(target: "sqlflow::plugin", runner, origin = target, "{message}")
+            }
+            level::WARN => {
+                tracing::warn!(target: "sqlflow::plugin", runner, origin = target, "{message}")
+            }
+            level::INFO => {
+                tracing::info!(target: "sqlflow::plugin", runner, origin = target, "{message}")
+            }
+            level::DEBUG => {
+                tracing::debug!(target: "sqlflow::plugin", runner, origin = target, "{message}")
+            }
+            _ => tracing::trace!(target: "sqlflow::plugin", runner, origin = target, "{message}"),
+        }
+    }
+}
+
+/// A waker backed by a `tokio::sync::Notify` the host awaits. Holding only a weak
+/// reference lets the runner see when the waiting `Fetch` has gone.
+pub struct NotifyWaker(Weak<tokio::sync::Notify>);
+
+impl NotifyWaker {
+    pub fn boxed(notify: &Arc<tokio::sync::Notify>) -> FetchWakerBox {
+        FetchWakerBox::from_value(NotifyWaker(Arc::downgrade(notify)), TD_Opaque)
+    }
+}
+
+impl FetchWaker for NotifyWaker {
+    fn wake(&self) {
+        if let Some(n) = self.0.upgrade() {
+            // notify_one stores a permit, so a wake before the host awaits is not lost.
+            n.notify_one();
+        }
+    }
+
+    fn is_stale(&self) -> bool {
+        self.0.strong_count() == 0
+    }
+}

@@ -1,0 +1,391 @@
+//! The plugin side: what a runner author uses so they write only the runner.
+//!
+//! ```ignore
+//! struct MyRunner { /* ... */ }
+//! impl sqlflow_plugin_api::sdk::Runner for MyRunner { /* run, fetch, cancel */ }
+//! fn create(config_json: &str, ctx: &PluginContext) -> Result<MyRunner, RunnerError> { /* ... */ }
+//! sqlflow_plugin_api::export_runner!(name: "my", create: create);
+//! ```
+//!
+//! The export macro wraps every entry point in `catch_unwind` (a panic becomes an
+//! `INTERNAL` error; one escaping across the boundary would abort the server), gives the
+//! runner its own tokio runtime (the host's runtime is invisible inside a cdylib), and
+//! forwards the plugin's `tracing` events and panic messages to the host's log.
+
+use std::{
+    any::Any,
+    fmt::Write as _,
+    panic::{AssertUnwindSafe, catch_unwind},
+};
+
+use abi_stable::std_types::{RResult, RSlice, RStr, RString, RVec};
+use prost::Message;
+use sqlflow_proto::{
+    plugin::{Caller, CancelCall, FetchCall, RunCall},
+    sqlflow::{JobId, JobStatus, Responses},
+};
+use tracing::{Event, Level, Subscriber, field::Visit, span};
+use tracing_subscriber::{Layer, layer::Context, prelude::*, registry::LookupSpan};
+
+use crate::abi::{
+    API_VERSION, FetchWakerBox, HostBox, JobRunner, JobRunnerBox, PluginInfo, RunnerError, level,
+};
+
+/// What a runner implements. Methods are called from the host's blocking pool under a
+/// time limit: return promptly and do long work on [`PluginContext::runtime`].
+pub trait Runner: Send + Sync + 'static {
+    /// Creates the job durably and returns its id; never waits for the job.
+    fn run(&self, call: RunCall) -> Result<JobId, RunnerError>;
+
+    /// A snapshot of the job's output after the cursor. When it holds nothing new and a
+    /// waker is given, keep the waker and wake it once when the job changes.
+    fn fetch(&self, call: FetchCall, waker: Option<Waker>) -> Result<Responses, RunnerError>;
+
+    /// Stops the job. Harmless on a finished one.
+    fn cancel(&self, call: CancelCall) -> Result<JobStatus, RunnerError>;
+
+    fn health(&self) -> Result<(), RunnerError> {
+        Ok(())
+    }
+}
+
+/// Handed to the runner's `create` function.
+pub struct PluginContext {
+    /// The plugin's own runtime, alive as long as the runner.
+    pub runtime: tokio::runtime::Handle,
+}
+
+/// Wakes a long-polling `Fetch` on the host.
+pub struct Waker(FetchWakerBox);
+
+impl Waker {
+    pub fn wake(self) {
+        self.0.wake();
+    }
+
+    /// True once the host no longer waits for this waker.
+    pub fn is_stale(&self) -> bool {
+        self.0.is_stale()
+    }
+}
+
+impl std::fmt::Debug for Waker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Waker")
+    }
+}
+
+#[doc(hidden)]
+pub fn plugin_info(name: &str, version: &str) -> PluginInfo {
+    PluginInfo {
+        name: RString::from(name),
+        version: RString::from(version),
+        api_version: API_VERSION,
+    }
+}
+
+/// Worker threads of a plugin's runtime. Runners mostly wait on I/O and child processes.
+const RUNTIME_THREADS: usize = 2;
+
+#[doc(hidden)]
+pub fn create_runner<R, F>(
+    name: &'static str,
+    config_json: RStr<'_>,
+    host: HostBox,
+    create: F,
+) -> RResult<JobRunnerBox, RunnerError>
+where
+    R: Runner,
+    F: FnOnce(&str, &PluginContext) -> Result<R, RunnerError>,
+{
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        install_log_bridge(name, host);
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(RUNTIME_THREADS)
+            .thread_name(format!("{name}-runner"))
+            .enable_all()
+            .build()
+            .map_err(|e| {
+                RunnerError::internal(format!("runner {name}: cannot start its runtime: {e}"))
+            })?;
+        let ctx = PluginContext {
+            runtime: runtime.handle().clone(),
+        };
+        let runner = {
+            let _entered = runtime.enter();
+            create(config_json.as_str(), &ctx)?
+        };
+        Ok(JobRunnerBox::from_value(
+            Guarded {
+                name,
+                runner: Some(runner),
+                runtime: Some(runtime),
+            },
+            abi_stable::sabi_trait::TD_Opaque,
+        ))
+    }));
+    match result {
+        Ok(Ok(boxed)) => RResult::ROk(boxed),
+        Ok(Err(e)) => RResult::RErr(e),
+        Err(panic) => RResult::RErr(RunnerError::internal(format!(
+            "runner {name} panicked while starting: {}",
+            panic_message(&*panic)
+        ))),
+    }
+}
+
+/// The object the host holds: every entry point decodes, runs under `catch_unwind`
+/// inside the runner's runtime context, and encodes.
+struct Guarded<R: Runner> {
+    name: &'static str,
+    // Options only so Drop can order them: the runner goes before its runtime.
+    runner: Option<R>,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl<R: Runner> Drop for Guarded<R> {
+    fn drop(&mut self) {
+        drop(self.runner.take());
+        if let Some(rt) = self.runtime.take() {
+            // The host may drop us from one of its own threads; never block it on our tasks.
+            rt.shutdown_background();
+        }
+    }
+}
+
+trait HasCaller {
+    fn caller(&self) -> Option<&Caller>;
+}
+
+impl HasCaller for RunCall {
+    fn caller(&self) -> Option<&Caller> {
+        self.caller.as_ref()
+    }
+}
+impl HasCaller for FetchCall {
+    fn caller(&self) -> Option<&Caller> {
+        self.caller.as_ref()
+    }
+}
+impl HasCaller for CancelCall {
+    fn caller(&self) -> Option<&Caller> {
+        self.caller.as_ref()
+    }
+}
+
+impl<R: Runner> Guarded<R> {
+    fn call<Req, Resp>(
+        &self,
+        what: &str,
+        bytes: RSlice<'_, u8>,
+        f: impl FnOnce(&R, Req) -> Result<Resp, RunnerError>,
+    ) -> RResult<RVec<u8>, RunnerError>
+    where
+        Req: Message + Default + HasCaller,
+        Resp: Message,
+    {
+        let result = catch_unwind(AssertUnwindSafe(|| {
+            let req = Req::decode(bytes.as_slice()).map_err(|e| {
+                RunnerError::invalid_argument(format!("{what}: undecodable request: {e}"))
+            })?;
+            if req.caller().is_some_and(|c| c.panic_probe) {
+                panic!("panic probe requested by the conformance kit");
+            }
+            let (Some(runner), Some(rt)) = (&self.runner, &self.runtime) else {
+                return Err(RunnerError::unavailable("runner is shutting down"));
+            };
+            let _entered = rt.enter();
+            f(runner, req).map(|resp| resp.encode_to_vec())
+        }));
+        match result {
+            Ok(Ok(v)) => RResult::ROk(RVec::from(v)),
+            Ok(Err(e)) => RResult::RErr(e),
+            Err(panic) => RResult::RErr(RunnerError::internal(format!(
+                "runner {} panicked in {what}: {}",
+                self.name,
+                panic_message(&*panic)
+            ))),
+        }
+    }
+}
+
+impl<R: Runner> JobRunner for Guarded<R> {
+    fn run(&self, call: RSlice<'_, u8>) -> RResult<RVec<u8>, RunnerError> {
+        self.call("run", call, |r, c: RunCall| r.run(c))
+    }
+
+    fn fetch(
+        &self,
+        call: RSlice<'_, u8>,
+        waker: abi_stable::std_types::ROption<FetchWakerBox>,
+    ) -> RResult<RVec<u8>, RunnerError> {
+        let waker = waker.into_option().map(Waker);
+        self.call("fetch", call, |r, c: FetchCall| r.fetch(c, waker))
+    }
+
+    fn cancel(&self, call: RSlice<'_, u8>) -> RResult<RVec<u8>, RunnerError> {
+        self.call("cancel", call, |r, c: CancelCall| r.cancel(c))
+    }
+
+    fn health(&self) -> RResult<(), RunnerError> {
+        let result = catch_unwind(AssertUnwindSafe(|| match &self.runner {
+            Some(r) => r.health(),
+            None => Err(RunnerError::unavailable("runner is shutting down")),
+        }));
+        match result {
+            Ok(r) => r.into(),
+            Err(panic) => RResult::RErr(RunnerError::internal(format!(
+                "runner {} panicked in health: {}",
+                self.name,
+                panic_message(&*panic)
+            ))),
+        }
+    }
+}
+
+fn panic_message(panic: &(dyn Any + Send)) -> String {
+    if let Some(s) = panic.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "(non-string panic payload)".to_string()
+    }
+}
+
+/// Routes this cdylib's `tracing` events (its own copy of the global dispatcher) and its
+/// panic messages (its own copy of std's hook) to the host.
+fn install_log_bridge(name: &'static str, host: HostBox) {
+    let max = match host.max_level() {
+        level::ERROR => tracing_subscriber::filter::LevelFilter::ERROR,
+        level::WARN => tracing_subscriber::filter::LevelFilter::WARN,
+        level::INFO => tracing_subscriber::filter::LevelFilter::INFO,
+        level::DEBUG => tracing_subscriber::filter::LevelFilter::DEBUG,
+        0 => tracing_subscriber::filter::LevelFilter::OFF,
+        _ => tracing_subscriber::filter::LevelFilter::TRACE,
+    };
+    let subscriber = tracing_subscriber::registry().with(HostLayer { host }.with_filter(max));
+    // A second runner created from the same library keeps the first bridge.
+    if tracing::subscriber::set_global_default(subscriber).is_ok() {
+        std::panic::set_hook(Box::new(move |info| {
+            tracing::error!(target: "panic", runner = name, "{info}");
+        }));
+    }
+}
+
+struct HostLayer {
+    host: HostBox,
+}
+
+/// Fields of a span, formatted once when it is created.
+struct SpanFields(String);
+
+impl<S> Layer<S> for HostLayer
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn on_new_span(&self, attrs: &span::Attributes<'_>, id: &span::Id, ctx: Context<'_, S>) {
+        let mut fields = FieldWriter::default();
+        attrs.record(&mut fields);
+        if let Some(span) = ctx.span(id) {
+            span.extensions_mut().insert(SpanFields(fields.out));
+        }
+    }
+
+    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        let mut w = FieldWriter::default();
+        event.record(&mut w);
+        let mut line = w.message;
+        if !w.out.is_empty() {
+            line.push_str(&w.out);
+        }
+        if let Some(scope) = ctx.event_scope(event) {
+            for span in scope.from_root() {
+                if let Some(fields) = span.extensions().get::<SpanFields>() {
+                    line.push_str(&fields.0);
+                }
+            }
+        }
+        let lvl = match *event.metadata().level() {
+            Level::ERROR => level::ERROR,
+            Level::WARN => level::WARN,
+            Level::INFO => level::INFO,
+            Level::DEBUG => level::DEBUG,
+            Level::TRACE => level::TRACE,
+        };
+        self.host.log(
+            lvl,
+            RStr::from_str(event.metadata().target()),
+            RStr::from_str(&line),
+        );
+    }
+}
+
+#[derive(Default)]
+struct FieldWriter {
+    message: String,
+    out: String,
+}
+
+impl Visit for FieldWriter {
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        if field.name() == "message" {
+            self.message.push_str(value);
+        } else {
+            let _ = write!(self.out, " {}={value}", field.name());
+        }
+    }
+
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        if field.name() == "message" {
+            let _ = write!(self.message, "{value:?}");
+        } else {
+            let _ = write!(self.out, " {}={value:?}", field.name());
+        }
+    }
+}
+
+/// Exports a runner as a plugin library: `export_runner!(name: "local", create: my_create)`,
+/// where `my_create: fn(&str, &PluginContext) -> Result<impl Runner, RunnerError>` receives
+/// the runner's `[runners.<name>]` table as JSON.
+///
+/// The crate needs `crate-type = ["cdylib", "rlib"]` and a `[lib] name` of
+/// `<name>_runner`, and `abi_stable` as a dependency (for the export attribute).
+#[macro_export]
+macro_rules! export_runner {
+    (name: $name:expr, create: $create:path $(,)?) => {
+        #[::abi_stable::export_root_module]
+        pub fn sqlflow_runner_root_module() -> $crate::RunnerPluginRef {
+            extern "C" fn __sqlflow_info() -> $crate::PluginInfo {
+                $crate::sdk::plugin_info($name, env!("CARGO_PKG_VERSION"))
+            }
+            extern "C" fn __sqlflow_create(
+                config_json: ::abi_stable::std_types::RStr<'_>,
+                host: $crate::HostBox,
+            ) -> ::abi_stable::std_types::RResult<$crate::JobRunnerBox, $crate::RunnerError> {
+                $crate::sdk::create_runner($name, config_json, host, $create)
+            }
+            use ::abi_stable::prefix_type::PrefixTypeTrait as _;
+            $crate::RunnerPlugin {
+                info: __sqlflow_info,
+                create: __sqlflow_create,
+            }
+            .leak_into_prefix()
+        }
+    };
+}
+
+/// Parses a runner's JSON configuration, reporting the failing key so the host can point
+/// at the file or environment variable it came from.
+pub fn parse_config<T: serde::de::DeserializeOwned>(config_json: &str) -> Result<T, RunnerError> {
+    let de = &mut serde_json::Deserializer::from_str(config_json);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if path == "." || path.is_empty() {
+            RunnerError::invalid_argument(format!("invalid runner configuration: {inner}"))
+        } else {
+            RunnerError::config(path, inner.to_string())
+        }
+    })
+}

@@ -1,0 +1,123 @@
+//! Reads a page of a job's output file and turns its lines into responses.
+
+use std::{
+    fs::File,
+    io::{self, Read, Seek, SeekFrom},
+    path::Path,
+};
+
+use sqlflow_proto::{
+    sqlflow::{Message, Response, message::Kind, response},
+    step::record,
+    stream::{Line, decode_line},
+};
+
+/// A page of complete lines read from `offset`.
+pub struct Page {
+    pub responses: Vec<Response>,
+    /// Offset just after the last consumed line.
+    pub next_offset: u64,
+    /// Length of the file when it was read.
+    pub file_len: u64,
+}
+
+#[derive(Debug)]
+pub enum PageError {
+    /// The offset is beyond the output or not at the start of a line.
+    BadOffset,
+    Io(io::Error),
+}
+
+impl From<io::Error> for PageError {
+    fn from(e: io::Error) -> Self {
+        PageError::Io(e)
+    }
+}
+
+/// Reads about `max_bytes` of complete lines starting at `offset`. A single line longer
+/// than `max_bytes` is still returned whole. With `final_`, the job has ended and a last
+/// line without its newline (the process was killed mid-write) counts as complete.
+pub fn read_page(
+    path: &Path,
+    offset: u64,
+    max_bytes: u64,
+    final_: bool,
+) -> Result<Page, PageError> {
+    let mut f = match File::open(path) {
+        Ok(f) => f,
+        // No output file yet: the process has not started.
+        Err(e) if e.kind() == io::ErrorKind::NotFound && offset == 0 => {
+            return Ok(Page {
+                responses: Vec::new(),
+                next_offset: 0,
+                file_len: 0,
+            });
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let file_len = f.metadata()?.len();
+    if offset > file_len {
+        return Err(PageError::BadOffset);
+    }
+    if offset > 0 {
+        // A valid cursor always points just after a newline.
+        f.seek(SeekFrom::Start(offset - 1))?;
+        let mut b = [0u8; 1];
+        f.read_exact(&mut b)?;
+        if b[0] != b'\n' {
+            return Err(PageError::BadOffset);
+        }
+    }
+    let available = file_len - offset;
+    let mut buf = Vec::with_capacity(available.min(max_bytes) as usize);
+    (&mut f)
+        .take(available.min(max_bytes))
+        .read_to_end(&mut buf)?;
+    let mut consumed = match buf.iter().rposition(|&b| b == b'\n') {
+        Some(i) => i + 1,
+        None => 0,
+    };
+    if consumed == 0 && (buf.len() as u64) < available {
+        // One line longer than a page: read on to its end.
+        let mut rest = Vec::new();
+        f.take(available - buf.len() as u64)
+            .read_to_end(&mut rest)?;
+        buf.extend_from_slice(&rest);
+        consumed = buf.iter().position(|&b| b == b'\n').map_or(0, |i| i + 1);
+    }
+    if final_ && consumed == 0 && buf.len() as u64 == available {
+        consumed = buf.len();
+    }
+    let mut responses = Vec::new();
+    for line in buf[..consumed].split_inclusive(|&b| b == b'\n') {
+        if let Some(r) = to_response(line) {
+            responses.push(r);
+        }
+    }
+    Ok(Page {
+        responses,
+        next_offset: offset + consumed as u64,
+        file_len,
+    })
+}
+
+fn to_response(line: &[u8]) -> Option<Response> {
+    let message = |text: String, kind: Kind| Response {
+        response: Some(response::Response::Message(Message {
+            message: text,
+            kind: kind as i32,
+        })),
+    };
+    match decode_line(line) {
+        Ok(Line::Record(rec)) => match rec.record? {
+            record::Record::Response(r) => Some(r),
+            // The final status carries the failure; statement starts are for runners.
+            record::Record::Failure(_) | record::Record::Start(_) => None,
+        },
+        Ok(Line::Text(text)) => Some(message(text, Kind::Log)),
+        Err(e) => Some(message(
+            format!("skipped a corrupt output line: {e}"),
+            Kind::Error,
+        )),
+    }
+}
