@@ -185,8 +185,17 @@ impl Lexer<'_> {
                     self.push(TokenKind::Word, start, false);
                 }
                 _ => {
+                    let space = self.src[self.pos..]
+                        .chars()
+                        .next()
+                        .is_some_and(char::is_whitespace);
                     self.bump_char();
-                    self.push(TokenKind::Punct, start, false);
+                    let kind = if space {
+                        TokenKind::Whitespace
+                    } else {
+                        TokenKind::Punct
+                    };
+                    self.push(kind, start, false);
                 }
             }
         }

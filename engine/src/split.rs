@@ -176,3 +176,83 @@ mod tests {
         assert_eq!(s[1].line, 4);
     }
 }
+
+#[cfg(test)]
+mod fuzz {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::lexer::tokenize;
+
+    fn dialects() -> impl Strategy<Value = Dialect> {
+        prop_oneof![
+            Just(Dialect::Sqlite),
+            Just(Dialect::MySql),
+            Just(Dialect::Postgres)
+        ]
+    }
+
+    /// SQL-ish text rich in the characters the lexer cares about.
+    fn sqlish() -> impl Strategy<Value = String> {
+        proptest::collection::vec(
+            prop_oneof![
+                Just("'".to_string()),
+                Just("\"".to_string()),
+                Just("`".to_string()),
+                Just("[".to_string()),
+                Just("]".to_string()),
+                Just(";".to_string()),
+                Just("--".to_string()),
+                Just("#".to_string()),
+                Just("/*".to_string()),
+                Just("*/".to_string()),
+                Just("$$".to_string()),
+                Just("$tag$".to_string()),
+                Just("\\".to_string()),
+                Just("\n".to_string()),
+                Just("E'".to_string()),
+                Just(" TO TRAIN ".to_string()),
+                "[a-z0-9 .,()=]{0,6}",
+                "\\PC{0,3}",
+            ],
+            0..40,
+        )
+        .prop_map(|parts| parts.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn tokens_cover_the_input_exactly(src in sqlish(), d in dialects()) {
+            let tokens = tokenize(&src, d);
+            let mut pos = 0;
+            for t in &tokens {
+                prop_assert_eq!(t.start, pos);
+                prop_assert!(t.end > t.start);
+                prop_assert!(src.is_char_boundary(t.end));
+                pos = t.end;
+            }
+            prop_assert_eq!(pos, src.len());
+        }
+
+        #[test]
+        fn statements_are_trimmed_substrings_in_order(src in sqlish(), d in dialects()) {
+            if let Ok(stmts) = split(&src, d) {
+                let mut last_end = 0;
+                for s in &stmts {
+                    prop_assert!(s.start >= last_end);
+                    prop_assert_eq!(&src[s.start..s.end], s.text.as_str());
+                    prop_assert!(!s.text.is_empty());
+                    prop_assert_eq!(s.text.trim(), s.text.as_str());
+                    last_end = s.end;
+                }
+            }
+        }
+
+        #[test]
+        fn splitting_never_panics_on_arbitrary_text(src in "\\PC{0,200}", d in dialects()) {
+            let _ = split(&src, d);
+        }
+    }
+}

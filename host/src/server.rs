@@ -15,6 +15,8 @@ use crate::{
 
 /// How often the runner's health is checked for `grpc.health.v1`.
 const HEALTH_INTERVAL: Duration = Duration::from_secs(5);
+/// How long in-flight requests may finish after SIGTERM (long-polls are capped lower).
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 
 /// Why the server could not start. Each maps to an exit status.
 #[derive(Debug, thiserror::Error)]
@@ -95,6 +97,7 @@ pub async fn serve(cfg: Config, figment: Figment) -> Result<(), StartError> {
     health.set_serving::<SqlFlowServer<Service>>().await;
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(sqlflow_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1()
         .map_err(|e| StartError::Serve(format!("cannot build the reflection service: {e}")))?;
 
@@ -136,13 +139,28 @@ pub async fn serve(cfg: Config, figment: Figment) -> Result<(), StartError> {
     );
     // Tests and scripts wait for this line.
     println!("listening on {local}");
-    Server::builder()
+    let (stopping_tx, stopping) = tokio::sync::oneshot::channel::<()>();
+    let serve = Server::builder()
         .add_service(health_service)
         .add_service(reflection)
         .add_service(SqlFlowServer::new(service).max_decoding_message_size(max_message))
-        .serve_with_incoming_shutdown(incoming, shutdown_signal())
-        .await
-        .map_err(|e| StartError::Serve(format!("server failed: {e}")))?;
+        .serve_with_incoming_shutdown(incoming, async {
+            shutdown_signal().await;
+            let _ = stopping_tx.send(());
+        });
+    // Graceful shutdown waits for open connections; an idle client must not keep the
+    // server alive, so in-flight requests get a grace period and no more.
+    let grace = async {
+        if stopping.await.is_ok() {
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::select! {
+        r = serve => r.map_err(|e| StartError::Serve(format!("server failed: {e}")))?,
+        _ = grace => tracing::warn!("connections still open after {SHUTDOWN_GRACE:?}; closing them"),
+    }
     tracing::info!("shut down");
     Ok(())
 }

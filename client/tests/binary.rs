@@ -1,0 +1,35 @@
+//! The CLI's argument handling. (Its behaviour against a server is tested in the
+//! `sqlflow-e2e` crate; a test here also makes `cargo test --workspace` build the binary.)
+
+use std::process::{Command, Stdio};
+
+#[test]
+fn help_lists_the_subcommands() {
+    let out = Command::new(env!("CARGO_BIN_EXE_sqlflow")).arg("--help").output().unwrap();
+    assert!(out.status.success());
+    let help = String::from_utf8_lossy(&out.stdout);
+    for word in ["fetch", "cancel", "--detach", "--server", "--format"] {
+        assert!(help.contains(word), "--help does not mention {word}:\n{help}");
+    }
+}
+
+#[test]
+fn an_unreachable_server_exits_with_status_2() {
+    // No server listens on port 1: the CLI must say so and exit 2, not hang.
+    let out = Command::new(env!("CARGO_BIN_EXE_sqlflow"))
+        .args(["--server", "http://127.0.0.1:1"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn conflicting_program_sources_are_a_usage_error() {
+    let out = Command::new(env!("CARGO_BIN_EXE_sqlflow"))
+        .args(["-e", "SELECT 1", "file.sql"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot be used with"));
+}

@@ -1,0 +1,178 @@
+//! The `sqlflow-step` binary: the record stream in run mode, and job mode's final status
+//! when the job succeeds, fails, is cancelled before it starts, or its worker is killed.
+
+use std::{
+    fs,
+    path::Path,
+    process::{Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use sqlflow_proto::{
+    jobdir::{self, FinalCode, JobSession},
+    step::record,
+    stream::{Line, decode_line},
+};
+
+fn step() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_sqlflow-step"))
+}
+
+fn records(out: &[u8]) -> Vec<record::Record> {
+    out.split_inclusive(|&b| b == b'\n')
+        .map(|l| match decode_line(l).unwrap() {
+            Line::Record(r) => r.record.unwrap(),
+            Line::Text(t) => panic!("unexpected text line {t:?}"),
+        })
+        .collect()
+}
+
+#[test]
+fn run_mode_writes_records_and_exits_non_zero_on_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    let ds = format!("sqlite://{}", dir.path().join("t.db").display());
+    let out = step()
+        .args(["run", "--datasource", &ds, "-e", "SELECT 1 AS one; SELECT * FROM missing"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let recs = records(&out.stdout);
+    let kinds: String = recs
+        .iter()
+        .map(|r| match r {
+            record::Record::Start(_) => 'S',
+            record::Record::Response(_) => 'R',
+            record::Record::Failure(_) => 'F',
+        })
+        .collect();
+    // start, head, row, eoe, start, failure
+    assert_eq!(kinds, "SRRRSF");
+    let record::Record::Failure(f) = recs.last().unwrap() else { panic!() };
+    assert_eq!(f.statement_index, 1);
+    assert!(f.error.contains("no such table: missing"), "{}", f.error);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("statement 2 of 2 failed"));
+}
+
+#[test]
+fn run_mode_reads_the_datasource_from_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = step()
+        .args(["run", "-e", "SELECT 2"])
+        .env("SQLFLOW_DATASOURCE", format!("sqlite://{}", dir.path().join("e.db").display()))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = step().args(["run", "-e", "SELECT 2"]).env_remove("SQLFLOW_DATASOURCE").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no datasource"));
+}
+
+fn job_dir(program: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join(jobdir::PROGRAM), program).unwrap();
+    let session = JobSession {
+        db_conn_str: format!("sqlite://{}", dir.path().join("j.db").display()),
+        ..Default::default()
+    };
+    fs::write(dir.path().join(jobdir::SESSION), serde_json::to_vec(&session).unwrap()).unwrap();
+    dir
+}
+
+fn start_job(dir: &Path) -> std::process::Child {
+    step()
+        .arg("job")
+        .arg(dir)
+        .stdout(fs::File::create(dir.join(jobdir::OUTPUT)).unwrap())
+        .stderr(fs::File::create(dir.join(jobdir::STDERR)).unwrap())
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+#[test]
+fn job_mode_records_success_and_failure() {
+    let ok = job_dir("CREATE TABLE t(a INT); INSERT INTO t VALUES (1); SELECT * FROM t");
+    assert!(start_job(ok.path()).wait().unwrap().success());
+    let s = jobdir::read_status(ok.path()).unwrap().unwrap();
+    assert_eq!(s.code, FinalCode::Succeeded);
+    let identity: jobdir::ProcessIdentity = jobdir::read_json(ok.path(), jobdir::PROCESS).unwrap();
+    assert!(identity.pid > 0 && identity.start_ticks > 0);
+
+    let bad = job_dir("SELECT 1; SELEC 2");
+    assert!(!start_job(bad.path()).wait().unwrap().success());
+    let s = jobdir::read_status(bad.path()).unwrap().unwrap();
+    assert_eq!(s.code, FinalCode::Failed);
+    assert!(s.message.contains("statement 2 of 2 failed"), "{}", s.message);
+    assert!(s.message.contains("syntax error"), "{}", s.message);
+}
+
+#[test]
+fn a_job_cancelled_before_it_starts_never_runs() {
+    let dir = job_dir("CREATE TABLE must_not_exist(a INT)");
+    fs::write(dir.path().join(jobdir::CANCEL), "cancelled by test").unwrap();
+    start_job(dir.path()).wait().unwrap();
+    let s = jobdir::read_status(dir.path()).unwrap().unwrap();
+    assert_eq!(s.code, FinalCode::Cancelled);
+    assert_eq!(s.message, "cancelled by test");
+    assert_eq!(fs::metadata(dir.path().join(jobdir::OUTPUT)).unwrap().len(), 0);
+}
+
+#[test]
+fn a_killed_worker_is_reported_with_its_signal() {
+    let dir = job_dir(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000000000) SELECT count(*) FROM n",
+    );
+    let mut supervisor = start_job(dir.path());
+    // The worker is the supervisor's only child.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let worker = loop {
+        let children = fs::read_to_string(format!(
+            "/proc/{0}/task/{0}/children",
+            supervisor.id()
+        ))
+        .unwrap_or_default();
+        if let Some(pid) = children.split_whitespace().next() {
+            break pid.parse::<i32>().unwrap();
+        }
+        assert!(Instant::now() < deadline, "no worker process appeared");
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    assert!(jobdir::is_alive(dir.path()).unwrap());
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(worker), nix::sys::signal::Signal::SIGKILL)
+        .unwrap();
+    assert!(!supervisor.wait().unwrap().success());
+    let s = jobdir::read_status(dir.path()).unwrap().unwrap();
+    assert_eq!(s.code, FinalCode::Failed);
+    assert!(s.message.contains("killed by signal 9 (SIGKILL)"), "{}", s.message);
+    assert!(!jobdir::is_alive(dir.path()).unwrap());
+}
+
+#[test]
+fn a_second_start_of_a_running_job_is_a_no_op() {
+    let dir = job_dir(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000000000) SELECT count(*) FROM n",
+    );
+    let mut first = start_job(dir.path());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !jobdir::is_alive(dir.path()).unwrap() {
+        assert!(Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let second = step()
+        .arg("job")
+        .arg(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    assert_eq!(second.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&second.stderr).contains("already running"));
+    assert!(jobdir::read_status(dir.path()).unwrap().is_none());
+    let identity: jobdir::ProcessIdentity = jobdir::read_json(dir.path(), jobdir::PROCESS).unwrap();
+    nix::sys::signal::killpg(
+        nix::unistd::Pid::from_raw(identity.pgid),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    let _ = first.wait();
+}

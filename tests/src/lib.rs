@@ -1,0 +1,407 @@
+//! Test harness: starts the real `sqlflow-server` binary with a real runner plugin in a
+//! temporary directory, and gives gRPC and CLI access to it.
+
+use std::{
+    fs,
+    io::{BufRead, BufReader},
+    path::{Path, PathBuf},
+    process::{Child, Command, ExitStatus, Stdio},
+    sync::mpsc,
+    time::{Duration, Instant},
+};
+
+use sqlflow_proto::sqlflow::{
+    FetchRequest, JobId, JobStatus, Request, Response, Responses, Session, response,
+    sql_flow_client::SqlFlowClient,
+};
+use tonic::transport::Channel;
+
+pub use sqlflow_proto::sqlflow;
+
+/// target/<profile>, where cargo puts the binaries.
+pub fn profile_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    // target/<profile>/deps/<test binary>
+    exe.parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>")
+        .to_path_buf()
+}
+
+/// target/<profile>/deps, where the runner .so files built as dev-dependencies are.
+pub fn deps_dir() -> PathBuf {
+    profile_dir().join("deps")
+}
+
+/// A workspace binary; `cargo test --workspace` builds them all before running tests.
+pub fn bin(name: &str) -> PathBuf {
+    let p = profile_dir().join(name);
+    assert!(
+        p.is_file(),
+        "{} is missing: run the suite with `cargo test --workspace`, which builds every binary",
+        p.display()
+    );
+    p
+}
+
+pub struct ServerBuilder {
+    extra_toml: String,
+    local_runner_toml: String,
+    env: Vec<(String, String)>,
+    dir: Option<tempfile::TempDir>,
+    args: Vec<String>,
+}
+
+impl ServerBuilder {
+    /// Lines added to the top level of sqlflow.toml.
+    pub fn toml(mut self, lines: &str) -> Self {
+        self.extra_toml.push_str(lines);
+        self.extra_toml.push('\n');
+        self
+    }
+
+    /// Lines added to `[runners.local]`.
+    pub fn local_runner(mut self, lines: &str) -> Self {
+        self.local_runner_toml.push_str(lines);
+        self.local_runner_toml.push('\n');
+        self
+    }
+
+    pub fn env(mut self, k: &str, v: &str) -> Self {
+        self.env.push((k.into(), v.into()));
+        self
+    }
+
+    pub fn arg(mut self, a: &str) -> Self {
+        self.args.push(a.into());
+        self
+    }
+
+    fn write_config(&self, dir: &Path) {
+        let toml = format!(
+            "listen = \"127.0.0.1:0\"\n\
+             plugin_dir = \"{deps}\"\n\
+             datasource = \"sqlite://test.db\"\n\
+             {extra}\n\
+             [runners.local]\n\
+             work_dir = \"jobs\"\n\
+             step_binary = \"{step}\"\n\
+             sync_writes = false\n\
+             {local}",
+            deps = deps_dir().display(),
+            step = bin("sqlflow-step").display(),
+            extra = self.extra_toml,
+            local = self.local_runner_toml,
+        );
+        fs::write(dir.join("sqlflow.toml"), toml).expect("write sqlflow.toml");
+    }
+
+    /// Runs the server and waits until it listens.
+    pub fn start(mut self) -> Server {
+        let dir = self.dir.take().unwrap_or_else(|| tempfile::tempdir().expect("temp dir"));
+        self.write_config(dir.path());
+        let mut server = Server {
+            child: None,
+            addr: String::new(),
+            dir,
+            env: self.env,
+            args: self.args,
+        };
+        server.spawn();
+        server
+    }
+
+    /// Runs the server expecting it to fail at start-up; returns its exit status and stderr.
+    pub fn start_err(mut self) -> (ExitStatus, String) {
+        let dir = self.dir.take().unwrap_or_else(|| tempfile::tempdir().expect("temp dir"));
+        self.write_config(dir.path());
+        let out = Command::new(bin("sqlflow-server"))
+            .args(["--config", "sqlflow.toml"])
+            .args(&self.args)
+            .current_dir(dir.path())
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .output()
+            .expect("run sqlflow-server");
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(
+            !String::from_utf8_lossy(&out.stdout).contains("listening on"),
+            "the server started although it should not have:\n{stderr}"
+        );
+        (out.status, stderr)
+    }
+}
+
+pub struct Server {
+    child: Option<Child>,
+    pub addr: String,
+    dir: tempfile::TempDir,
+    env: Vec<(String, String)>,
+    args: Vec<String>,
+}
+
+impl Server {
+    pub fn builder() -> ServerBuilder {
+        ServerBuilder {
+            extra_toml: String::new(),
+            local_runner_toml: String::new(),
+            env: Vec::new(),
+            dir: None,
+            args: Vec::new(),
+        }
+    }
+
+    pub fn start() -> Server {
+        Self::builder().start()
+    }
+
+    /// The server's working directory (holds sqlflow.toml, jobs/, test.db).
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn jobs_dir(&self) -> PathBuf {
+        self.dir().join("jobs")
+    }
+
+    fn spawn(&mut self) {
+        let log = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir().join("server.log"))
+            .expect("server log");
+        let mut child = Command::new(bin("sqlflow-server"))
+            .args(["--config", "sqlflow.toml"])
+            .args(&self.args)
+            .current_dir(self.dir())
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .expect("start sqlflow-server");
+        let stdout = child.stdout.take().expect("server stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            while let Some(Ok(line)) = lines.next() {
+                if let Some(addr) = line.strip_prefix("listening on ") {
+                    let _ = tx.send(addr.to_string());
+                }
+            }
+        });
+        match rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(addr) => self.addr = addr,
+            Err(_) => {
+                let _ = child.kill();
+                panic!("sqlflow-server did not start; its log:\n{}", self.log());
+            }
+        }
+        self.child = Some(child);
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn log(&self) -> String {
+        fs::read_to_string(self.dir().join("server.log")).unwrap_or_default()
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map(|c| c.id()).unwrap_or(0)
+    }
+
+    pub async fn client(&self) -> SqlFlowClient<Channel> {
+        let channel = Channel::from_shared(self.url())
+            .expect("server url")
+            .tcp_nodelay(true)
+            .connect()
+            .await
+            .expect("connect to the server");
+        SqlFlowClient::new(channel)
+    }
+
+    pub async fn channel(&self) -> Channel {
+        Channel::from_shared(self.url())
+            .expect("server url")
+            .connect()
+            .await
+            .expect("connect to the server")
+    }
+
+    /// The `sqlflow` CLI, pointed at this server, run in the server's directory.
+    pub fn cli(&self) -> Command {
+        let mut c = Command::new(bin("sqlflow"));
+        c.current_dir(self.dir())
+            .env("SQLFLOW_SERVER", self.url())
+            .env_remove("SQLFLOW_DATASOURCE")
+            .env_remove("SQLFLOW_TOKEN");
+        c
+    }
+
+    /// Sends SIGTERM and waits for the process to exit.
+    pub fn terminate(&mut self) -> ExitStatus {
+        let mut child = self.child.take().expect("server running");
+        let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+        wait_with_timeout(&mut child, Duration::from_secs(15))
+    }
+
+    /// Kills the server with SIGKILL, as a crash would.
+    pub fn kill9(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the server again with the same directory and configuration.
+    pub fn restart(&mut self) {
+        self.kill9();
+        self.spawn();
+    }
+}
+
+fn wait_with_timeout(child: &mut Child, limit: Duration) -> ExitStatus {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the process did not exit within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        // Kill any job processes still running in this server's work dir.
+        if let Ok(entries) = fs::read_dir(self.jobs_dir()) {
+            for e in entries.flatten() {
+                if let Ok(bytes) = fs::read(e.path().join("process.json"))
+                    && let Ok(v) = serde_json::from_slice::<serde_json::Value>(&bytes)
+                    && let Some(pgid) = v.get("pgid").and_then(|p| p.as_i64())
+                {
+                    let _ = nix::sys::signal::killpg(
+                        nix::unistd::Pid::from_raw(pgid as i32),
+                        nix::sys::signal::Signal::SIGKILL,
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Submits `sql` on the default datasource.
+pub async fn run(client: &mut SqlFlowClient<Channel>, sql: &str) -> String {
+    run_with(client, Request {
+        sql: sql.into(),
+        session: Some(Session::default()),
+        ..Default::default()
+    })
+    .await
+}
+
+pub async fn run_with(client: &mut SqlFlowClient<Channel>, req: Request) -> String {
+    client
+        .run(req)
+        .await
+        .expect("Run")
+        .into_inner()
+        .job_id
+}
+
+pub async fn fetch(
+    client: &mut SqlFlowClient<Channel>,
+    job: &str,
+    cursor: &str,
+    wait_ms: u32,
+) -> Result<Responses, tonic::Status> {
+    client
+        .fetch(FetchRequest {
+            job: Some(JobId { job_id: job.into() }),
+            cursor: cursor.into(),
+            wait_ms,
+        })
+        .await
+        .map(|r| r.into_inner())
+}
+
+/// Follows a job to eof with long-polls; returns every response and the final status.
+pub async fn fetch_all(client: &mut SqlFlowClient<Channel>, job: &str) -> (Vec<Response>, JobStatus) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut cursor = String::new();
+    let mut all = Vec::new();
+    loop {
+        let r = fetch(client, job, &cursor, 2000).await.expect("Fetch");
+        all.extend(r.response);
+        cursor = r.next_cursor;
+        if r.eof {
+            return (all, r.job_status.unwrap_or_default());
+        }
+        assert!(Instant::now() < deadline, "job {job} did not finish within a minute");
+    }
+}
+
+/// Waits until the job reports `code` (or panics after `limit`).
+pub async fn wait_for_status(
+    client: &mut SqlFlowClient<Channel>,
+    job: &str,
+    code: sqlflow::job_status::Code,
+    limit: Duration,
+) -> JobStatus {
+    let deadline = Instant::now() + limit;
+    loop {
+        let r = fetch(client, job, "", 0).await.expect("Fetch");
+        let s = r.job_status.unwrap_or_default();
+        if s.code() == code {
+            return s;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "job {job} is {:?} ({}), not {code:?}, after {limit:?}",
+            s.code(),
+            s.message
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// The kinds of responses, for compact assertions: H(ead), R(ow), M(essage), E(oe).
+pub fn shape(responses: &[Response]) -> String {
+    responses
+        .iter()
+        .map(|r| match &r.response {
+            Some(response::Response::Head(_)) => 'H',
+            Some(response::Response::Row(_)) => 'R',
+            Some(response::Response::Message(_)) => 'M',
+            Some(response::Response::Eoe(_)) => 'E',
+            None => '?',
+        })
+        .collect()
+}
+
+/// A program that runs for minutes on SQLite without output (to cancel or kill).
+pub const SLOW_SQL: &str = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000000000) SELECT count(*) FROM n";
+
+/// Whether a process exists.
+pub fn alive(pid: i32) -> bool {
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok()
+}
+
+/// The pid and process group the step process of `job` recorded.
+pub fn job_process(server: &Server, job: &str) -> Option<(i32, i32)> {
+    let bytes = fs::read(server.jobs_dir().join(job).join("process.json")).ok()?;
+    let v: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    Some((v.get("pid")?.as_i64()? as i32, v.get("pgid")?.as_i64()? as i32))
+}
