@@ -5,11 +5,17 @@ use std::process::{Command, Stdio};
 
 #[test]
 fn help_lists_the_subcommands() {
-    let out = Command::new(env!("CARGO_BIN_EXE_sqlflow")).arg("--help").output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_sqlflow"))
+        .arg("--help")
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let help = String::from_utf8_lossy(&out.stdout);
     for word in ["fetch", "cancel", "--detach", "--server", "--format"] {
-        assert!(help.contains(word), "--help does not mention {word}:\n{help}");
+        assert!(
+            help.contains(word),
+            "--help does not mention {word}:\n{help}"
+        );
     }
 }
 

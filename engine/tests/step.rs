@@ -9,7 +9,7 @@ use std::{
 };
 
 use sqlflow_proto::{
-    jobdir::{self, FinalCode, JobSession},
+    jobdir::{self, FinalCode, JobSession, StepInput},
     step::record,
     stream::{Line, decode_line},
 };
@@ -32,7 +32,13 @@ fn run_mode_writes_records_and_exits_non_zero_on_failure() {
     let dir = tempfile::tempdir().unwrap();
     let ds = format!("sqlite://{}", dir.path().join("t.db").display());
     let out = step()
-        .args(["run", "--datasource", &ds, "-e", "SELECT 1 AS one; SELECT * FROM missing"])
+        .args([
+            "run",
+            "--datasource",
+            &ds,
+            "-e",
+            "SELECT 1 AS one; SELECT * FROM missing",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
@@ -47,7 +53,9 @@ fn run_mode_writes_records_and_exits_non_zero_on_failure() {
         .collect();
     // start, head, row, eoe, start, failure
     assert_eq!(kinds, "SRRRSF");
-    let record::Record::Failure(f) = recs.last().unwrap() else { panic!() };
+    let record::Record::Failure(f) = recs.last().unwrap() else {
+        panic!()
+    };
     assert_eq!(f.statement_index, 1);
     assert!(f.error.contains("no such table: missing"), "{}", f.error);
     assert!(String::from_utf8_lossy(&out.stderr).contains("statement 2 of 2 failed"));
@@ -58,23 +66,40 @@ fn run_mode_reads_the_datasource_from_the_environment() {
     let dir = tempfile::tempdir().unwrap();
     let out = step()
         .args(["run", "-e", "SELECT 2"])
-        .env("SQLFLOW_DATASOURCE", format!("sqlite://{}", dir.path().join("e.db").display()))
+        .env(
+            "SQLFLOW_DATASOURCE",
+            format!("sqlite://{}", dir.path().join("e.db").display()),
+        )
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let out = step().args(["run", "-e", "SELECT 2"]).env_remove("SQLFLOW_DATASOURCE").output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = step()
+        .args(["run", "-e", "SELECT 2"])
+        .env_remove("SQLFLOW_DATASOURCE")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no datasource"));
 }
 
 fn job_dir(program: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    fs::write(dir.path().join(jobdir::PROGRAM), program).unwrap();
-    let session = JobSession {
-        db_conn_str: format!("sqlite://{}", dir.path().join("j.db").display()),
-        ..Default::default()
+    let input = StepInput {
+        program: program.into(),
+        session: JobSession {
+            db_conn_str: format!("sqlite://{}", dir.path().join("j.db").display()),
+            ..Default::default()
+        },
     };
-    fs::write(dir.path().join(jobdir::SESSION), serde_json::to_vec(&session).unwrap()).unwrap();
+    fs::write(
+        dir.path().join(jobdir::JOB),
+        serde_json::to_vec(&input).unwrap(),
+    )
+    .unwrap();
     dir
 }
 
@@ -82,7 +107,13 @@ fn start_job(dir: &Path) -> std::process::Child {
     step()
         .arg("job")
         .arg(dir)
-        .stdout(fs::File::create(dir.join(jobdir::OUTPUT)).unwrap())
+        .stdout(
+            fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(dir.join(jobdir::OUTPUT))
+                .unwrap(),
+        )
         .stderr(fs::File::create(dir.join(jobdir::STDERR)).unwrap())
         .stdin(Stdio::null())
         .spawn()
@@ -102,7 +133,11 @@ fn job_mode_records_success_and_failure() {
     assert!(!start_job(bad.path()).wait().unwrap().success());
     let s = jobdir::read_status(bad.path()).unwrap().unwrap();
     assert_eq!(s.code, FinalCode::Failed);
-    assert!(s.message.contains("statement 2 of 2 failed"), "{}", s.message);
+    assert!(
+        s.message.contains("statement 2 of 2 failed"),
+        "{}",
+        s.message
+    );
     assert!(s.message.contains("syntax error"), "{}", s.message);
 }
 
@@ -114,7 +149,10 @@ fn a_job_cancelled_before_it_starts_never_runs() {
     let s = jobdir::read_status(dir.path()).unwrap().unwrap();
     assert_eq!(s.code, FinalCode::Cancelled);
     assert_eq!(s.message, "cancelled by test");
-    assert_eq!(fs::metadata(dir.path().join(jobdir::OUTPUT)).unwrap().len(), 0);
+    assert_eq!(
+        fs::metadata(dir.path().join(jobdir::OUTPUT)).unwrap().len(),
+        0
+    );
 }
 
 #[test]
@@ -126,11 +164,8 @@ fn a_killed_worker_is_reported_with_its_signal() {
     // The worker is the supervisor's only child.
     let deadline = Instant::now() + Duration::from_secs(10);
     let worker = loop {
-        let children = fs::read_to_string(format!(
-            "/proc/{0}/task/{0}/children",
-            supervisor.id()
-        ))
-        .unwrap_or_default();
+        let children = fs::read_to_string(format!("/proc/{0}/task/{0}/children", supervisor.id()))
+            .unwrap_or_default();
         if let Some(pid) = children.split_whitespace().next() {
             break pid.parse::<i32>().unwrap();
         }
@@ -138,12 +173,19 @@ fn a_killed_worker_is_reported_with_its_signal() {
         std::thread::sleep(Duration::from_millis(10));
     };
     assert!(jobdir::is_alive(dir.path()).unwrap());
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(worker), nix::sys::signal::Signal::SIGKILL)
-        .unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(worker),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
     assert!(!supervisor.wait().unwrap().success());
     let s = jobdir::read_status(dir.path()).unwrap().unwrap();
     assert_eq!(s.code, FinalCode::Failed);
-    assert!(s.message.contains("killed by signal 9 (SIGKILL)"), "{}", s.message);
+    assert!(
+        s.message.contains("killed by signal 9 (SIGKILL)"),
+        "{}",
+        s.message
+    );
     assert!(!jobdir::is_alive(dir.path()).unwrap());
 }
 

@@ -21,5 +21,8 @@ fn a_missing_config_file_is_a_configuration_error() {
         .unwrap();
     assert_eq!(out.status.code(), Some(78));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("/nonexistent/sqlflow.toml does not exist"), "{err}");
+    assert!(
+        err.contains("/nonexistent/sqlflow.toml does not exist"),
+        "{err}"
+    );
 }

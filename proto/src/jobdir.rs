@@ -1,38 +1,37 @@
 //! The durable job directory shared by the local runner and `sqlflow-step job <dir>`.
 //!
 //! ```text
-//! <work_dir>/<job id>/
-//!   meta.json      who submitted what, when (written by the runner, never holds secrets)
-//!   program.sql    the SQL program
-//!   session.json   datasource and session (mode 0600: it holds the password)
-//!   lock           locked by the step process for its whole life: the liveness test
-//!   process.json   pid, process group and start time of the step (written by the step)
-//!   output         the step's stdout: the record stream; a byte offset is the cursor
+//! <work_dir>/<job id>/           mode 0700
+//!   job.json       the program, the session (its datasource holds the password) and the
+//!                  runner's own record of who submitted it when; mode 0600
+//!   output         the step's stdout: the record stream; a byte offset is the cursor.
+//!                  The step holds a lock on it for its whole life: the liveness test
 //!   stderr         the step's stderr (panics, allocator aborts)
+//!   process.json   pid, process group and start time of the step (written by the step)
 //!   cancel         exists once a cancel was requested (holds the reason)
-//!   status.json    the final status, written once, atomically (write + rename)
+//!   status.json    the final status, written once, atomically
 //! ```
+//!
+//! Few files on purpose: on ext4, creating inodes right after many were deleted (old
+//! jobs expiring) gets slower with each one, and `Run` creates these.
 //!
 //! Whoever observes the job's end writes `status.json`: the step itself, its supervisor
 //! (a signal killed the worker), or the runner (the whole process group is gone).
 
 use std::{
     fs,
-    io::{self, Write},
+    io::{self, Read, Seek, SeekFrom, Write},
     path::Path,
 };
 
 use serde::{Deserialize, Serialize};
 
-pub const META: &str = "meta.json";
-pub const PROGRAM: &str = "program.sql";
-pub const SESSION: &str = "session.json";
+pub const JOB: &str = "job.json";
 pub const PROCESS: &str = "process.json";
 pub const OUTPUT: &str = "output";
 pub const STDERR: &str = "stderr";
 pub const CANCEL: &str = "cancel";
 pub const STATUS: &str = "status.json";
-pub const LOCK: &str = "lock";
 
 /// A terminal state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,6 +49,13 @@ pub struct FinalStatus {
     pub message: String,
     /// Milliseconds since the Unix epoch.
     pub finished_at_ms: u64,
+}
+
+/// The part of `job.json` the step process reads (runners add fields of their own).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepInput {
+    pub program: String,
+    pub session: JobSession,
 }
 
 /// What the step process needs besides the program.
@@ -83,15 +89,14 @@ pub struct ProcessIdentity {
     pub start_ticks: u64,
 }
 
-/// Takes the job's lock for the life of the calling process (and of its forked children,
-/// which share the open file). `Ok(None)`: another process holds it, so the job is
-/// already running elsewhere.
+/// Takes the job's lock (on its output file) for the life of the calling process and of
+/// its forked children, which share the open file. `Ok(None)`: another process holds
+/// it, so the job is already running elsewhere.
 pub fn hold_lock(dir: &Path) -> io::Result<Option<fs::File>> {
     let f = fs::OpenOptions::new()
         .create(true)
-        .truncate(false)
-        .write(true)
-        .open(dir.join(LOCK))?;
+        .append(true)
+        .open(dir.join(OUTPUT))?;
     // Observers take the lock for microseconds to test it, so retry a little.
     for _ in 0..200 {
         match f.try_lock() {
@@ -106,9 +111,9 @@ pub fn hold_lock(dir: &Path) -> io::Result<Option<fs::File>> {
 }
 
 /// Whether some process of the job is alive (holds the lock). A job that never
-/// started has no lock file and is not alive.
+/// started has no output file and is not alive.
 pub fn is_alive(dir: &Path) -> io::Result<bool> {
-    let f = match fs::File::open(dir.join(LOCK)) {
+    let f = match fs::File::open(dir.join(OUTPUT)) {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
         Err(e) => return Err(e),
@@ -187,6 +192,20 @@ pub fn read_status(dir: &Path) -> io::Result<Option<FinalStatus>> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e),
     }
+}
+
+/// The last couple of KiB the job's processes wrote on stderr (a panic, an allocation
+/// failure), for the message of a job that died without a result.
+pub fn stderr_tail(dir: &Path) -> String {
+    const TAIL: u64 = 2048;
+    let Ok(mut f) = fs::File::open(dir.join(STDERR)) else {
+        return String::new();
+    };
+    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+    let _ = f.seek(SeekFrom::Start(len.saturating_sub(TAIL)));
+    let mut buf = Vec::new();
+    let _ = f.read_to_end(&mut buf);
+    String::from_utf8_lossy(&buf).trim().to_string()
 }
 
 /// Reads a JSON file of the job directory.

@@ -20,17 +20,25 @@ pub use sqlflow_proto::sqlflow;
 
 /// target/<profile>, where cargo puts the binaries.
 pub fn profile_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("test executable path");
-    // target/<profile>/deps/<test binary>
-    exe.parent()
-        .and_then(Path::parent)
-        .expect("target/<profile>")
-        .to_path_buf()
+    let exe = std::env::current_exe().expect("executable path");
+    // Tests run from target/<profile>/deps/, binaries (the bench) from target/<profile>/.
+    let dir = exe.parent().expect("executable directory");
+    if dir.file_name().is_some_and(|n| n == "deps") {
+        dir.parent().expect("target/<profile>").to_path_buf()
+    } else {
+        dir.to_path_buf()
+    }
 }
 
-/// target/<profile>/deps, where the runner .so files built as dev-dependencies are.
-pub fn deps_dir() -> PathBuf {
-    profile_dir().join("deps")
+/// Where the runner .so files are: target/<profile>/deps for tests (built there as
+/// dev-dependencies), else target/<profile> (after `cargo build`).
+pub fn plugin_dir() -> PathBuf {
+    let deps = profile_dir().join("deps");
+    if deps.join("liblocal_runner.so").is_file() {
+        deps
+    } else {
+        profile_dir()
+    }
 }
 
 /// A workspace binary; `cargo test --workspace` builds them all before running tests.
@@ -45,6 +53,7 @@ pub fn bin(name: &str) -> PathBuf {
 }
 
 pub struct ServerBuilder {
+    sync_writes: bool,
     extra_toml: String,
     local_runner_toml: String,
     env: Vec<(String, String)>,
@@ -67,6 +76,12 @@ impl ServerBuilder {
         self
     }
 
+    /// fsync job files (the production default; tests skip it for speed).
+    pub fn sync_writes(mut self, on: bool) -> Self {
+        self.sync_writes = on;
+        self
+    }
+
     pub fn env(mut self, k: &str, v: &str) -> Self {
         self.env.push((k.into(), v.into()));
         self
@@ -86,9 +101,10 @@ impl ServerBuilder {
              [runners.local]\n\
              work_dir = \"jobs\"\n\
              step_binary = \"{step}\"\n\
-             sync_writes = false\n\
+             sync_writes = {sync}\n\
              {local}",
-            deps = deps_dir().display(),
+            sync = self.sync_writes,
+            deps = plugin_dir().display(),
             step = bin("sqlflow-step").display(),
             extra = self.extra_toml,
             local = self.local_runner_toml,
@@ -98,7 +114,10 @@ impl ServerBuilder {
 
     /// Runs the server and waits until it listens.
     pub fn start(mut self) -> Server {
-        let dir = self.dir.take().unwrap_or_else(|| tempfile::tempdir().expect("temp dir"));
+        let dir = self
+            .dir
+            .take()
+            .unwrap_or_else(|| tempfile::tempdir().expect("temp dir"));
         self.write_config(dir.path());
         let mut server = Server {
             child: None,
@@ -113,7 +132,10 @@ impl ServerBuilder {
 
     /// Runs the server expecting it to fail at start-up; returns its exit status and stderr.
     pub fn start_err(mut self) -> (ExitStatus, String) {
-        let dir = self.dir.take().unwrap_or_else(|| tempfile::tempdir().expect("temp dir"));
+        let dir = self
+            .dir
+            .take()
+            .unwrap_or_else(|| tempfile::tempdir().expect("temp dir"));
         self.write_config(dir.path());
         let out = Command::new(bin("sqlflow-server"))
             .args(["--config", "sqlflow.toml"])
@@ -144,6 +166,7 @@ pub struct Server {
 impl Server {
     pub fn builder() -> ServerBuilder {
         ServerBuilder {
+            sync_writes: false,
             extra_toml: String::new(),
             local_runner_toml: String::new(),
             env: Vec::new(),
@@ -304,21 +327,19 @@ impl Drop for Server {
 
 /// Submits `sql` on the default datasource.
 pub async fn run(client: &mut SqlFlowClient<Channel>, sql: &str) -> String {
-    run_with(client, Request {
-        sql: sql.into(),
-        session: Some(Session::default()),
-        ..Default::default()
-    })
+    run_with(
+        client,
+        Request {
+            sql: sql.into(),
+            session: Some(Session::default()),
+            ..Default::default()
+        },
+    )
     .await
 }
 
 pub async fn run_with(client: &mut SqlFlowClient<Channel>, req: Request) -> String {
-    client
-        .run(req)
-        .await
-        .expect("Run")
-        .into_inner()
-        .job_id
+    client.run(req).await.expect("Run").into_inner().job_id
 }
 
 pub async fn fetch(
@@ -338,7 +359,10 @@ pub async fn fetch(
 }
 
 /// Follows a job to eof with long-polls; returns every response and the final status.
-pub async fn fetch_all(client: &mut SqlFlowClient<Channel>, job: &str) -> (Vec<Response>, JobStatus) {
+pub async fn fetch_all(
+    client: &mut SqlFlowClient<Channel>,
+    job: &str,
+) -> (Vec<Response>, JobStatus) {
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut cursor = String::new();
     let mut all = Vec::new();
@@ -349,7 +373,10 @@ pub async fn fetch_all(client: &mut SqlFlowClient<Channel>, job: &str) -> (Vec<R
         if r.eof {
             return (all, r.job_status.unwrap_or_default());
         }
-        assert!(Instant::now() < deadline, "job {job} did not finish within a minute");
+        assert!(
+            Instant::now() < deadline,
+            "job {job} did not finish within a minute"
+        );
     }
 }
 
@@ -403,5 +430,8 @@ pub fn alive(pid: i32) -> bool {
 pub fn job_process(server: &Server, job: &str) -> Option<(i32, i32)> {
     let bytes = fs::read(server.jobs_dir().join(job).join("process.json")).ok()?;
     let v: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
-    Some((v.get("pid")?.as_i64()? as i32, v.get("pgid")?.as_i64()? as i32))
+    Some((
+        v.get("pid")?.as_i64()? as i32,
+        v.get("pgid")?.as_i64()? as i32,
+    ))
 }

@@ -69,7 +69,10 @@ fn a_failed_job_exits_non_zero_naming_the_statement_and_the_error() {
         .unwrap();
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stdout.contains("fine"), "earlier results still print: {stdout}");
+    assert!(
+        stdout.contains("fine"),
+        "earlier results still print: {stdout}"
+    );
     assert!(stderr.contains("statement 2 of 2 failed"), "{stderr}");
     assert!(stderr.contains("no such table: nowhere"), "{stderr}");
     assert!(stderr.contains("SELECT nope FROM nowhere"), "{stderr}");
@@ -100,7 +103,12 @@ fn detach_fetch_and_cancel() {
     assert!(out.status.success(), "{}", text(&out).1);
     assert!(text(&out).0.contains("CANCELLED"), "{}", text(&out).0);
     let out = server.cli().args(["fetch", &slow]).output().unwrap();
-    assert_eq!(out.status.code(), Some(3), "a cancelled job: {}", text(&out).1);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "a cancelled job: {}",
+        text(&out).1
+    );
 
     let out = server
         .cli()
@@ -147,12 +155,14 @@ async fn ctrl_c_cancels_the_job() {
     // Wait for the job's process to exist.
     let deadline = Instant::now() + Duration::from_secs(15);
     let (job, pid) = loop {
-        let found = std::fs::read_dir(server.jobs_dir()).ok().and_then(|entries| {
-            entries.flatten().find_map(|e| {
-                let id = e.file_name().to_string_lossy().into_owned();
-                job_process(&server, &id).map(|(pid, _)| (id, pid))
-            })
-        });
+        let found = std::fs::read_dir(server.jobs_dir())
+            .ok()
+            .and_then(|entries| {
+                entries.flatten().find_map(|e| {
+                    let id = e.file_name().to_string_lossy().into_owned();
+                    job_process(&server, &id).map(|(pid, _)| (id, pid))
+                })
+            });
         if let Some(found) = found {
             break found;
         }
@@ -169,7 +179,10 @@ async fn ctrl_c_cancels_the_job() {
         if let Some(s) = cli.try_wait().unwrap() {
             break s;
         }
-        assert!(Instant::now() < deadline, "the CLI did not exit after Ctrl+C");
+        assert!(
+            Instant::now() < deadline,
+            "the CLI did not exit after Ctrl+C"
+        );
         std::thread::sleep(Duration::from_millis(20));
     };
     assert_eq!(status.code(), Some(130));
@@ -187,5 +200,8 @@ fn an_unreachable_server_is_a_clear_error() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = text(&out).1;
-    assert!(err.contains("cannot reach the SQLFlow server at http://127.0.0.1:1"), "{err}");
+    assert!(
+        err.contains("cannot reach the SQLFlow server at http://127.0.0.1:1"),
+        "{err}"
+    );
 }

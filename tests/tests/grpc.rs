@@ -13,7 +13,9 @@ use tonic::Code as GrpcCode;
 
 fn cells(r: &sqlflow_e2e::sqlflow::Response) -> Vec<Option<Value>> {
     match &r.response {
-        Some(response::Response::Row(row)) => row.cells.iter().map(|c: &Cell| c.value.clone()).collect(),
+        Some(response::Response::Row(row)) => {
+            row.cells.iter().map(|c: &Cell| c.value.clone()).collect()
+        }
         other => panic!("not a row: {other:?}"),
     }
 }
@@ -61,7 +63,10 @@ async fn a_program_streams_tables_messages_and_statement_ends() {
         })
         .collect();
     assert_eq!(eoes.len(), 3);
-    assert_eq!(eoes[1].sql, "INSERT INTO t VALUES (1, 'x', 1.5, x'00ff'), (2, NULL, NULL, NULL)");
+    assert_eq!(
+        eoes[1].sql,
+        "INSERT INTO t VALUES (1, 'x', 1.5, x'00ff'), (2, NULL, NULL, NULL)"
+    );
     assert_eq!(
         eoes.iter().map(|e| e.statement_index).collect::<Vec<_>>(),
         [0, 1, 2]
@@ -92,19 +97,37 @@ async fn a_failing_statement_stops_the_program_and_keeps_earlier_output() {
     .await;
     let (responses, status) = fetch_all(&mut c, &job).await;
     assert_eq!(status.code(), Code::Failed);
-    assert!(status.message.contains("statement 3 of 4"), "{}", status.message);
-    assert!(status.message.contains("no such table: missing_table"), "{}", status.message);
-    assert!(status.message.contains("SELECT * FROM missing_table"), "{}", status.message);
+    assert!(
+        status.message.contains("statement 3 of 4"),
+        "{}",
+        status.message
+    );
+    assert!(
+        status.message.contains("no such table: missing_table"),
+        "{}",
+        status.message
+    );
+    assert!(
+        status.message.contains("SELECT * FROM missing_table"),
+        "{}",
+        status.message
+    );
     // Statements 1 and 2 delivered their results; nothing after the failure ran.
     assert_eq!(shape(&responses), "MEHRE");
-    let job2 = run(&mut c, "SELECT count(*) FROM sqlite_master WHERE name = 'never'").await;
+    let job2 = run(
+        &mut c,
+        "SELECT count(*) FROM sqlite_master WHERE name = 'never'",
+    )
+    .await;
     let (r2, _) = fetch_all(&mut c, &job2).await;
     assert_eq!(cells(&r2[1]), [Some(Value::Int64(0))]);
 }
 
 #[tokio::test]
 async fn the_same_cursor_always_returns_the_same_responses_in_bounded_pages() {
-    let server = Server::builder().local_runner("fetch_page_bytes = 4096").start();
+    let server = Server::builder()
+        .local_runner("fetch_page_bytes = 4096")
+        .start();
     let mut c = server.client().await;
     let job = run(
         &mut c,
@@ -123,10 +146,19 @@ async fn the_same_cursor_always_returns_the_same_responses_in_bounded_pages() {
             break;
         }
     }
-    assert!(pages.len() > 10, "only {} pages: output was not paged", pages.len());
+    assert!(
+        pages.len() > 10,
+        "only {} pages: output was not paged",
+        pages.len()
+    );
     let rows: usize = pages
         .iter()
-        .map(|(_, p)| p.response.iter().filter(|r| matches!(r.response, Some(response::Response::Row(_)))).count())
+        .map(|(_, p)| {
+            p.response
+                .iter()
+                .filter(|r| matches!(r.response, Some(response::Response::Row(_))))
+                .count()
+        })
         .sum();
     assert_eq!(rows, 2000);
     for (cursor, page) in &pages {
@@ -171,7 +203,10 @@ async fn long_polls_return_when_the_job_changes_and_are_capped() {
     let mut got_rows = false;
     for _ in 0..200 {
         let r = fetch(&mut c, &job, &cursor, 3_600_000).await.unwrap();
-        got_rows |= r.response.iter().any(|x| matches!(x.response, Some(response::Response::Row(_))));
+        got_rows |= r
+            .response
+            .iter()
+            .any(|x| matches!(x.response, Some(response::Response::Row(_))));
         cursor = r.next_cursor;
         if r.eof {
             break;
@@ -197,9 +232,17 @@ async fn a_long_poll_wakes_when_the_job_ends() {
     let poll = tokio::spawn(async move { fetch(&mut poller, &jid, &cursor, 10_000).await });
     tokio::time::sleep(Duration::from_millis(200)).await;
     let mut other = server.client().await;
-    other.cancel(JobId { job_id: job.clone() }).await.unwrap();
+    other
+        .cancel(JobId {
+            job_id: job.clone(),
+        })
+        .await
+        .unwrap();
     let r = poll.await.unwrap().unwrap();
-    assert_ne!(r.next_cursor, quiet.next_cursor, "the long-poll returned without news");
+    assert_ne!(
+        r.next_cursor, quiet.next_cursor,
+        "the long-poll returned without news"
+    );
     assert_eq!(r.job_status.unwrap().code(), Code::Cancelled);
 }
 
@@ -207,7 +250,9 @@ async fn a_long_poll_wakes_when_the_job_ends() {
 async fn errors_carry_the_right_status_codes() {
     let server = Server::start();
     let mut c = server.client().await;
-    let unknown = fetch(&mut c, "0123456789abcdef0123456789abcdef", "", 0).await.unwrap_err();
+    let unknown = fetch(&mut c, "0123456789abcdef0123456789abcdef", "", 0)
+        .await
+        .unwrap_err();
     assert_eq!(unknown.code(), GrpcCode::NotFound, "{unknown:?}");
     let traversal = fetch(&mut c, "../jobs", "", 0).await.unwrap_err();
     assert_eq!(traversal.code(), GrpcCode::NotFound);
@@ -251,7 +296,9 @@ async fn cancel_stops_the_process_and_is_harmless_afterwards() {
     };
     assert!(alive(pid));
     let status = c
-        .cancel(JobId { job_id: job.clone() })
+        .cancel(JobId {
+            job_id: job.clone(),
+        })
         .await
         .unwrap()
         .into_inner();
@@ -260,7 +307,13 @@ async fn cancel_stops_the_process_and_is_harmless_afterwards() {
     let (_, final_status) = fetch_all(&mut c, &job).await;
     assert_eq!(final_status.code(), Code::Cancelled);
     // Again: harmless.
-    let again = c.cancel(JobId { job_id: job.clone() }).await.unwrap().into_inner();
+    let again = c
+        .cancel(JobId {
+            job_id: job.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(again.code(), Code::Cancelled);
     // On a finished job: harmless, reports how it ended.
     let done = run(&mut c, "SELECT 1").await;

@@ -3,7 +3,9 @@
 
 use sqlflow_e2e::{Server, fetch_all, run};
 use tokio_stream::StreamExt;
-use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
+use tonic_health::pb::{
+    HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
+};
 use tonic_reflection::pb::v1::{
     ServerReflectionRequest, server_reflection_client::ServerReflectionClient,
     server_reflection_request::MessageRequest, server_reflection_response::MessageResponse,
@@ -38,7 +40,9 @@ fn a_bad_runner_setting_names_the_full_key_and_its_source() {
 
 #[test]
 fn a_bad_environment_value_names_the_variable() {
-    let (status, err) = Server::builder().env("SQLFLOW_MAX_WAIT_MS", "soon").start_err();
+    let (status, err) = Server::builder()
+        .env("SQLFLOW_MAX_WAIT_MS", "soon")
+        .start_err();
     assert_eq!(status.code(), Some(EX_CONFIG), "{err}");
     assert!(err.contains("max_wait_ms"), "{err}");
     assert!(err.contains("SQLFLOW_"), "{err}");
@@ -46,13 +50,24 @@ fn a_bad_environment_value_names_the_variable() {
 
 #[test]
 fn the_environment_selects_the_runner() {
-    let (status, err) = Server::builder().env("SQLFLOW_JOB_RUNNER", "nosuch").start_err();
+    let (status, err) = Server::builder()
+        .env("SQLFLOW_JOB_RUNNER", "nosuch")
+        .start_err();
     assert_eq!(status.code(), Some(EX_CONFIG), "{err}");
     assert!(err.contains("libnosuch_runner.so"), "{err}");
-    assert!(err.contains("SQLFLOW_"), "the message says where job_runner came from: {err}");
+    assert!(
+        err.contains("SQLFLOW_"),
+        "the message says where job_runner came from: {err}"
+    );
 
-    let server = Server::builder().env("SQLFLOW_JOB_RUNNER", "fixture").start();
-    assert!(server.log().contains("'fixture' runner"), "{}", server.log());
+    let server = Server::builder()
+        .env("SQLFLOW_JOB_RUNNER", "fixture")
+        .start();
+    assert!(
+        server.log().contains("'fixture' runner"),
+        "{}",
+        server.log()
+    );
 }
 
 #[test]
@@ -69,7 +84,9 @@ fn a_plugin_of_another_api_version_is_refused_naming_file_and_versions() {
 
 #[test]
 fn a_plugin_with_another_abi_layout_is_refused() {
-    let (status, err) = Server::builder().toml("job_runner = \"oldabi\"").start_err();
+    let (status, err) = Server::builder()
+        .toml("job_runner = \"oldabi\"")
+        .start_err();
     assert_eq!(status.code(), Some(EX_CONFIG), "{err}");
     assert!(err.contains("liboldabi_runner.so"), "{err}");
     assert!(err.contains("ABI layout"), "{err}");
@@ -134,11 +151,19 @@ async fn serves_health_and_reflection() {
 async fn sigterm_shuts_down_gracefully_and_jobs_are_durable() {
     let mut server = Server::start();
     let mut c = server.client().await;
-    let job = run(&mut c, "CREATE TABLE kept(a INT); INSERT INTO kept VALUES (1)").await;
+    let job = run(
+        &mut c,
+        "CREATE TABLE kept(a INT); INSERT INTO kept VALUES (1)",
+    )
+    .await;
     fetch_all(&mut c, &job).await;
     drop(c);
     let status = server.terminate();
-    assert!(status.success(), "exit status {status:?}; log:\n{}", server.log());
+    assert!(
+        status.success(),
+        "exit status {status:?}; log:\n{}",
+        server.log()
+    );
     assert!(server.log().contains("SIGTERM"), "{}", server.log());
     // The finished job's record outlives the server.
     assert!(server.jobs_dir().join(&job).join("status.json").is_file());
@@ -152,5 +177,8 @@ async fn the_fixture_runner_is_served_through_the_same_host() {
     assert_eq!(job, "fixture-job");
     let (responses, status) = fetch_all(&mut c, &job).await;
     assert_eq!(responses.len(), 1);
-    assert_eq!(status.code(), sqlflow_e2e::sqlflow::job_status::Code::Succeeded);
+    assert_eq!(
+        status.code(),
+        sqlflow_e2e::sqlflow::job_status::Code::Succeeded
+    );
 }

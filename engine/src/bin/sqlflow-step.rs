@@ -4,9 +4,9 @@
 
 use std::{
     fs,
-    io::{self, Read, Seek, SeekFrom},
+    io::{self, Read},
     os::fd::AsFd,
-    path::{Path, PathBuf},
+    path::Path,
     process::ExitCode,
 };
 
@@ -18,7 +18,7 @@ use nix::{
     unistd::{ForkResult, Pid, fork, setsid},
 };
 use sqlflow_engine::{output::RecordWriter, run_program};
-use sqlflow_proto::jobdir::{self, FinalCode, FinalStatus, JobSession, ProcessIdentity};
+use sqlflow_proto::jobdir::{self, FinalCode, FinalStatus, ProcessIdentity, StepInput};
 
 const USAGE: &str = "\
 usage:
@@ -141,7 +141,8 @@ fn job(dir: &Path) -> ExitCode {
         start_ticks: jobdir::own_start_ticks(),
     };
     if let Ok(json) = serde_json::to_vec(&identity) {
-        let _ = jobdir::write_atomic(dir, jobdir::PROCESS, &json, false);
+        // Not atomic (one inode fewer); readers retry a file they cannot parse yet.
+        let _ = fs::write(dir.join(jobdir::PROCESS), json);
     }
     // SAFETY: nothing has started a thread yet, so the child's only thread is a copy of
     // this one and no lock can be held by a thread that does not exist in the child.
@@ -164,13 +165,12 @@ fn job(dir: &Path) -> ExitCode {
 
 fn worker(dir: &Path) -> i32 {
     let result = (|| -> Result<Result<(), String>, String> {
-        let program = fs::read_to_string(dir.join(jobdir::PROGRAM))
-            .map_err(|e| format!("cannot read the job's program: {e}"))?;
-        let session: JobSession = jobdir::read_json(dir, jobdir::SESSION)
-            .map_err(|e| format!("cannot read the job's session: {e}"))?;
+        let input: StepInput = jobdir::read_json(dir, jobdir::JOB)
+            .map_err(|e| format!("cannot read the job's program and session: {e}"))?;
         let out = stdout_file().map_err(|e| format!("cannot open the job's output: {e}"))?;
+        let session = &input.session;
         let mut w = RecordWriter::with_limit(out, session.limits.output_bytes);
-        Ok(run_program(&program, &session.db_conn_str, &mut w).map_err(|f| f.to_string()))
+        Ok(run_program(&input.program, &session.db_conn_str, &mut w).map_err(|f| f.to_string()))
     })();
     let (code, message) = match result {
         Ok(Ok(())) => (FinalCode::Succeeded, String::new()),
@@ -203,7 +203,7 @@ fn supervise(dir: &Path, child: Pid) -> ExitCode {
         finalize(dir, FinalCode::Cancelled, reason);
         return exit_for(FinalCode::Cancelled);
     }
-    let stderr = stderr_tail(&dir.join(jobdir::STDERR));
+    let stderr = jobdir::stderr_tail(dir);
     let mut message = match how {
         WaitStatus::Signaled(_, sig, _) => died_by_signal(sig),
         WaitStatus::Exited(_, code) => {
@@ -254,17 +254,4 @@ fn finalize(dir: &Path, code: FinalCode, message: String) {
             dir.display()
         );
     }
-}
-
-/// The last few lines a dying process wrote on stderr, for the failure message.
-fn stderr_tail(path: &PathBuf) -> String {
-    const TAIL: u64 = 2048;
-    let Ok(mut f) = fs::File::open(path) else {
-        return String::new();
-    };
-    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
-    let _ = f.seek(SeekFrom::Start(len.saturating_sub(TAIL)));
-    let mut buf = Vec::new();
-    let _ = f.read_to_end(&mut buf);
-    String::from_utf8_lossy(&buf).trim().to_string()
 }

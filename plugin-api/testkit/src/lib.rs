@@ -30,7 +30,7 @@ use sqlflow_plugin_api::{
     loader::{self, NotifyWaker, Plugin, PluginRunner, TracingHost},
 };
 use sqlflow_proto::{
-    plugin::{CancelCall, Caller, FetchCall, RunCall},
+    plugin::{Caller, CancelCall, FetchCall, RunCall},
     sqlflow::{
         FetchRequest, JobId, Request, Response, Responses, Session, job_status::Code, response,
     },
@@ -200,7 +200,10 @@ impl Kit {
             }),
             caller: Some(caller()),
         };
-        let id = self.runner.run(&call).map_err(|e| format!("run: {}", err_text(&e)))?;
+        let id = self
+            .runner
+            .run(&call)
+            .map_err(|e| format!("run: {}", err_text(&e)))?;
         if id.job_id.is_empty() {
             return Err("run returned an empty job id".into());
         }
@@ -260,7 +263,9 @@ impl Kit {
         }
         let all = t.responses();
         let kinds = |f: fn(&response::Response) -> bool| {
-            all.iter().filter(|r| r.response.as_ref().is_some_and(f)).count()
+            all.iter()
+                .filter(|r| r.response.as_ref().is_some_and(f))
+                .count()
         };
         if kinds(|r| matches!(r, response::Response::Head(_))) == 0 {
             return Err("no Head among the responses".into());
@@ -296,7 +301,9 @@ impl Kit {
                 .fetch(&job, cursor)
                 .map_err(|e| format!("replaying cursor {cursor:?}: {}", err_text(&e)))?;
             if &r.response != page {
-                return Err(format!("cursor {cursor:?} returned different responses on replay"));
+                return Err(format!(
+                    "cursor {cursor:?} returned different responses on replay"
+                ));
             }
         }
         Ok(())
@@ -365,7 +372,11 @@ impl Kit {
     }
 
     fn unknown_job(&self) -> Check {
-        for id in ["00000000000000000000000000000000", "no-such-job", "../../etc/passwd"] {
+        for id in [
+            "00000000000000000000000000000000",
+            "no-such-job",
+            "../../etc/passwd",
+        ] {
             match self.fetch(id, "") {
                 Err(e) if e.code == ErrorCode::NOT_FOUND => {}
                 Err(e) => return Err(format!("fetch of {id:?}: {}, want NOT_FOUND", err_text(&e))),
@@ -377,7 +388,12 @@ impl Kit {
             });
             match cancel {
                 Err(e) if e.code == ErrorCode::NOT_FOUND => {}
-                Err(e) => return Err(format!("cancel of {id:?}: {}, want NOT_FOUND", err_text(&e))),
+                Err(e) => {
+                    return Err(format!(
+                        "cancel of {id:?}: {}, want NOT_FOUND",
+                        err_text(&e)
+                    ));
+                }
                 Ok(_) => return Err(format!("cancel of unknown job {id:?} succeeded")),
             }
         }
@@ -386,11 +402,18 @@ impl Kit {
 
     fn malformed_cursor(&self) -> Check {
         let job = self.submit(&self.fx.ok_program)?;
-        for bad in ["not a cursor", "\u{0}\u{1}", "999999999999999999999999999999"] {
+        for bad in [
+            "not a cursor",
+            "\u{0}\u{1}",
+            "999999999999999999999999999999",
+        ] {
             match self.fetch(&job, bad) {
                 Err(e) if e.code == ErrorCode::INVALID_ARGUMENT => {}
                 Err(e) => {
-                    return Err(format!("cursor {bad:?}: {}, want INVALID_ARGUMENT", err_text(&e)));
+                    return Err(format!(
+                        "cursor {bad:?}: {}, want INVALID_ARGUMENT",
+                        err_text(&e)
+                    ));
                 }
                 Ok(_) => return Err(format!("malformed cursor {bad:?} was accepted")),
             }
@@ -413,7 +436,9 @@ impl Kit {
         match r {
             Err(e) if e.code == ErrorCode::INTERNAL && e.message.contains("panic") => {}
             Err(e) => return Err(format!("panic probe gave {}, want INTERNAL", err_text(&e))),
-            Ok(_) => return Err("the panic probe was ignored: wrap entry points with the SDK".into()),
+            Ok(_) => {
+                return Err("the panic probe was ignored: wrap entry points with the SDK".into());
+            }
         }
         let r = self.runner.fetch(
             &FetchCall {

@@ -2,7 +2,6 @@
 
 use std::{
     fs,
-    io::{Read, Seek, SeekFrom},
     path::{Path, PathBuf},
     sync::{Arc, Mutex, MutexGuard},
     time::Duration,
@@ -182,7 +181,7 @@ pub fn observe_end(dir: &Path, sync: bool) -> FinalStatus {
         Ok(reason) => (FinalCode::Cancelled, reason),
         Err(_) => {
             let mut m = "the job's processes ended without reporting a result".to_string();
-            let tail = stderr_tail(&dir.join(jobdir::STDERR));
+            let tail = jobdir::stderr_tail(dir);
             if !tail.is_empty() {
                 m.push_str("; their last output on stderr:\n");
                 m.push_str(&tail);
@@ -196,16 +195,4 @@ pub fn observe_end(dir: &Path, sync: bool) -> FinalStatus {
         finished_at_ms: jobdir::now_ms(),
     };
     jobdir::finalize(dir, &status, sync).unwrap_or(status)
-}
-
-fn stderr_tail(path: &Path) -> String {
-    const TAIL: u64 = 2048;
-    let Ok(mut f) = fs::File::open(path) else {
-        return String::new();
-    };
-    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
-    let _ = f.seek(SeekFrom::Start(len.saturating_sub(TAIL)));
-    let mut buf = Vec::new();
-    let _ = f.read_to_end(&mut buf);
-    String::from_utf8_lossy(&buf).trim().to_string()
 }

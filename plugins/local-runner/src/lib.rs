@@ -24,7 +24,7 @@ use sqlflow_plugin_api::{
     sdk::{self, PluginContext, Runner, Waker},
 };
 use sqlflow_proto::{
-    jobdir::{self, FinalCode, JobSession},
+    jobdir::{self, FinalCode, JobSession, StepInput},
     plugin::{Caller, CancelCall, FetchCall, RunCall},
     sqlflow::{JobId, JobStatus, Responses, job_status::Code},
 };
@@ -225,7 +225,7 @@ impl Inner {
     /// Loads a job from its directory (a job this process has not seen yet).
     fn load(self: &Arc<Self>, id: &str) -> Result<Option<Arc<Job>>, RunnerError> {
         let dir = self.job_dir(id);
-        let meta: Meta = match jobdir::read_json(&dir, jobdir::META) {
+        let meta = match read_meta(&dir) {
             Ok(m) => m,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(io_error(&format!("cannot read job {id}"), e)),
@@ -333,7 +333,7 @@ impl Inner {
             if !valid_job_id(&name) || jobdir::read_status(&entry.path()).ok().flatten().is_some() {
                 continue;
             }
-            match jobdir::read_json::<Meta>(&entry.path(), jobdir::META) {
+            match read_meta(&entry.path()) {
                 Ok(meta) => {
                     self.attach(name, entry.path(), meta);
                 }
@@ -363,27 +363,29 @@ impl Inner {
             exit_on_submit: session.exit_on_submit,
             summary: summary(&req.sql),
         };
-        let job_session = JobSession {
-            db_conn_str: session.db_conn_str.clone(),
-            user_id: caller.user_id.clone(),
-            limits: Default::default(),
+        let record = JobRecord {
+            meta: meta.clone(),
+            input: StepInput {
+                program: req.sql.clone(),
+                session: JobSession {
+                    db_conn_str: session.db_conn_str.clone(),
+                    user_id: caller.user_id.clone(),
+                    limits: Default::default(),
+                },
+            },
         };
-        let write = |name: &str, bytes: &[u8], mode: u32| -> std::io::Result<()> {
+        {
             use std::io::Write;
             let mut f = fs::OpenOptions::new()
                 .create_new(true)
                 .write(true)
-                .mode(mode)
-                .open(tmp.join(name))?;
-            f.write_all(bytes)?;
+                .mode(0o600)
+                .open(tmp.join(jobdir::JOB))?;
+            f.write_all(&to_json(&record)?)?;
             if sync {
                 f.sync_all()?;
             }
-            Ok(())
-        };
-        write(jobdir::META, &to_json(&meta)?, 0o600)?;
-        write(jobdir::PROGRAM, req.sql.as_bytes(), 0o600)?;
-        write(jobdir::SESSION, &to_json(&job_session)?, 0o600)?;
+        }
         let dir = self.job_dir(id);
         fs::rename(&tmp, &dir)?;
         if sync {
@@ -391,6 +393,22 @@ impl Inner {
         }
         Ok((dir, meta))
     }
+}
+
+/// `job.json`: what the step needs, plus the runner's record of the submission.
+#[derive(serde::Serialize, Deserialize)]
+struct JobRecord {
+    meta: Meta,
+    #[serde(flatten)]
+    input: StepInput,
+}
+
+fn read_meta(dir: &Path) -> std::io::Result<Meta> {
+    #[derive(Deserialize)]
+    struct MetaOnly {
+        meta: Meta,
+    }
+    jobdir::read_json::<MetaOnly>(dir, jobdir::JOB).map(|m| m.meta)
 }
 
 fn to_json<T: serde::Serialize>(v: &T) -> std::io::Result<Vec<u8>> {

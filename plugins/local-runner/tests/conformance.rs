@@ -29,7 +29,11 @@ fn local_runner_passes_the_conformance_kit() {
         "fetch_page_bytes": 2048,
         "sync_writes": false,
     });
-    let report = check_runner(&so, &config.to_string(), &Fixtures::sqlite(&tmp.path().join("kit.db")));
+    let report = check_runner(
+        &so,
+        &config.to_string(),
+        &Fixtures::sqlite(&tmp.path().join("kit.db")),
+    );
     println!("{report}");
     report.assert_all_passed();
 }
