@@ -54,6 +54,7 @@ pub fn bin(name: &str) -> PathBuf {
 
 pub struct ServerBuilder {
     sync_writes: bool,
+    work_dir: Option<PathBuf>,
     extra_toml: String,
     local_runner_toml: String,
     env: Vec<(String, String)>,
@@ -73,6 +74,12 @@ impl ServerBuilder {
     pub fn local_runner(mut self, lines: &str) -> Self {
         self.local_runner_toml.push_str(lines);
         self.local_runner_toml.push('\n');
+        self
+    }
+
+    /// Where the local runner keeps job directories (default: `jobs` in the server's dir).
+    pub fn work_dir(mut self, dir: &Path) -> Self {
+        self.work_dir = Some(dir.to_path_buf());
         self
     }
 
@@ -99,11 +106,16 @@ impl ServerBuilder {
              datasource = \"sqlite://test.db\"\n\
              {extra}\n\
              [runners.local]\n\
-             work_dir = \"jobs\"\n\
+             work_dir = \"{work}\"\n\
              step_binary = \"{step}\"\n\
              sync_writes = {sync}\n\
              {local}",
             sync = self.sync_writes,
+            work = self
+                .work_dir
+                .as_deref()
+                .unwrap_or(Path::new("jobs"))
+                .display(),
             deps = plugin_dir().display(),
             step = bin("sqlflow-step").display(),
             extra = self.extra_toml,
@@ -167,6 +179,7 @@ impl Server {
     pub fn builder() -> ServerBuilder {
         ServerBuilder {
             sync_writes: false,
+            work_dir: None,
             extra_toml: String::new(),
             local_runner_toml: String::new(),
             env: Vec::new(),

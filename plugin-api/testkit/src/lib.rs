@@ -105,6 +105,7 @@ impl fmt::Display for Report {
 }
 
 type Check = Result<(), String>;
+type CheckFn = fn(&Kit) -> Check;
 
 /// Loads the plugin at `path`, creates a runner from `config_json`, and runs every check.
 pub fn check_runner(path: &Path, config_json: &str, fx: &Fixtures) -> Report {
@@ -131,7 +132,7 @@ pub fn check_runner(path: &Path, config_json: &str, fx: &Fixtures) -> Report {
         runner,
         fx: fx.clone(),
     };
-    let checks: Vec<(&'static str, fn(&Kit) -> Check)> = vec![
+    let checks: Vec<(&'static str, CheckFn)> = vec![
         ("run then fetch to eof", Kit::run_then_fetch_to_eof),
         ("cursor replay", Kit::cursor_replay),
         ("failing statement", Kit::failing_statement),

@@ -4,6 +4,11 @@
 //!   target/release/sqlflow-bench run-to-eof      # Run -> eof for SELECT 1
 //!   target/release/sqlflow-bench fetch-rtt       # Fetch round trip on a running job
 //!
+//! On ext4, creating files right after many were deleted is slower (the allocator skips
+//! recently freed inodes), so back-to-back runs of anything that creates and deletes
+//! thousands of job directories (this bench, the test suite) measure slower than a
+//! settled filesystem; `--work-dir /dev/shm/x` shows the cost without the filesystem.
+//!
 //! Medians are what the targets are stated in; p90/p99 show the spread on a shared box.
 
 use std::time::{Duration, Instant};
@@ -20,6 +25,9 @@ struct Args {
     /// fsync job files as the default configuration does (`sync_writes = true`).
     #[arg(long, global = true)]
     sync: bool,
+    /// Put the local runner's job directories here (default: in the server's temp dir).
+    #[arg(long, global = true)]
+    work_dir: Option<std::path::PathBuf>,
     #[command(subcommand)]
     bench: Bench,
 }
@@ -47,8 +55,8 @@ fn main() {
         .expect("runtime");
     rt.block_on(async {
         match args.bench {
-            Bench::RunToEof { iterations } => run_to_eof(start(args.sync), iterations).await,
-            Bench::FetchRtt { iterations } => fetch_rtt(start(args.sync), iterations).await,
+            Bench::RunToEof { iterations } => run_to_eof(start(&args), iterations).await,
+            Bench::FetchRtt { iterations } => fetch_rtt(start(&args), iterations).await,
         }
     });
 }
@@ -67,8 +75,12 @@ fn report(name: &str, mut samples: Vec<Duration>) {
     );
 }
 
-fn start(sync: bool) -> Server {
-    Server::builder().sync_writes(sync).start()
+fn start(args: &Args) -> Server {
+    let mut b = Server::builder().sync_writes(args.sync);
+    if let Some(dir) = &args.work_dir {
+        b = b.work_dir(dir);
+    }
+    b.start()
 }
 
 async fn run_to_eof(server: Server, iterations: usize) {
