@@ -47,11 +47,13 @@ pub enum LoadError {
         host: u32,
     },
     #[error(
-        "runner plugin {path} has an ABI layout different from this server's \
-         (sqlflow-plugin-api {host}); rebuild it against the same version:\n{detail}"
+        "runner plugin {path} (built against sqlflow-plugin-api {plugin}) has an ABI \
+         layout different from this server's (sqlflow-plugin-api {host}); rebuild it \
+         against the server's version:\n{detail}"
     )]
     Layout {
         path: PathBuf,
+        plugin: String,
         host: String,
         detail: String,
     },
@@ -105,6 +107,7 @@ pub fn load(path: &Path) -> Result<Plugin, LoadError> {
             reason: one_line(&other.to_string()),
         },
     })?;
+    let plugin_api = header.version_strings().to_string();
     let module = header
         .init_root_module::<RunnerPluginRef>()
         .map_err(|e| match e {
@@ -117,6 +120,7 @@ pub fn load(path: &Path) -> Result<Plugin, LoadError> {
             }
             LibraryError::AbiInstability(detail) => LoadError::Layout {
                 path: path_buf.clone(),
+                plugin: plugin_api.clone(),
                 host: host_api_version(),
                 detail: detail.to_string(),
             },

@@ -90,6 +90,12 @@ fn a_plugin_with_another_abi_layout_is_refused() {
     assert_eq!(status.code(), Some(EX_CONFIG), "{err}");
     assert!(err.contains("liboldabi_runner.so"), "{err}");
     assert!(err.contains("ABI layout"), "{err}");
+    let version = env!("CARGO_PKG_VERSION");
+    assert!(
+        err.contains(&format!("built against sqlflow-plugin-api {version}"))
+            && err.contains(&format!("this server's (sqlflow-plugin-api {version})")),
+        "both versions are named: {err}"
+    );
 }
 
 #[test]
@@ -180,5 +186,60 @@ async fn the_fixture_runner_is_served_through_the_same_host() {
     assert_eq!(
         status.code(),
         sqlflow_e2e::sqlflow::job_status::Code::Succeeded
+    );
+}
+
+#[tokio::test]
+async fn plugin_logs_reach_the_server_log() {
+    let server = Server::start();
+    let mut c = server.client().await;
+    let job = run(&mut c, "SELECT 1").await;
+    fetch_all(&mut c, &job).await;
+    // Emitted with `tracing` inside the plugin, which has its own copy of tracing.
+    let log = server.log();
+    assert!(
+        log.lines().any(|l| l.contains("job submitted")
+            && l.contains(&job)
+            && l.contains("runner=\"local\"")),
+        "{log}"
+    );
+}
+
+#[tokio::test]
+async fn a_panicking_or_hung_plugin_call_fails_only_that_rpc() {
+    let server = Server::builder()
+        .toml("job_runner = \"fixture\"\nplugin_call_timeout_ms = 500")
+        .start();
+    let mut c = server.client().await;
+    let request = |sql: &str| sqlflow_e2e::sqlflow::Request {
+        sql: sql.into(),
+        ..Default::default()
+    };
+    let panicked = c.run(request("PANIC")).await.unwrap_err();
+    assert_eq!(panicked.code(), tonic::Code::Internal, "{panicked:?}");
+    assert!(
+        panicked.message().contains("panicked"),
+        "{}",
+        panicked.message()
+    );
+    let hung = c.run(request("HANG")).await.unwrap_err();
+    assert_eq!(hung.code(), tonic::Code::Unavailable, "{hung:?}");
+    assert!(
+        hung.message().contains("did not answer run"),
+        "{}",
+        hung.message()
+    );
+    // Everyone else is still served.
+    let job = run(&mut c, "SELECT 1").await;
+    let (_, status) = fetch_all(&mut c, &job).await;
+    assert_eq!(
+        status.code(),
+        sqlflow_e2e::sqlflow::job_status::Code::Succeeded
+    );
+    // The panic message went to the server's log.
+    assert!(
+        server.log().contains("the fixture was asked to panic"),
+        "{}",
+        server.log()
     );
 }
