@@ -1,0 +1,1 @@
+//! Rust-native models behind SQLFlow's `TO TRAIN / PREDICT / EVALUATE / EXPLAIN`.
