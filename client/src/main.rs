@@ -13,10 +13,14 @@ use std::{
 
 use clap::{Args, Parser, Subcommand};
 use sqlflow_proto::sqlflow::{
-    FetchRequest, JobId, JobStatus, Request, Session, job_status::Code,
+    FetchRequest, JobId, JobStatus, ListJobsRequest, Request, Session, job_status::Code,
     sql_flow_client::SqlFlowClient,
 };
-use tonic::{Status, metadata::MetadataValue, transport::Channel};
+use tonic::{
+    Status,
+    metadata::MetadataValue,
+    transport::{Certificate, Channel, ClientTlsConfig},
+};
 
 use crate::render::{Format, Renderer};
 
@@ -57,6 +61,9 @@ struct Conn {
     /// Access token, when the server requires one.
     #[arg(long, env = "SQLFLOW_TOKEN", hide_env_values = true, global = true)]
     token: Option<String>,
+    /// CA certificate (PEM) to trust for an https:// server (default: the system's roots).
+    #[arg(long, env = "SQLFLOW_CA_CERT", global = true)]
+    ca_cert: Option<PathBuf>,
     /// How to print result tables.
     #[arg(long, value_enum, default_value = "table", global = true)]
     format: Format,
@@ -103,6 +110,12 @@ enum Cmd {
     },
     /// Cancel a job.
     Cancel { job_id: String },
+    /// List your jobs, newest first.
+    Jobs {
+        /// How many to show.
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+    },
 }
 
 /// Exit statuses.
@@ -150,10 +163,21 @@ impl Client {
         } else {
             format!("http://{}", conn.server)
         };
-        let endpoint = Channel::from_shared(server.clone())
+        let mut endpoint = Channel::from_shared(server.clone())
             .map_err(|e| format!("invalid server address '{}': {e}", conn.server))?
             .tcp_nodelay(true)
             .connect_timeout(Duration::from_secs(5));
+        if server.starts_with("https://") {
+            let mut tls = ClientTlsConfig::new().with_native_roots();
+            if let Some(ca) = &conn.ca_cert {
+                let pem = std::fs::read(ca)
+                    .map_err(|e| format!("cannot read the CA certificate {}: {e}", ca.display()))?;
+                tls = tls.ca_certificate(Certificate::from_pem(pem));
+            }
+            endpoint = endpoint
+                .tls_config(tls)
+                .map_err(|e| format!("cannot set up TLS for {server}: {e}"))?;
+        }
         // Lazy: a server that is restarting is retried by the fetch loop.
         let channel = endpoint.connect_lazy();
         Ok(Self {
@@ -213,6 +237,10 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             println!("{job_id}: {}", describe(&status));
             Ok(ExitCode::SUCCESS)
         }
+        Some(Cmd::Jobs { limit }) => {
+            list_jobs(&client, limit).await?;
+            Ok(ExitCode::SUCCESS)
+        }
         None => {
             let program = read_program(&cli.submit)?;
             let request = Request {
@@ -240,6 +268,77 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             Ok(follow(&client, &cli.conn, id, String::new()).await)
         }
     }
+}
+
+async fn list_jobs(client: &Client, limit: u32) -> Result<(), String> {
+    let mut c = client.inner.clone();
+    let reply = c
+        .list_jobs(client.request(ListJobsRequest {
+            page_size: limit,
+            page_token: String::new(),
+        }))
+        .await
+        .map_err(|s| client.explain(&s))?
+        .into_inner();
+    let mut out = io::stdout().lock();
+    let w = |out: &mut io::StdoutLock<'_>, line: String| {
+        let _ = writeln!(out, "{line}");
+    };
+    w(
+        &mut out,
+        format!(
+            "{:<32}  {:<9}  {:<19}  {:>9}  PROGRAM",
+            "JOB", "STATUS", "SUBMITTED", "TOOK"
+        ),
+    );
+    for j in reply.jobs {
+        let status = j.status.unwrap_or_default();
+        let took = if j.finished_at_ms > 0 {
+            format!(
+                "{:.1}s",
+                (j.finished_at_ms - j.submitted_at_ms) as f64 / 1000.0
+            )
+        } else {
+            "-".into()
+        };
+        w(
+            &mut out,
+            format!(
+                "{:<32}  {:<9}  {:<19}  {:>9}  {}",
+                j.job_id,
+                format!("{:?}", status.code()).to_uppercase(),
+                utc(j.submitted_at_ms),
+                took,
+                j.summary
+            ),
+        );
+    }
+    if !reply.next_page_token.is_empty() {
+        w(&mut out, "(more: raise --limit to see older jobs)".to_string());
+    }
+    Ok(())
+}
+
+/// `YYYY-MM-DD HH:MM:SS` in UTC for milliseconds since the epoch.
+fn utc(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil-from-days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    )
 }
 
 fn read_program(s: &Submit) -> Result<String, String> {

@@ -14,6 +14,8 @@ use figment::{
 };
 use serde::{Deserialize, Serialize};
 
+use crate::auth::AuthConfig;
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
@@ -35,8 +37,27 @@ pub struct Config {
     pub max_program_bytes: usize,
     /// Log filter (tracing-subscriber syntax); `RUST_LOG` overrides it.
     pub log: String,
+    /// The abandonment timeout T for jobs whose Run gives none: a job nobody fetches for
+    /// this long is cancelled (0: never).
+    pub default_timeout_seconds: u32,
+    /// `host:port` for Prometheus metrics at `/metrics` (unset: no metrics endpoint).
+    pub metrics_listen: Option<String>,
+    /// How often the runner's health is checked for `grpc.health.v1`.
+    pub health_check_interval_ms: u64,
+    /// MySQL/PostgreSQL hosts (`host` or `host:port`) clients may use; empty: any.
+    pub allowed_db_hosts: Vec<String>,
+    pub auth: AuthConfig,
+    /// Serve gRPC over TLS with this certificate chain and key (PEM).
+    pub tls: Option<TlsConfig>,
     /// One table per runner, passed to that runner's plugin.
     pub runners: BTreeMap<String, figment::value::Value>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    pub cert_file: PathBuf,
+    pub key_file: PathBuf,
 }
 
 impl Default for Config {
@@ -51,6 +72,12 @@ impl Default for Config {
             max_wait_ms: 10_000,
             max_program_bytes: 1 << 20,
             log: "info".into(),
+            default_timeout_seconds: 300,
+            metrics_listen: None,
+            health_check_interval_ms: 5000,
+            allowed_db_hosts: Vec::new(),
+            auth: AuthConfig::default(),
+            tls: None,
             runners: BTreeMap::new(),
         }
     }
@@ -68,6 +95,12 @@ const KEYS: &[&str] = &[
     "max_wait_ms",
     "max_program_bytes",
     "log",
+    "default_timeout_seconds",
+    "metrics_listen",
+    "health_check_interval_ms",
+    "allowed_db_hosts",
+    "auth",
+    "tls",
     "runners",
 ];
 

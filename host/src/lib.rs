@@ -3,7 +3,10 @@
 
 #![deny(rust_2018_idioms)]
 
+pub mod auth;
 pub mod config;
+pub mod metrics;
+pub mod policy;
 pub mod runner;
 pub mod server;
 pub mod service;

@@ -2,9 +2,9 @@
 
 use std::{io::IsTerminal, path::PathBuf, process::ExitCode};
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use sqlflow_server::{
-    config,
+    auth, config,
     server::{self, StartError},
 };
 use tracing_subscriber::EnvFilter;
@@ -14,12 +14,30 @@ use tracing_subscriber::EnvFilter;
 #[command(version)]
 struct Args {
     /// Configuration file. Default: ./sqlflow.toml if it exists.
-    #[arg(long, short)]
+    #[arg(long, short, global = true)]
     config: Option<PathBuf>,
+    #[command(subcommand)]
+    cmd: Option<Cmd>,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Make a new access token for a user: prints the token (give it to the user) and the
+    /// entry to add under [auth] users in sqlflow.toml (only its hash is stored).
+    GenToken { user: String },
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    if let Some(Cmd::GenToken { user }) = &args.cmd {
+        let token = auth::new_token();
+        println!("token for {user} (shown once; keep it secret):\n  {token}\n");
+        println!(
+            "add to sqlflow.toml:\n[[auth.users]]\nname = \"{user}\"\ntoken_sha256 = \"{}\"",
+            auth::sha256_hex(&token)
+        );
+        return ExitCode::SUCCESS;
+    }
     let result = server::config_path(args.config).and_then(|path| {
         let figment = config::figment(&path);
         let cfg = config::load(&figment).map_err(|e| StartError::Config(e.0))?;

@@ -9,16 +9,19 @@ use sqlflow_plugin_api::{
     loader::{Plugin, PluginRunner, TracingHost},
 };
 use sqlflow_proto::{
-    plugin::{CancelCall, FetchCall, RunCall},
-    sqlflow::{JobId, JobStatus, Responses},
+    plugin::{CancelCall, FetchCall, ListJobsCall, RunCall, RunnerStats},
+    sqlflow::{JobId, JobStatus, ListJobsResponse, Responses},
 };
 use tonic::{Code, Status};
+
+use crate::metrics::Metrics;
 
 #[derive(Clone)]
 pub struct RunnerHandle {
     name: Arc<str>,
     runner: Arc<PluginRunner>,
     timeout: Duration,
+    metrics: Arc<Metrics>,
 }
 
 pub fn to_status(e: RunnerError) -> Status {
@@ -30,12 +33,14 @@ impl RunnerHandle {
         plugin: &Plugin,
         config_json: &str,
         timeout: Duration,
+        metrics: Arc<Metrics>,
     ) -> Result<Self, RunnerError> {
         let runner = plugin.create(config_json, TracingHost::boxed(plugin.name.clone()))?;
         Ok(Self {
             name: plugin.name.clone().into(),
             runner: Arc::new(runner),
             timeout,
+            metrics,
         })
     }
 
@@ -50,6 +55,23 @@ impl RunnerHandle {
     {
         let runner = self.runner.clone();
         let task = tokio::task::spawn_blocking(move || f(&runner));
+        let result = self.await_call(what, task).await;
+        if let Err(s) = &result
+            && !matches!(
+                s.code(),
+                Code::NotFound | Code::InvalidArgument | Code::PermissionDenied
+            )
+        {
+            self.metrics.plugin_error(what, s.code());
+        }
+        result
+    }
+
+    async fn await_call<T>(
+        &self,
+        what: &'static str,
+        task: tokio::task::JoinHandle<Result<T, RunnerError>>,
+    ) -> Result<T, Status> {
         match tokio::time::timeout(self.timeout, task).await {
             Ok(Ok(result)) => result.map_err(to_status),
             // The plugin guards its own panics; this is a panic in our glue.
@@ -85,5 +107,13 @@ impl RunnerHandle {
 
     pub async fn health(&self) -> Result<(), Status> {
         self.call("health", |r| r.health()).await
+    }
+
+    pub async fn list_jobs(&self, call: ListJobsCall) -> Result<ListJobsResponse, Status> {
+        self.call("list_jobs", move |r| r.list_jobs(&call)).await
+    }
+
+    pub async fn stats(&self) -> Result<RunnerStats, Status> {
+        self.call("stats", |r| r.stats()).await
     }
 }

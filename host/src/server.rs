@@ -1,20 +1,21 @@
 //! Start-up: load the configured runner plugin, then serve until SIGTERM or Ctrl+C.
 
-use std::{path::PathBuf, time::Duration};
+use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
 use figment::Figment;
 use sqlflow_plugin_api::{library_file_name, loader};
 use sqlflow_proto::sqlflow::sql_flow_server::SqlFlowServer;
-use tonic::transport::{Server, server::TcpIncoming};
+use tonic::transport::{Identity, Server, ServerTlsConfig, server::TcpIncoming};
 
 use crate::{
+    auth::Authenticator,
     config::{self, Config},
+    metrics::Metrics,
+    policy::DatasourcePolicy,
     runner::RunnerHandle,
     service::{Service, Settings},
 };
 
-/// How often the runner's health is checked for `grpc.health.v1`.
-const HEALTH_INTERVAL: Duration = Duration::from_secs(5);
 /// How long in-flight requests may finish after SIGTERM (long-polls are capped lower).
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 
@@ -30,7 +31,11 @@ pub enum StartError {
 }
 
 /// Loads the plugin and creates the runner, or explains why not.
-pub fn start_runner(cfg: &Config, figment: &Figment) -> Result<RunnerHandle, StartError> {
+pub fn start_runner(
+    cfg: &Config,
+    figment: &Figment,
+    metrics: Arc<Metrics>,
+) -> Result<RunnerHandle, StartError> {
     let path = cfg.plugin_dir().join(library_file_name(&cfg.job_runner));
     let plugin = loader::load(&path).map_err(|e| {
         let hint = if matches!(e, loader::LoadError::Open { .. }) {
@@ -57,7 +62,7 @@ pub fn start_runner(cfg: &Config, figment: &Figment) -> Result<RunnerHandle, Sta
     }
     let json = cfg.runner_json().map_err(|e| StartError::Config(e.0))?;
     let timeout = Duration::from_millis(cfg.plugin_call_timeout_ms);
-    RunnerHandle::create(&plugin, &json, timeout).map_err(|e| {
+    RunnerHandle::create(&plugin, &json, timeout, metrics).map_err(|e| {
         StartError::Config(match e.config_path.into_option() {
             Some(key) => {
                 let full = format!("runners.{}.{key}", cfg.job_runner);
@@ -72,26 +77,95 @@ pub fn start_runner(cfg: &Config, figment: &Figment) -> Result<RunnerHandle, Sta
     })
 }
 
+fn config_error(figment: &Figment, key: &str, what: impl std::fmt::Display) -> StartError {
+    StartError::Config(format!(
+        "invalid configuration: {what} for key '{key}' (from {})",
+        config::origin_of(figment, key)
+    ))
+}
+
 pub async fn serve(cfg: Config, figment: Figment) -> Result<(), StartError> {
     let data_dir = cfg.data_dir.canonicalize().map_err(|e| {
-        StartError::Config(format!(
-            "invalid configuration: data_dir {}: {e} (from {})",
-            cfg.data_dir.display(),
-            config::origin_of(&figment, "data_dir")
-        ))
+        config_error(
+            &figment,
+            "data_dir",
+            format!("{}: {e}", cfg.data_dir.display()),
+        )
     })?;
-    let runner = start_runner(&cfg, &figment)?;
-    let addr = cfg.listen.parse().map_err(|e| {
-        StartError::Config(format!(
-            "invalid configuration: listen = '{}' is not an address like 127.0.0.1:50051: {e} (from {})",
-            cfg.listen,
-            config::origin_of(&figment, "listen")
-        ))
+    let addr: SocketAddr = cfg.listen.parse().map_err(|e| {
+        config_error(
+            &figment,
+            "listen",
+            format!(
+                "'{}' is not an address like 127.0.0.1:50051 ({e})",
+                cfg.listen
+            ),
+        )
     })?;
+    let auth = Authenticator::new(&cfg.auth)
+        .map_err(|e| StartError::Config(format!("invalid configuration: {e}")))?;
+    if !auth.enabled() {
+        if !addr.ip().is_loopback() && !cfg.auth.allow_unauthenticated {
+            return Err(config_error(
+                &figment,
+                "listen",
+                format!(
+                    "{addr} is reachable from other machines but no users are configured; \
+                     add [auth] users (sqlflow-server gen-token NAME), or set \
+                     auth.allow_unauthenticated = true to serve it open"
+                ),
+            ));
+        }
+        tracing::warn!(
+            "no users configured ([auth]): the server is open to anyone who can reach {addr}, \
+             and all clients share one anonymous identity"
+        );
+    } else {
+        tracing::info!("authentication on: {} user(s)", auth.users());
+    }
+    let tls = match &cfg.tls {
+        Some(t) => {
+            let cert = std::fs::read(&t.cert_file).map_err(|e| {
+                config_error(
+                    &figment,
+                    "tls.cert_file",
+                    format!("{}: {e}", t.cert_file.display()),
+                )
+            })?;
+            let key = std::fs::read(&t.key_file).map_err(|e| {
+                config_error(
+                    &figment,
+                    "tls.key_file",
+                    format!("{}: {e}", t.key_file.display()),
+                )
+            })?;
+            Some(ServerTlsConfig::new().identity(Identity::from_pem(cert, key)))
+        }
+        None => None,
+    };
+    let metrics = Arc::new(Metrics::default());
+    let runner = start_runner(&cfg, &figment, metrics.clone())?;
     let incoming = TcpIncoming::bind(addr)
         .map_err(|e| StartError::Serve(format!("cannot listen on {addr}: {e}")))?
         .with_nodelay(Some(true));
     let local = incoming.local_addr().unwrap_or(addr);
+
+    if let Some(m) = &cfg.metrics_listen {
+        let listener = tokio::net::TcpListener::bind(m)
+            .await
+            .map_err(|e| StartError::Serve(format!("cannot listen on {m} for metrics: {e}")))?;
+        let maddr = listener
+            .local_addr()
+            .map_err(|e| StartError::Serve(e.to_string()))?;
+        let (metrics, runner) = (metrics.clone(), runner.clone());
+        tokio::spawn(async move {
+            if let Err(e) = crate::metrics::serve(listener, metrics, runner).await {
+                tracing::error!("the metrics endpoint stopped: {e}");
+            }
+        });
+        tracing::info!("metrics on http://{maddr}/metrics");
+        println!("metrics on {maddr}");
+    }
 
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_serving::<SqlFlowServer<Service>>().await;
@@ -102,10 +176,11 @@ pub async fn serve(cfg: Config, figment: Figment) -> Result<(), StartError> {
         .map_err(|e| StartError::Serve(format!("cannot build the reflection service: {e}")))?;
 
     let checker = runner.clone();
+    let interval = Duration::from_millis(cfg.health_check_interval_ms.max(100));
     tokio::spawn(async move {
         let mut serving = true;
         loop {
-            tokio::time::sleep(HEALTH_INTERVAL).await;
+            tokio::time::sleep(interval).await;
             let ok = checker.health().await;
             match (&ok, serving) {
                 (Ok(()), false) => {
@@ -126,21 +201,34 @@ pub async fn serve(cfg: Config, figment: Figment) -> Result<(), StartError> {
         runner.clone(),
         Settings {
             default_datasource: cfg.datasource.clone(),
-            data_dir,
+            default_timeout_seconds: cfg.default_timeout_seconds,
             max_wait: Duration::from_millis(cfg.max_wait_ms.into()),
             max_program_bytes: cfg.max_program_bytes,
         },
+        auth,
+        DatasourcePolicy {
+            data_dir,
+            allowed_db_hosts: cfg.allowed_db_hosts.clone(),
+        },
+        metrics,
     );
     let max_message = cfg.max_program_bytes.saturating_add(64 * 1024).max(4 << 20);
     tracing::info!(
-        "sqlflow-server {} listening on {local} with the '{}' runner",
+        "sqlflow-server {} listening on {local}{} with the '{}' runner",
         env!("CARGO_PKG_VERSION"),
+        if tls.is_some() { " (TLS)" } else { "" },
         runner.name()
     );
+    let mut builder = Server::builder();
+    if let Some(tls) = tls {
+        builder = builder.tls_config(tls).map_err(|e| {
+            config_error(&figment, "tls", format!("cannot use the certificate: {e}"))
+        })?;
+    }
     // Tests and scripts wait for this line.
     println!("listening on {local}");
     let (stopping_tx, stopping) = tokio::sync::oneshot::channel::<()>();
-    let serve = Server::builder()
+    let serve = builder
         .add_service(health_service)
         .add_service(reflection)
         .add_service(SqlFlowServer::new(service).max_decoding_message_size(max_message))

@@ -1,73 +1,187 @@
-//! The `sqlflow.SQLFlow` gRPC service: validates requests, establishes the caller, fills
-//! in server defaults, and routes to the runner. It never names a concrete runner.
+//! The `sqlflow.SQLFlow` gRPC service: authenticates the caller, validates requests,
+//! applies the datasource policy and server defaults, routes to the runner, and records
+//! metrics. It never names a concrete runner.
 
 use std::{
-    path::{Path, PathBuf},
     sync::Arc,
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use sqlflow_plugin_api::loader::NotifyWaker;
 use sqlflow_proto::{
-    plugin::{Caller, CancelCall, FetchCall, RunCall},
+    plugin::{Caller, CancelCall, FetchCall, ListJobsCall, RunCall},
     sqlflow::{
-        FetchRequest, JobId, JobStatus, Request, Responses, Session, sql_flow_server::SqlFlow,
+        FetchRequest, JobId, JobStatus, ListJobsRequest, ListJobsResponse, Request, Responses,
+        Session, sql_flow_server::SqlFlow,
     },
 };
 use tokio::sync::Notify;
 use tonic::Status;
+use tracing::Instrument;
 
-use crate::runner::RunnerHandle;
+use crate::{
+    auth::Authenticator, metrics::Metrics, policy::DatasourcePolicy, runner::RunnerHandle,
+};
 
 pub struct Settings {
     pub default_datasource: String,
-    pub data_dir: PathBuf,
+    pub default_timeout_seconds: u32,
     pub max_wait: Duration,
     pub max_program_bytes: usize,
 }
 
 pub struct Service {
     runner: RunnerHandle,
-    settings: Arc<Settings>,
+    settings: Settings,
+    auth: Authenticator,
+    policy: DatasourcePolicy,
+    metrics: Arc<Metrics>,
 }
 
 impl Service {
-    pub fn new(runner: RunnerHandle, settings: Settings) -> Self {
+    pub fn new(
+        runner: RunnerHandle,
+        settings: Settings,
+        auth: Authenticator,
+        policy: DatasourcePolicy,
+        metrics: Arc<Metrics>,
+    ) -> Self {
         Self {
             runner,
-            settings: Arc::new(settings),
+            settings,
+            auth,
+            policy,
+            metrics,
         }
     }
 
-    /// Who is calling. Without authentication every client is the same anonymous user.
-    fn caller<T>(&self, _req: &tonic::Request<T>) -> Caller {
-        Caller::default()
+    fn caller<T>(
+        &self,
+        req: &tonic::Request<T>,
+        session_token: Option<&str>,
+    ) -> Result<Caller, Status> {
+        Ok(Caller {
+            user_id: self.auth.authenticate(req.metadata(), session_token)?,
+            panic_probe: false,
+        })
     }
 
-    fn datasource(&self, given: &str) -> String {
-        let ds = if given.trim().is_empty() {
-            self.settings.default_datasource.as_str()
+    /// Times an RPC and counts its errors.
+    async fn observed<T>(
+        &self,
+        method: &'static str,
+        f: impl Future<Output = Result<T, Status>>,
+    ) -> Result<tonic::Response<T>, Status> {
+        let started = Instant::now();
+        let result = f.await;
+        self.metrics.observe_rpc(
+            method,
+            started.elapsed(),
+            result.as_ref().err().map(Status::code),
+        );
+        result.map(tonic::Response::new)
+    }
+
+    async fn run_inner(&self, request: tonic::Request<Request>) -> Result<JobId, Status> {
+        let token = request.get_ref().session.as_ref().map(|s| s.token.clone());
+        let caller = self.caller(&request, token.as_deref())?;
+        let mut req = request.into_inner();
+        if req.sql.trim().is_empty() {
+            return Err(Status::invalid_argument(
+                "the program is empty: send at least one SQL statement",
+            ));
+        }
+        if req.sql.len() > self.settings.max_program_bytes {
+            return Err(Status::invalid_argument(format!(
+                "the program is {} bytes; this server accepts at most {} (max_program_bytes)",
+                req.sql.len(),
+                self.settings.max_program_bytes
+            )));
+        }
+        let session = req.session.get_or_insert_with(Session::default);
+        // The token proved who the caller is; it has no business in the job's records.
+        session.token.clear();
+        session.user_id = caller.user_id.clone();
+        let ds = if session.db_conn_str.trim().is_empty() {
+            self.settings.default_datasource.clone()
         } else {
-            given.trim()
+            session.db_conn_str.trim().to_string()
         };
-        resolve_sqlite(ds, &self.settings.data_dir)
-    }
-}
-
-/// The step process runs in its job directory, so relative SQLite paths are made
-/// absolute against the server's data directory.
-fn resolve_sqlite(ds: &str, data_dir: &Path) -> String {
-    match ds.split_once("://") {
-        Some((scheme, path))
-            if scheme.eq_ignore_ascii_case("sqlite")
-                && !path.is_empty()
-                && !path.starts_with('/')
-                && !path.starts_with(':')
-                && !path.starts_with("file:") =>
-        {
-            format!("sqlite://{}", data_dir.join(path).display())
+        session.db_conn_str = self.policy.admit(&ds)?;
+        if req.timeout_seconds == 0 {
+            req.timeout_seconds = self.settings.default_timeout_seconds;
         }
-        _ => ds.to_string(),
+        self.runner
+            .run(RunCall {
+                request: Some(req),
+                caller: Some(caller),
+            })
+            .await
+    }
+
+    async fn fetch_inner(
+        &self,
+        request: tonic::Request<FetchRequest>,
+    ) -> Result<Responses, Status> {
+        let caller = self.caller(&request, None)?;
+        let mut req = request.into_inner();
+        let job = job_id(req.job.as_ref())?;
+        let wait = Duration::from_millis(req.wait_ms.into()).min(self.settings.max_wait);
+        req.wait_ms = wait.as_millis() as u32;
+        let deadline = tokio::time::Instant::now() + wait;
+        let cursor = req.cursor.clone();
+        let call = FetchCall {
+            request: Some(req),
+            caller: Some(caller),
+        };
+        async move {
+            loop {
+                let notify = Arc::new(Notify::new());
+                let waker = (!wait.is_zero()).then(|| NotifyWaker::boxed(&notify));
+                let reply = self.runner.fetch(call.clone(), waker).await?;
+                let nothing_new =
+                    reply.response.is_empty() && reply.next_cursor == cursor && !reply.eof;
+                if !nothing_new || tokio::time::Instant::now() >= deadline {
+                    return Ok(reply);
+                }
+                if tokio::time::timeout_at(deadline, notify.notified())
+                    .await
+                    .is_err()
+                {
+                    return Ok(reply);
+                }
+            }
+        }
+        .instrument(tracing::debug_span!("fetch", job_id = %job.job_id))
+        .await
+    }
+
+    async fn cancel_inner(&self, request: tonic::Request<JobId>) -> Result<JobStatus, Status> {
+        let caller = self.caller(&request, None)?;
+        let job = job_id(Some(request.get_ref()))?;
+        let user = caller.user_id.clone();
+        let status = self
+            .runner
+            .cancel(CancelCall {
+                job: Some(job.clone()),
+                caller: Some(caller),
+            })
+            .await?;
+        tracing::info!(job_id = %job.job_id, user, code = ?status.code(), "cancel requested");
+        Ok(status)
+    }
+
+    async fn list_inner(
+        &self,
+        request: tonic::Request<ListJobsRequest>,
+    ) -> Result<ListJobsResponse, Status> {
+        let caller = self.caller(&request, None)?;
+        self.runner
+            .list_jobs(ListJobsCall {
+                request: Some(request.into_inner()),
+                caller: Some(caller),
+            })
+            .await
     }
 }
 
@@ -84,95 +198,27 @@ impl SqlFlow for Service {
         &self,
         request: tonic::Request<Request>,
     ) -> Result<tonic::Response<JobId>, Status> {
-        let caller = self.caller(&request);
-        let mut req = request.into_inner();
-        if req.sql.trim().is_empty() {
-            return Err(Status::invalid_argument(
-                "the program is empty: send at least one SQL statement",
-            ));
-        }
-        if req.sql.len() > self.settings.max_program_bytes {
-            return Err(Status::invalid_argument(format!(
-                "the program is {} bytes; this server accepts at most {} (max_program_bytes)",
-                req.sql.len(),
-                self.settings.max_program_bytes
-            )));
-        }
-        let session = req.session.get_or_insert_with(Session::default);
-        session.db_conn_str = self.datasource(&session.db_conn_str);
-        let id = self
-            .runner
-            .run(RunCall {
-                request: Some(req),
-                caller: Some(caller),
-            })
-            .await?;
-        Ok(tonic::Response::new(id))
+        self.observed("Run", self.run_inner(request)).await
     }
 
     async fn fetch(
         &self,
         request: tonic::Request<FetchRequest>,
     ) -> Result<tonic::Response<Responses>, Status> {
-        let caller = self.caller(&request);
-        let mut req = request.into_inner();
-        job_id(req.job.as_ref())?;
-        let wait = Duration::from_millis(req.wait_ms.into()).min(self.settings.max_wait);
-        req.wait_ms = wait.as_millis() as u32;
-        let deadline = tokio::time::Instant::now() + wait;
-        let cursor = req.cursor.clone();
-        let call = FetchCall {
-            request: Some(req),
-            caller: Some(caller),
-        };
-        loop {
-            let notify = Arc::new(Notify::new());
-            let waker = (!wait.is_zero()).then(|| NotifyWaker::boxed(&notify));
-            let reply = self.runner.fetch(call.clone(), waker).await?;
-            let nothing_new =
-                reply.response.is_empty() && reply.next_cursor == cursor && !reply.eof;
-            if !nothing_new || tokio::time::Instant::now() >= deadline {
-                return Ok(tonic::Response::new(reply));
-            }
-            if tokio::time::timeout_at(deadline, notify.notified())
-                .await
-                .is_err()
-            {
-                return Ok(tonic::Response::new(reply));
-            }
-        }
+        self.observed("Fetch", self.fetch_inner(request)).await
     }
 
     async fn cancel(
         &self,
         request: tonic::Request<JobId>,
     ) -> Result<tonic::Response<JobStatus>, Status> {
-        let caller = self.caller(&request);
-        let job = job_id(Some(request.get_ref()))?;
-        let status = self
-            .runner
-            .cancel(CancelCall {
-                job: Some(job),
-                caller: Some(caller),
-            })
-            .await?;
-        Ok(tonic::Response::new(status))
+        self.observed("Cancel", self.cancel_inner(request)).await
     }
-}
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn relative_sqlite_paths_are_resolved_against_the_data_dir() {
-        let d = Path::new("/srv/data");
-        assert_eq!(
-            resolve_sqlite("sqlite://a.db", d),
-            "sqlite:///srv/data/a.db"
-        );
-        assert_eq!(resolve_sqlite("sqlite:///abs.db", d), "sqlite:///abs.db");
-        assert_eq!(resolve_sqlite("sqlite://:memory:", d), "sqlite://:memory:");
-        assert_eq!(resolve_sqlite("mysql://u:p@h/db", d), "mysql://u:p@h/db");
+    async fn list_jobs(
+        &self,
+        request: tonic::Request<ListJobsRequest>,
+    ) -> Result<tonic::Response<ListJobsResponse>, Status> {
+        self.observed("ListJobs", self.list_inner(request)).await
     }
 }

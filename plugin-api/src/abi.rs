@@ -184,6 +184,25 @@ pub trait JobRunner: Send + Sync {
     /// Whether the runner can serve (for `grpc.health.v1`).
     #[sabi(last_prefix_field)]
     fn health(&self) -> RResult<(), RunnerError>;
+
+    // Methods below were appended after the first version; each has a default body,
+    // which is what runs when the host calls it on a plugin built before it existed.
+
+    /// `ListJobsCall` → `ListJobsResponse`: the caller's jobs, newest first.
+    fn list_jobs(&self, _call: RSlice<'_, u8>) -> RResult<RVec<u8>, RunnerError> {
+        RResult::RErr(RunnerError::new(
+            ErrorCode::UNIMPLEMENTED,
+            "this runner does not list jobs",
+        ))
+    }
+
+    /// `RunnerStats` for the host's metrics.
+    fn stats(&self) -> RResult<RVec<u8>, RunnerError> {
+        RResult::RErr(RunnerError::new(
+            ErrorCode::UNIMPLEMENTED,
+            "this runner has no statistics",
+        ))
+    }
 }
 
 /// The runner object handed to the host.

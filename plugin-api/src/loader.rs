@@ -12,8 +12,8 @@ use abi_stable::{
 };
 use prost::Message;
 use sqlflow_proto::{
-    plugin::{CancelCall, FetchCall, RunCall},
-    sqlflow::{JobId, JobStatus, Responses},
+    plugin::{CancelCall, FetchCall, ListJobsCall, RunCall, RunnerStats},
+    sqlflow::{JobId, JobStatus, ListJobsResponse, Responses},
 };
 
 use crate::abi::{
@@ -202,6 +202,15 @@ impl PluginRunner {
 
     pub fn health(&self) -> Result<(), RunnerError> {
         self.inner.health().into_result()
+    }
+
+    pub fn list_jobs(&self, call: &ListJobsCall) -> Result<ListJobsResponse, RunnerError> {
+        let bytes = call.encode_to_vec();
+        decode("list_jobs", self.inner.list_jobs(bytes.as_slice().into()))
+    }
+
+    pub fn stats(&self) -> Result<RunnerStats, RunnerError> {
+        decode("stats", self.inner.stats())
     }
 }
 

@@ -21,8 +21,8 @@ use std::{
 use abi_stable::std_types::{RResult, RSlice, RStr, RString, RVec};
 use prost::Message;
 use sqlflow_proto::{
-    plugin::{Caller, CancelCall, FetchCall, RunCall},
-    sqlflow::{JobId, JobStatus, Responses},
+    plugin::{Caller, CancelCall, FetchCall, ListJobsCall, RunCall, RunnerStats},
+    sqlflow::{JobId, JobStatus, ListJobsResponse, Responses},
 };
 use tracing::{Event, Level, Subscriber, field::Visit, span};
 use tracing_subscriber::{Layer, layer::Context, prelude::*, registry::LookupSpan};
@@ -46,6 +46,19 @@ pub trait Runner: Send + Sync + 'static {
 
     fn health(&self) -> Result<(), RunnerError> {
         Ok(())
+    }
+
+    /// The caller's jobs, newest first, a page at a time.
+    fn list_jobs(&self, _call: ListJobsCall) -> Result<ListJobsResponse, RunnerError> {
+        Err(RunnerError::new(
+            crate::ErrorCode::UNIMPLEMENTED,
+            "this runner does not list jobs",
+        ))
+    }
+
+    /// Counters for the host's metrics endpoint.
+    fn stats(&self) -> Result<RunnerStats, RunnerError> {
+        Ok(RunnerStats::default())
     }
 }
 
@@ -172,8 +185,35 @@ impl HasCaller for CancelCall {
         self.caller.as_ref()
     }
 }
+impl HasCaller for ListJobsCall {
+    fn caller(&self) -> Option<&Caller> {
+        self.caller.as_ref()
+    }
+}
 
 impl<R: Runner> Guarded<R> {
+    /// Runs `f` on the runner inside its runtime context, turning a panic into INTERNAL.
+    fn guard<T>(
+        &self,
+        what: &str,
+        f: impl FnOnce(&R) -> Result<T, RunnerError>,
+    ) -> Result<T, RunnerError> {
+        let result = catch_unwind(AssertUnwindSafe(|| {
+            let (Some(runner), Some(rt)) = (&self.runner, &self.runtime) else {
+                return Err(RunnerError::unavailable("runner is shutting down"));
+            };
+            let _entered = rt.enter();
+            f(runner)
+        }));
+        result.unwrap_or_else(|panic| {
+            Err(RunnerError::internal(format!(
+                "runner {} panicked in {what}: {}",
+                self.name,
+                panic_message(&*panic)
+            )))
+        })
+    }
+
     fn call<Req, Resp>(
         &self,
         what: &str,
@@ -184,28 +224,18 @@ impl<R: Runner> Guarded<R> {
         Req: Message + Default + HasCaller,
         Resp: Message,
     {
-        let result = catch_unwind(AssertUnwindSafe(|| {
-            let req = Req::decode(bytes.as_slice()).map_err(|e| {
-                RunnerError::invalid_argument(format!("{what}: undecodable request: {e}"))
-            })?;
+        let decoded = Req::decode(bytes.as_slice()).map_err(|e| {
+            RunnerError::invalid_argument(format!("{what}: undecodable request: {e}"))
+        });
+        self.guard(what, |runner| {
+            let req = decoded?;
             if req.caller().is_some_and(|c| c.panic_probe) {
                 panic!("panic probe requested by the conformance kit");
             }
-            let (Some(runner), Some(rt)) = (&self.runner, &self.runtime) else {
-                return Err(RunnerError::unavailable("runner is shutting down"));
-            };
-            let _entered = rt.enter();
             f(runner, req).map(|resp| resp.encode_to_vec())
-        }));
-        match result {
-            Ok(Ok(v)) => RResult::ROk(RVec::from(v)),
-            Ok(Err(e)) => RResult::RErr(e),
-            Err(panic) => RResult::RErr(RunnerError::internal(format!(
-                "runner {} panicked in {what}: {}",
-                self.name,
-                panic_message(&*panic)
-            ))),
-        }
+        })
+        .map(RVec::from)
+        .into()
     }
 }
 
@@ -228,18 +258,18 @@ impl<R: Runner> JobRunner for Guarded<R> {
     }
 
     fn health(&self) -> RResult<(), RunnerError> {
-        let result = catch_unwind(AssertUnwindSafe(|| match &self.runner {
-            Some(r) => r.health(),
-            None => Err(RunnerError::unavailable("runner is shutting down")),
-        }));
-        match result {
-            Ok(r) => r.into(),
-            Err(panic) => RResult::RErr(RunnerError::internal(format!(
-                "runner {} panicked in health: {}",
-                self.name,
-                panic_message(&*panic)
-            ))),
-        }
+        self.guard("health", |r| r.health()).into()
+    }
+
+    fn list_jobs(&self, call: RSlice<'_, u8>) -> RResult<RVec<u8>, RunnerError> {
+        self.call("list_jobs", call, |r, c: ListJobsCall| r.list_jobs(c))
+    }
+
+    fn stats(&self) -> RResult<RVec<u8>, RunnerError> {
+        self.guard("stats", |r| {
+            r.stats().map(|s| RVec::from(s.encode_to_vec()))
+        })
+        .into()
     }
 }
 

@@ -69,14 +69,21 @@ pub struct JobSession {
     pub limits: Limits,
 }
 
+/// Per-job resource limits, enforced by the step process; 0 means none.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Limits {
+    /// Address space of the worker (RLIMIT_AS), in MiB.
     #[serde(default)]
-    pub memory_bytes: u64,
+    pub memory_mb: u64,
+    /// CPU time of the worker (RLIMIT_CPU).
     #[serde(default)]
     pub cpu_seconds: u64,
+    /// Wall-clock time from start to end.
     #[serde(default)]
-    pub output_bytes: u64,
+    pub wall_seconds: u64,
+    /// Bytes of output (results and messages), in MiB.
+    #[serde(default)]
+    pub output_mb: u64,
 }
 
 /// The identity of the step process. Liveness is decided by the lock, never by the pid

@@ -8,6 +8,11 @@ use std::{
     os::fd::AsFd,
     path::Path,
     process::ExitCode,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
 };
 
 use nix::{
@@ -18,7 +23,7 @@ use nix::{
     unistd::{ForkResult, Pid, fork, setsid},
 };
 use sqlflow_engine::{output::RecordWriter, run_program};
-use sqlflow_proto::jobdir::{self, FinalCode, FinalStatus, ProcessIdentity, StepInput};
+use sqlflow_proto::jobdir::{self, FinalCode, FinalStatus, Limits, ProcessIdentity, StepInput};
 
 const USAGE: &str = "\
 usage:
@@ -134,6 +139,17 @@ fn job(dir: &Path) -> ExitCode {
         finalize(dir, FinalCode::Cancelled, reason);
         return exit_for(FinalCode::Cancelled);
     }
+    let input: StepInput = match jobdir::read_json(dir, jobdir::JOB) {
+        Ok(input) => input,
+        Err(e) => {
+            finalize(
+                dir,
+                FinalCode::Failed,
+                format!("cannot read the job's program and session: {e}"),
+            );
+            return ExitCode::FAILURE;
+        }
+    };
     let me = std::process::id() as i32;
     let identity = ProcessIdentity {
         pid: me,
@@ -144,14 +160,15 @@ fn job(dir: &Path) -> ExitCode {
         // Not atomic (one inode fewer); readers retry a file they cannot parse yet.
         let _ = fs::write(dir.join(jobdir::PROCESS), json);
     }
+    let limits = input.session.limits;
     // SAFETY: nothing has started a thread yet, so the child's only thread is a copy of
     // this one and no lock can be held by a thread that does not exist in the child.
     match unsafe { fork() } {
         Ok(ForkResult::Child) => {
-            let code = worker(dir);
+            let code = worker(dir, input);
             std::process::exit(code)
         }
-        Ok(ForkResult::Parent { child }) => supervise(dir, child),
+        Ok(ForkResult::Parent { child }) => supervise(dir, child, limits),
         Err(e) => {
             finalize(
                 dir,
@@ -163,14 +180,50 @@ fn job(dir: &Path) -> ExitCode {
     }
 }
 
-fn worker(dir: &Path) -> i32 {
+const MIB: u64 = 1 << 20;
+
+/// Applies the memory and CPU limits to this (the worker) process.
+fn apply_limits(limits: &Limits) -> Result<(), String> {
+    use nix::sys::resource::{Resource, setrlimit};
+    if limits.memory_mb > 0 {
+        let bytes = limits.memory_mb.saturating_mul(MIB);
+        setrlimit(Resource::RLIMIT_AS, bytes, bytes)
+            .map_err(|e| format!("cannot apply limits.memory_mb: {e}"))?;
+    }
+    if limits.cpu_seconds > 0 {
+        // SIGXCPU at the soft limit, SIGKILL a little later if it is ignored.
+        setrlimit(
+            Resource::RLIMIT_CPU,
+            limits.cpu_seconds,
+            limits.cpu_seconds.saturating_add(5),
+        )
+        .map_err(|e| format!("cannot apply limits.cpu_seconds: {e}"))?;
+    }
+    Ok(())
+}
+
+fn worker(dir: &Path, input: StepInput) -> i32 {
+    let limits = input.session.limits;
     let result = (|| -> Result<Result<(), String>, String> {
-        let input: StepInput = jobdir::read_json(dir, jobdir::JOB)
-            .map_err(|e| format!("cannot read the job's program and session: {e}"))?;
+        apply_limits(&limits)?;
         let out = stdout_file().map_err(|e| format!("cannot open the job's output: {e}"))?;
         let session = &input.session;
-        let mut w = RecordWriter::with_limit(out, session.limits.output_bytes);
-        Ok(run_program(&input.program, &session.db_conn_str, &mut w).map_err(|f| f.to_string()))
+        let mut w = RecordWriter::with_limit(out, limits.output_mb.saturating_mul(MIB));
+        Ok(
+            run_program(&input.program, &session.db_conn_str, &mut w).map_err(|f| {
+                let mut msg = f.to_string();
+                if msg.contains("output limit exceeded") {
+                    msg.push_str(&format!(" (limits.output_mb = {})", limits.output_mb));
+                } else if limits.memory_mb > 0 && msg.to_ascii_lowercase().contains("out of memory")
+                {
+                    msg.push_str(&format!(
+                        " (the job exceeded its memory limit: limits.memory_mb = {})",
+                        limits.memory_mb
+                    ));
+                }
+                msg
+            }),
+        )
     })();
     let (code, message) = match result {
         Ok(Ok(())) => (FinalCode::Succeeded, String::new()),
@@ -181,7 +234,17 @@ fn worker(dir: &Path) -> i32 {
     i32::from(code != FinalCode::Succeeded)
 }
 
-fn supervise(dir: &Path, child: Pid) -> ExitCode {
+fn supervise(dir: &Path, child: Pid, limits: Limits) -> ExitCode {
+    // The wall-clock limit is enforced here, so it holds while the server is down too.
+    let timed_out = Arc::new(AtomicBool::new(false));
+    if limits.wall_seconds > 0 {
+        let flag = timed_out.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_secs(limits.wall_seconds));
+            flag.store(true, Ordering::SeqCst);
+            let _ = nix::sys::signal::kill(child, Signal::SIGKILL);
+        });
+    }
     let how = loop {
         match waitpid(child, None) {
             Ok(status @ (WaitStatus::Exited(..) | WaitStatus::Signaled(..))) => break status,
@@ -205,6 +268,22 @@ fn supervise(dir: &Path, child: Pid) -> ExitCode {
     }
     let stderr = jobdir::stderr_tail(dir);
     let mut message = match how {
+        _ if timed_out.load(Ordering::SeqCst) => format!(
+            "the job exceeded its wall-clock limit and was stopped (limits.wall_seconds = {})",
+            limits.wall_seconds
+        ),
+        WaitStatus::Signaled(_, Signal::SIGXCPU, _) if limits.cpu_seconds > 0 => format!(
+            "the job exceeded its CPU time limit and was stopped (limits.cpu_seconds = {})",
+            limits.cpu_seconds
+        ),
+        WaitStatus::Signaled(_, Signal::SIGABRT | Signal::SIGKILL, _)
+            if limits.memory_mb > 0 && stderr.contains("memory allocation") =>
+        {
+            format!(
+                "the job exceeded its memory limit and was stopped (limits.memory_mb = {})",
+                limits.memory_mb
+            )
+        }
         WaitStatus::Signaled(_, sig, _) => died_by_signal(sig),
         WaitStatus::Exited(_, code) => {
             format!("the job's process exited with code {code} before reporting a result")

@@ -2,20 +2,30 @@
 
 use std::{
     fs,
+    os::unix::process::ExitStatusExt,
     path::{Path, PathBuf},
-    sync::{Arc, Mutex, MutexGuard},
-    time::Duration,
+    process::ExitStatus,
+    sync::{
+        Arc, Mutex, MutexGuard,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::{Duration, SystemTime},
 };
 
 use serde::{Deserialize, Serialize};
 use sqlflow_plugin_api::sdk::Waker;
-use sqlflow_proto::jobdir::{self, FinalCode, FinalStatus};
+use sqlflow_proto::{
+    jobdir::{self, FinalCode, FinalStatus},
+    sqlflow::{JobStatus, job_status::Code},
+};
 use tokio::{process::Child, sync::watch};
 
 /// How often a job with a waiting Fetch is checked for new output.
 const OUTPUT_POLL: Duration = Duration::from_millis(50);
 /// How often a job whose process is not our child is checked for life.
 const LIVENESS_POLL: Duration = Duration::from_millis(200);
+/// The on-disk lease (job.json's mtime) is refreshed at most this often.
+const LEASE_WRITE_EVERY_MS: u64 = 1000;
 
 /// What the runner records about a job at submission. Never holds secrets.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -24,6 +34,7 @@ pub struct Meta {
     pub submitted_at_ms: u64,
     #[serde(default)]
     pub request_id: String,
+    /// The abandonment timeout T in seconds (0: never abandoned).
     #[serde(default)]
     pub timeout_seconds: u32,
     #[serde(default)]
@@ -35,6 +46,7 @@ pub struct Meta {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Phase {
+    /// Accepted, waiting for a slot (or for its process to start).
     Pending,
     Running,
     Done(FinalStatus),
@@ -44,6 +56,30 @@ impl Phase {
     pub fn is_done(&self) -> bool {
         matches!(self, Phase::Done(_))
     }
+
+    pub fn code(&self) -> Code {
+        match self {
+            Phase::Pending => Code::Pending,
+            Phase::Running => Code::Running,
+            Phase::Done(s) => match s.code {
+                FinalCode::Succeeded => Code::Succeeded,
+                FinalCode::Failed => Code::Failed,
+                FinalCode::Cancelled => Code::Cancelled,
+            },
+        }
+    }
+
+    pub fn status(&self) -> JobStatus {
+        let message = match self {
+            Phase::Pending => "waiting for a free slot".to_string(),
+            Phase::Running => String::new(),
+            Phase::Done(s) => s.message.clone(),
+        };
+        JobStatus {
+            code: self.code() as i32,
+            message,
+        }
+    }
 }
 
 pub struct Job {
@@ -52,6 +88,9 @@ pub struct Job {
     pub meta: Meta,
     phase: watch::Sender<Phase>,
     wakers: Mutex<Wakers>,
+    /// The abandonment lease: when a client last fetched (ms since the epoch).
+    last_fetch_ms: AtomicU64,
+    lease_written_ms: AtomicU64,
 }
 
 #[derive(Default)]
@@ -62,13 +101,15 @@ struct Wakers {
 }
 
 impl Job {
-    pub fn new(id: String, dir: PathBuf, meta: Meta, phase: Phase) -> Arc<Job> {
+    pub fn new(id: String, dir: PathBuf, meta: Meta, phase: Phase, last_fetch_ms: u64) -> Arc<Job> {
         Arc::new(Job {
             id,
             dir,
             meta,
             phase: watch::Sender::new(phase),
             wakers: Mutex::new(Wakers::default()),
+            last_fetch_ms: AtomicU64::new(last_fetch_ms),
+            lease_written_ms: AtomicU64::new(last_fetch_ms),
         })
     }
 
@@ -135,16 +176,62 @@ impl Job {
             }
         }
     }
+
+    /// A client fetched: renew the abandonment lease. The lease is also kept on disk
+    /// (job.json's mtime, written at most once a second) so it survives a restart.
+    pub fn renew_lease(&self, now_ms: u64) {
+        self.last_fetch_ms.store(now_ms, Ordering::Relaxed);
+        let written = self.lease_written_ms.load(Ordering::Relaxed);
+        if now_ms.saturating_sub(written) >= LEASE_WRITE_EVERY_MS
+            && self
+                .lease_written_ms
+                .compare_exchange(written, now_ms, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+            && let Ok(f) = fs::File::options()
+                .write(true)
+                .open(self.dir.join(jobdir::JOB))
+        {
+            let _ = f.set_modified(SystemTime::now());
+        }
+    }
+
+    pub fn last_fetch_ms(&self) -> u64 {
+        self.last_fetch_ms.load(Ordering::Relaxed)
+    }
+
+    /// Whether the abandonment timeout has expired at `now_ms`.
+    pub fn abandoned(&self, now_ms: u64) -> bool {
+        let t = u64::from(self.meta.timeout_seconds);
+        t > 0
+            && !self.meta.exit_on_submit
+            && !self.phase.borrow().is_done()
+            && now_ms.saturating_sub(self.last_fetch_ms()) > t * 1000
+    }
+}
+
+/// The lease on disk: job.json's modification time (ms since the epoch).
+pub fn lease_on_disk(dir: &Path) -> Option<u64> {
+    let modified = fs::metadata(dir.join(jobdir::JOB)).ok()?.modified().ok()?;
+    Some(
+        modified
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .ok()?
+            .as_millis() as u64,
+    )
 }
 
 /// Follows a job until it ends and makes sure it has a final status.
 /// `child` is the step process when this runner started it.
 pub async fn watch(job: Arc<Job>, child: Option<Child>, sync: bool) {
+    let mut supervisor_exit = None;
     if let Some(mut child) = child {
         let mut tick = tokio::time::interval(OUTPUT_POLL);
         loop {
             tokio::select! {
-                _ = child.wait() => break,
+                status = child.wait() => {
+                    supervisor_exit = status.ok();
+                    break;
+                }
                 _ = tick.tick() => job.poll_output(),
             }
         }
@@ -166,21 +253,27 @@ pub async fn watch(job: Arc<Job>, child: Option<Child>, sync: bool) {
         tick.tick().await;
         job.poll_output();
     }
-    let status = observe_end(&job.dir, sync);
+    let status = observe_end(&job.dir, supervisor_exit, sync);
     tracing::info!(job_id = %job.id, code = ?status.code, "job finished");
     job.set_phase(Phase::Done(status));
 }
 
 /// The final status of a job none of whose processes is alive, writing one if the job
-/// died without it.
-pub fn observe_end(dir: &Path, sync: bool) -> FinalStatus {
+/// died without it. `supervisor` is how its step process ended, when we saw it.
+pub fn observe_end(dir: &Path, supervisor: Option<ExitStatus>, sync: bool) -> FinalStatus {
     if let Ok(Some(status)) = jobdir::read_status(dir) {
         return status;
     }
     let (code, message) = match fs::read_to_string(dir.join(jobdir::CANCEL)) {
         Ok(reason) => (FinalCode::Cancelled, reason),
         Err(_) => {
-            let mut m = "the job's processes ended without reporting a result".to_string();
+            let mut m = match supervisor.and_then(|s| s.signal()) {
+                Some(sig) => format!(
+                    "the job's processes were killed (its step process by signal {sig}{})",
+                    signal_name(sig)
+                ),
+                None => "the job's processes ended without reporting a result".to_string(),
+            };
             let tail = jobdir::stderr_tail(dir);
             if !tail.is_empty() {
                 m.push_str("; their last output on stderr:\n");
@@ -195,4 +288,10 @@ pub fn observe_end(dir: &Path, sync: bool) -> FinalStatus {
         finished_at_ms: jobdir::now_ms(),
     };
     jobdir::finalize(dir, &status, sync).unwrap_or(status)
+}
+
+fn signal_name(sig: i32) -> String {
+    nix::sys::signal::Signal::try_from(sig)
+        .map(|s| format!(", {}", s.as_str()))
+        .unwrap_or_default()
 }
