@@ -37,7 +37,7 @@ use crate::render::{Format, Renderer};
     name = "sqlflow",
     version,
     verbatim_doc_comment,
-    args_conflicts_with_subcommands = true
+    subcommand_negates_reqs = true
 )]
 struct Cli {
     #[command(flatten)]
@@ -222,9 +222,19 @@ fn code_name(c: tonic::Code) -> String {
 }
 
 async fn run(cli: Cli) -> Result<ExitCode, String> {
+    if cli.cmd.is_some()
+        && (cli.submit.execute.is_some() || cli.submit.file.is_some() || cli.submit.detach)
+    {
+        return Err(
+            "-e, FILE and --detach submit a program; they cannot be combined with a subcommand"
+                .into(),
+        );
+    }
     let client = Client::connect(&cli.conn).await?;
     match cli.cmd {
-        Some(Cmd::Fetch { job_id, cursor }) => Ok(follow(&client, &cli.conn, job_id, cursor).await),
+        Some(Cmd::Fetch { job_id, cursor }) => {
+            Ok(follow(&client, &cli.conn, job_id, cursor, false).await)
+        }
         Some(Cmd::Cancel { job_id }) => {
             let mut c = client.inner.clone();
             let status = c
@@ -265,7 +275,7 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
                 println!("{id}");
                 return Ok(ExitCode::SUCCESS);
             }
-            Ok(follow(&client, &cli.conn, id, String::new()).await)
+            Ok(follow(&client, &cli.conn, id, String::new(), true).await)
         }
     }
 }
@@ -314,7 +324,10 @@ async fn list_jobs(client: &Client, limit: u32) -> Result<(), String> {
         );
     }
     if !reply.next_page_token.is_empty() {
-        w(&mut out, "(more: raise --limit to see older jobs)".to_string());
+        w(
+            &mut out,
+            "(more: raise --limit to see older jobs)".to_string(),
+        );
     }
     Ok(())
 }
@@ -407,7 +420,15 @@ impl Spinner {
     }
 }
 
-async fn follow(client: &Client, conn: &Conn, job_id: String, mut cursor: String) -> ExitCode {
+/// Follows a job to its end. `reached`: the server has answered us already, so an
+/// unreachable server is a restart to wait out rather than a wrong address.
+async fn follow(
+    client: &Client,
+    conn: &Conn,
+    job_id: String,
+    mut cursor: String,
+    mut reached: bool,
+) -> ExitCode {
     let stdout = io::stdout();
     let mut renderer = Renderer::new(conn.format, io::BufWriter::new(stdout.lock()), io::stderr());
     let mut spinner = Spinner {
@@ -454,6 +475,7 @@ async fn follow(client: &Client, conn: &Conn, job_id: String, mut cursor: String
         match reply {
             Ok(r) => {
                 unreachable_since = None;
+                reached = true;
                 let r = r.into_inner();
                 spinner.clear();
                 for resp in &r.response {
@@ -467,7 +489,7 @@ async fn follow(client: &Client, conn: &Conn, job_id: String, mut cursor: String
                     break;
                 }
             }
-            Err(s) if s.code() == tonic::Code::Unavailable => {
+            Err(s) if s.code() == tonic::Code::Unavailable && reached => {
                 // The server may be restarting: the job lives on, and our cursor is safe
                 // to replay.
                 let since = *unreachable_since.get_or_insert_with(Instant::now);

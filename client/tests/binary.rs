@@ -39,3 +39,30 @@ fn conflicting_program_sources_are_a_usage_error() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot be used with"));
 }
+
+#[test]
+fn a_subcommand_cannot_be_mixed_with_a_program() {
+    let out = Command::new(env!("CARGO_BIN_EXE_sqlflow"))
+        .args(["-e", "SELECT 1", "fetch", "abc"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot be combined"));
+}
+
+#[test]
+fn attaching_to_an_unreachable_server_fails_at_once() {
+    // Retrying is for a server that answered before and is restarting, not for a
+    // wrong address; this returns in well under the minute of retries.
+    let out = Command::new(env!("CARGO_BIN_EXE_sqlflow"))
+        .args([
+            "--server",
+            "http://127.0.0.1:1",
+            "fetch",
+            "0123456789abcdef0123456789abcdef",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot reach"));
+}

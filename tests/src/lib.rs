@@ -53,6 +53,7 @@ pub fn bin(name: &str) -> PathBuf {
 }
 
 pub struct ServerBuilder {
+    tables: String,
     sync_writes: bool,
     work_dir: Option<PathBuf>,
     extra_toml: String,
@@ -67,6 +68,17 @@ impl ServerBuilder {
     pub fn toml(mut self, lines: &str) -> Self {
         self.extra_toml.push_str(lines);
         self.extra_toml.push('\n');
+        self
+    }
+
+    /// Users and their tokens (authentication on).
+    pub fn users(mut self, users: &[(&str, &str)]) -> Self {
+        for (name, token) in users {
+            self.tables.push_str(&format!(
+                "[[auth.users]]\nname = \"{name}\"\ntoken_sha256 = \"{}\"\n",
+                sha256_hex(token)
+            ));
+        }
         self
     }
 
@@ -105,6 +117,7 @@ impl ServerBuilder {
              plugin_dir = \"{deps}\"\n\
              datasource = \"sqlite://test.db\"\n\
              {extra}\n\
+             {tables}\n\
              [runners.local]\n\
              work_dir = \"{work}\"\n\
              step_binary = \"{step}\"\n\
@@ -119,6 +132,7 @@ impl ServerBuilder {
             deps = plugin_dir().display(),
             step = bin("sqlflow-step").display(),
             extra = self.extra_toml,
+            tables = self.tables,
             local = self.local_runner_toml,
         );
         fs::write(dir.join("sqlflow.toml"), toml).expect("write sqlflow.toml");
@@ -134,6 +148,7 @@ impl ServerBuilder {
         let mut server = Server {
             child: None,
             addr: String::new(),
+            metrics_addr: None,
             dir,
             env: self.env,
             args: self.args,
@@ -170,6 +185,8 @@ impl ServerBuilder {
 pub struct Server {
     child: Option<Child>,
     pub addr: String,
+    /// `host:port` of the metrics endpoint, when configured.
+    pub metrics_addr: Option<String>,
     dir: tempfile::TempDir,
     env: Vec<(String, String)>,
     args: Vec<String>,
@@ -178,6 +195,7 @@ pub struct Server {
 impl Server {
     pub fn builder() -> ServerBuilder {
         ServerBuilder {
+            tables: String::new(),
             sync_writes: false,
             work_dir: None,
             extra_toml: String::new(),
@@ -223,12 +241,25 @@ impl Server {
         std::thread::spawn(move || {
             let mut lines = BufReader::new(stdout).lines();
             while let Some(Ok(line)) = lines.next() {
-                if let Some(addr) = line.strip_prefix("listening on ") {
-                    let _ = tx.send(addr.to_string());
-                }
+                let _ = tx.send(line);
             }
         });
-        match rx.recv_timeout(Duration::from_secs(30)) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let listening = loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(line) => {
+                    if let Some(m) = line.strip_prefix("metrics on ") {
+                        self.metrics_addr = Some(m.to_string());
+                    }
+                    if let Some(addr) = line.strip_prefix("listening on ") {
+                        break Ok(addr.to_string());
+                    }
+                }
+                Err(e) => break Err(e),
+            }
+        };
+        match listening {
             Ok(addr) => self.addr = addr,
             Err(_) => {
                 let _ = child.kill();
@@ -294,9 +325,18 @@ impl Server {
         }
     }
 
-    /// Starts the server again with the same directory and configuration.
+    /// Starts the server again with the same directory, configuration and address.
     pub fn restart(&mut self) {
         self.kill9();
+        self.start_again();
+    }
+
+    /// Starts a killed server again on the same address (clients keep their channel).
+    pub fn start_again(&mut self) {
+        assert!(self.child.is_none(), "the server is running");
+        let addr = self.addr.clone();
+        self.env.retain(|(k, _)| k != "SQLFLOW_LISTEN");
+        self.env.push(("SQLFLOW_LISTEN".into(), addr));
         self.spawn();
     }
 }
@@ -434,9 +474,16 @@ pub fn shape(responses: &[Response]) -> String {
 /// A program that runs for minutes on SQLite without output (to cancel or kill).
 pub const SLOW_SQL: &str = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000000000) SELECT count(*) FROM n";
 
-/// Whether a process exists.
+/// Whether a process exists and has not exited (a zombie whose parent died and that
+/// nobody reaped yet counts as dead).
 pub fn alive(pid: i32) -> bool {
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok()
+    match fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .is_some_and(|state| state != "Z" && state != "X"),
+        Err(_) => false,
+    }
 }
 
 /// The pid and process group the step process of `job` recorded.
@@ -447,4 +494,37 @@ pub fn job_process(server: &Server, job: &str) -> Option<(i32, i32)> {
         v.get("pid")?.as_i64()? as i32,
         v.get("pgid")?.as_i64()? as i32,
     ))
+}
+
+/// SHA-256 of a token, hex, as `[auth] users` stores it.
+pub fn sha256_hex(s: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(s.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A request carrying a bearer token.
+pub fn authed<T>(msg: T, token: &str) -> tonic::Request<T> {
+    let mut r = tonic::Request::new(msg);
+    if let Ok(v) = format!("Bearer {token}").parse() {
+        r.metadata_mut().insert("authorization", v);
+    }
+    r
+}
+
+/// Waits (up to 10 s) for the job's step process to record itself.
+pub fn wait_job_process(server: &Server, job: &str) -> (i32, i32) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(p) = job_process(server, job) {
+            return p;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "job {job} never recorded its process"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }

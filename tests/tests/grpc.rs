@@ -3,11 +3,11 @@
 use std::time::Duration;
 
 use sqlflow_e2e::{
-    SLOW_SQL, Server, alive, fetch, fetch_all, job_process, run, run_with, shape,
+    SLOW_SQL, Server, alive, fetch, fetch_all, run, run_with, shape,
     sqlflow::{
         Cell, JobId, Request, Session, cell::Value, job_status::Code, message::Kind, response,
     },
-    wait_for_status,
+    wait_for_status, wait_job_process,
 };
 use tonic::Code as GrpcCode;
 
@@ -288,12 +288,7 @@ async fn cancel_stops_the_process_and_is_harmless_afterwards() {
     let mut c = server.client().await;
     let job = run(&mut c, SLOW_SQL).await;
     wait_for_status(&mut c, &job, Code::Running, Duration::from_secs(10)).await;
-    let (pid, _) = loop {
-        if let Some(p) = job_process(&server, &job) {
-            break p;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let (pid, _) = wait_job_process(&server, &job);
     assert!(alive(pid));
     let status = c
         .cancel(JobId {

@@ -101,3 +101,51 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod fuzz {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(5000))]
+
+        #[test]
+        fn parsing_never_panics(s in "\\PC{0,40}") {
+            let _ = Cursor::parse(&s);
+        }
+
+        #[test]
+        fn cursor_like_strings_never_panic(s in "[0-9:RSFCPx+ -]{0,30}") {
+            if let Some(c) = Cursor::parse(&s) {
+                // Whatever parses is canonical: it re-encodes to itself.
+                if let Some(seen) = c.seen {
+                    prop_assert_eq!(Cursor::encode(c.offset, seen), s);
+                }
+            }
+        }
+
+        #[test]
+        fn encoded_cursors_round_trip(offset in any::<u64>(), i in 0usize..5) {
+            let code = [Code::Pending, Code::Running, Code::Succeeded, Code::Failed, Code::Cancelled][i];
+            prop_assert_eq!(
+                Cursor::parse(&Cursor::encode(offset, code)),
+                Some(Cursor { offset, seen: Some(code) })
+            );
+        }
+    }
+
+    #[test]
+    fn the_cursor_corpus_never_panics() {
+        let dir =
+            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/cursor");
+        let mut n = 0;
+        for entry in std::fs::read_dir(&dir).expect("fuzz/corpus/cursor") {
+            let bytes = std::fs::read(entry.expect("entry").path()).expect("read");
+            let _ = Cursor::parse(&String::from_utf8_lossy(&bytes));
+            n += 1;
+        }
+        assert!(n >= 10, "the corpus went missing");
+    }
+}

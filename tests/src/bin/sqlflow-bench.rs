@@ -3,6 +3,9 @@
 //!   cargo build --release --workspace
 //!   target/release/sqlflow-bench run-to-eof      # Run -> eof for SELECT 1
 //!   target/release/sqlflow-bench fetch-rtt       # Fetch round trip on a running job
+//!   target/release/sqlflow-bench poll --clients 5000   # N clients polling once a second
+//!   target/release/sqlflow-bench submit --jobs 1000    # throughput of trivial jobs
+//!   target/release/sqlflow-bench memory --jobs 20      # idle server RSS, per-job memory
 //!
 //! On ext4, creating files right after many were deleted is slower (the allocator skips
 //! recently freed inodes), so back-to-back runs of anything that creates and deletes
@@ -16,9 +19,10 @@ use std::time::{Duration, Instant};
 use clap::{Parser, Subcommand};
 use sqlflow_e2e::{
     SLOW_SQL, Server, fetch, run,
-    sqlflow::{JobId, job_status::Code},
+    sqlflow::{JobId, job_status::Code, sql_flow_client::SqlFlowClient},
     wait_for_status,
 };
+use tonic::transport::Channel;
 
 #[derive(Parser)]
 struct Args {
@@ -44,12 +48,37 @@ enum Bench {
         #[arg(long, default_value_t = 5000)]
         iterations: usize,
     },
+    /// N clients, each on its own connection, polling Fetch once a second on running jobs.
+    Poll {
+        #[arg(long, default_value_t = 5000)]
+        clients: usize,
+        #[arg(long, default_value_t = 30)]
+        seconds: u64,
+        /// Running jobs the clients spread over.
+        #[arg(long, default_value_t = 20)]
+        jobs: usize,
+    },
+    /// Submit N trivial jobs at once (from `concurrency` callers) and wait for all of them.
+    Submit {
+        #[arg(long, default_value_t = 1000)]
+        jobs: usize,
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+        /// The runner's max_running_jobs (0 = no cap).
+        #[arg(long, default_value_t = 0)]
+        max_running: usize,
+    },
+    /// Idle server memory, then memory per running local job.
+    Memory {
+        #[arg(long, default_value_t = 20)]
+        jobs: usize,
+    },
 }
 
 fn main() {
     let args = Args::parse();
     let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
+        .worker_threads(2)
         .enable_all()
         .build()
         .expect("runtime");
@@ -57,6 +86,29 @@ fn main() {
         match args.bench {
             Bench::RunToEof { iterations } => run_to_eof(start(&args), iterations).await,
             Bench::FetchRtt { iterations } => fetch_rtt(start(&args), iterations).await,
+            Bench::Poll {
+                clients,
+                seconds,
+                jobs,
+            } => {
+                let server = Server::builder()
+                    .sync_writes(args.sync)
+                    .local_runner("max_running_per_user = 0")
+                    .toml("metrics_listen = \"127.0.0.1:0\"")
+                    .start();
+                poll(server, clients, seconds, jobs).await
+            }
+            Bench::Submit {
+                jobs,
+                concurrency,
+                max_running,
+            } => {
+                let cfg = format!("max_running_per_user = 0\nmax_running_jobs = {max_running}");
+                submit(start_with(&args, &cfg), jobs, concurrency).await
+            }
+            Bench::Memory { jobs } => {
+                memory(start_with(&args, "max_running_per_user = 0"), jobs).await
+            }
         }
     });
 }
@@ -76,7 +128,13 @@ fn report(name: &str, mut samples: Vec<Duration>) {
 }
 
 fn start(args: &Args) -> Server {
-    let mut b = Server::builder().sync_writes(args.sync);
+    start_with(args, "")
+}
+
+fn start_with(args: &Args, local_runner: &str) -> Server {
+    let mut b = Server::builder()
+        .sync_writes(args.sync)
+        .local_runner(local_runner);
     if let Some(dir) = &args.work_dir {
         b = b.work_dir(dir);
     }
@@ -128,4 +186,201 @@ async fn fetch_rtt(server: Server, iterations: usize) {
     }
     report("Fetch round trip (running job)", samples);
     c.cancel(JobId { job_id: job }).await.expect("cancel");
+}
+
+/// RSS and PSS (proportional: shared pages divided among their users) of a process, KiB.
+fn memory_of(pid: u32) -> (u64, u64) {
+    let read = |file: &str, key: &str| -> u64 {
+        std::fs::read_to_string(format!("/proc/{pid}/{file}"))
+            .unwrap_or_default()
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or(0)
+    };
+    (read("status", "VmRSS:"), read("smaps_rollup", "Pss:"))
+}
+
+async fn connect_many(server: &Server, n: usize) -> Vec<SqlFlowClient<Channel>> {
+    let mut out = Vec::with_capacity(n);
+    for chunk in (0..n).collect::<Vec<_>>().chunks(200) {
+        let mut batch = tokio::task::JoinSet::new();
+        for _ in chunk {
+            let url = server.url();
+            batch.spawn(async move {
+                let ch = Channel::from_shared(url)
+                    .expect("url")
+                    .tcp_nodelay(true)
+                    .connect()
+                    .await
+                    .expect("connect");
+                SqlFlowClient::new(ch)
+            });
+        }
+        while let Some(c) = batch.join_next().await {
+            out.push(c.expect("connect task"));
+        }
+    }
+    out
+}
+
+async fn poll(server: Server, clients: usize, seconds: u64, jobs: usize) {
+    let mut c = server.client().await;
+    let mut targets = Vec::new();
+    for _ in 0..jobs {
+        let job = run(&mut c, SLOW_SQL).await;
+        wait_for_status(&mut c, &job, Code::Running, Duration::from_secs(30)).await;
+        let cursor = fetch(&mut c, &job, "", 0).await.expect("fetch").next_cursor;
+        targets.push((job, cursor));
+    }
+    let (idle_rss, _) = memory_of(server.pid());
+    let conns = connect_many(&server, clients).await;
+    println!("{clients} clients connected; polling for {seconds} s");
+    let until = Instant::now() + Duration::from_secs(seconds);
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, mut client) in conns.into_iter().enumerate() {
+        let (job, cursor) = targets[i % targets.len()].clone();
+        tasks.spawn(async move {
+            // Spread the clients over the second.
+            let offset = Duration::from_micros((i as u64 * 1_000_000 / clients as u64) % 1_000_000);
+            tokio::time::sleep(offset).await;
+            // A real client polls a second after its last reply, not in a catch-up burst.
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut samples = Vec::new();
+            let mut errors = 0usize;
+            while Instant::now() < until {
+                tick.tick().await;
+                let t = Instant::now();
+                match fetch(&mut client, &job, &cursor, 0).await {
+                    Ok(_) => samples.push(t.elapsed()),
+                    Err(_) => errors += 1,
+                }
+            }
+            (samples, errors)
+        });
+    }
+    let mut peak_rss = 0;
+    let mut all = Vec::new();
+    let mut errors = 0;
+    let sampler = async {
+        while Instant::now() < until {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            peak_rss = peak_rss.max(memory_of(server.pid()).0);
+        }
+    };
+    let collect = async {
+        while let Some(r) = tasks.join_next().await {
+            let (s, e) = r.expect("client task");
+            all.extend(s);
+            errors += e;
+        }
+    };
+    tokio::join!(sampler, collect);
+    println!(
+        "server RSS: {:.1} MB idle with {jobs} running jobs, {:.1} MB peak under load",
+        idle_rss as f64 / 1024.0,
+        peak_rss as f64 / 1024.0
+    );
+    println!("errors: {errors}");
+    report(&format!("Fetch latency, {clients} clients at 1/s"), all);
+    for (job, _) in targets {
+        let _ = c.cancel(JobId { job_id: job }).await;
+    }
+}
+
+async fn submit(server: Server, jobs: usize, concurrency: usize) {
+    let c = server.client().await;
+    let started = Instant::now();
+    let mut ids = Vec::with_capacity(jobs);
+    let mut running = tokio::task::JoinSet::new();
+    let mut next = 0;
+    while ids.len() < jobs {
+        while running.len() < concurrency && next < jobs {
+            let mut c = c.clone();
+            running.spawn(async move { run(&mut c, "SELECT 1").await });
+            next += 1;
+        }
+        if let Some(id) = running.join_next().await {
+            ids.push(id.expect("run task"));
+        }
+    }
+    let submitted = started.elapsed();
+    // Wait for every job to end.
+    let mut left: Vec<String> = ids;
+    while !left.is_empty() {
+        let mut still = Vec::new();
+        for job in left {
+            let mut c = c.clone();
+            let r = fetch(&mut c, &job, "", 0).await.expect("fetch");
+            let code = r.job_status.unwrap_or_default().code();
+            match code {
+                Code::Succeeded => {}
+                Code::Pending | Code::Running => still.push(job),
+                other => panic!("job {job} ended {other:?}"),
+            }
+        }
+        left = still;
+        if !left.is_empty() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    let done = started.elapsed();
+    println!(
+        "{jobs} jobs: all submitted in {:.2} s ({:.0} jobs/s), all finished in {:.2} s ({:.0} jobs/s)",
+        submitted.as_secs_f64(),
+        jobs as f64 / submitted.as_secs_f64(),
+        done.as_secs_f64(),
+        jobs as f64 / done.as_secs_f64()
+    );
+}
+
+async fn memory(server: Server, jobs: usize) {
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let (rss, pss) = memory_of(server.pid());
+    println!(
+        "idle server: RSS {:.1} MB, PSS {:.1} MB",
+        rss as f64 / 1024.0,
+        pss as f64 / 1024.0
+    );
+    let mut c = server.client().await;
+    let mut ids = Vec::new();
+    for _ in 0..jobs {
+        let job = run(&mut c, SLOW_SQL).await;
+        wait_for_status(&mut c, &job, Code::Running, Duration::from_secs(30)).await;
+        ids.push(job);
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Every process of every job: the supervisor and its worker share the job's group.
+    let groups: Vec<i32> = ids
+        .iter()
+        .filter_map(|j| sqlflow_e2e::job_process(&server, j).map(|(_, pgid)| pgid))
+        .collect();
+    let (mut rss_sum, mut pss_sum, mut procs) = (0, 0, 0);
+    for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let pgrp = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(2))
+            .and_then(|p| p.parse::<i32>().ok());
+        if pgrp.is_some_and(|g| groups.contains(&g)) {
+            let (r, p) = memory_of(pid);
+            rss_sum += r;
+            pss_sum += p;
+            procs += 1;
+        }
+    }
+    let (srv_rss, _) = memory_of(server.pid());
+    println!(
+        "{jobs} running jobs ({procs} processes): per job RSS {:.1} MB, PSS {:.1} MB; server RSS {:.1} MB",
+        rss_sum as f64 / 1024.0 / jobs as f64,
+        pss_sum as f64 / 1024.0 / jobs as f64,
+        srv_rss as f64 / 1024.0
+    );
+    for job in ids {
+        let _ = c.cancel(JobId { job_id: job }).await;
+    }
 }

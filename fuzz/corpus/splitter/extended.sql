@@ -1,0 +1,1 @@
+SELECT * FROM t TO TRAIN DNNClassifier WITH model.hidden_units=[10,20] LABEL class INTO m; SHOW TRAIN m
