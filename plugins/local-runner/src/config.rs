@@ -23,7 +23,7 @@ pub struct Config {
     #[serde(default = "default_true")]
     pub sync_writes: bool,
     /// Per-job resource limits; 0 means none.
-    #[serde(default)]
+    #[serde(default = "default_limits")]
     pub limits: LimitsConfig,
     /// Jobs of one user that may run at once; more wait as PENDING (0 = no cap).
     #[serde(default = "default_per_user")]
@@ -36,7 +36,7 @@ pub struct Config {
     pub retention_seconds: u64,
 }
 
-#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LimitsConfig {
     #[serde(default)]
@@ -45,8 +45,21 @@ pub struct LimitsConfig {
     pub cpu_seconds: u64,
     #[serde(default)]
     pub wall_seconds: u64,
-    #[serde(default)]
+    /// Bounds each job's disk use (with retention, the work dir's).
+    #[serde(default = "default_output_mb")]
     pub output_mb: u64,
+}
+
+fn default_limits() -> LimitsConfig {
+    LimitsConfig {
+        memory_mb: 0,
+        cpu_seconds: 0,
+        wall_seconds: 0,
+        output_mb: default_output_mb(),
+    }
+}
+fn default_output_mb() -> u64 {
+    1024
 }
 
 impl From<LimitsConfig> for Limits {
