@@ -471,7 +471,10 @@ pub fn shape(responses: &[Response]) -> String {
         .collect()
 }
 
-/// A program that runs for minutes on SQLite without output (to cancel or kill).
+/// A program that runs for an hour without output or CPU (to cancel or kill).
+pub const IDLE_SQL: &str = "SELECT sleep(3600)";
+
+/// A program that runs for minutes on SQLite without output, burning CPU.
 pub const SLOW_SQL: &str = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000000000) SELECT count(*) FROM n";
 
 /// Whether a process exists and has not exited (a zombie whose parent died and that

@@ -95,7 +95,7 @@ fn detach_fetch_and_cancel() {
 
     let out = server
         .cli()
-        .args(["--detach", "-e", sqlflow_e2e::SLOW_SQL])
+        .args(["--detach", "-e", sqlflow_e2e::IDLE_SQL])
         .output()
         .unwrap();
     let slow = text(&out).0.trim().to_string();
@@ -147,7 +147,7 @@ async fn ctrl_c_cancels_the_job() {
     let server = Server::start();
     let mut cli = server
         .cli()
-        .args(["-e", sqlflow_e2e::SLOW_SQL])
+        .args(["-e", sqlflow_e2e::IDLE_SQL])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use sqlflow_e2e::{
-    SLOW_SQL, Server, alive, fetch, fetch_all, run,
+    IDLE_SQL, Server, alive, fetch, fetch_all, run,
     sqlflow::{Response, job_status::Code, response},
     wait_for_status, wait_job_process,
 };
@@ -156,7 +156,7 @@ fn worker_of(supervisor: i32) -> Option<i32> {
 async fn a_killed_job_process_fails_the_job_naming_the_signal() {
     let server = Server::start();
     let mut c = server.client().await;
-    let job = run(&mut c, SLOW_SQL).await;
+    let job = run(&mut c, IDLE_SQL).await;
     wait_for_status(&mut c, &job, Code::Running, Duration::from_secs(10)).await;
     let (supervisor, _) = wait_job_process(&server, &job);
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -210,7 +210,7 @@ async fn a_job_whose_supervisor_dies_runs_on() {
 async fn no_job_stays_running_without_a_process_across_a_restart() {
     let mut server = Server::start();
     let mut c = server.client().await;
-    let job = run(&mut c, SLOW_SQL).await;
+    let job = run(&mut c, IDLE_SQL).await;
     wait_for_status(&mut c, &job, Code::Running, Duration::from_secs(10)).await;
     let (pid, pgid) = wait_job_process(&server, &job);
     server.kill9();

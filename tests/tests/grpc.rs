@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use sqlflow_e2e::{
-    SLOW_SQL, Server, alive, fetch, fetch_all, run, run_with, shape,
+    IDLE_SQL, Server, alive, fetch, fetch_all, run, run_with, shape,
     sqlflow::{
         Cell, JobId, Request, Session, cell::Value, job_status::Code, message::Kind, response,
     },
@@ -77,7 +77,7 @@ async fn a_program_streams_tables_messages_and_statement_ends() {
 async fn run_returns_at_once_while_the_job_runs_in_the_background() {
     let server = Server::start();
     let mut c = server.client().await;
-    let job = run(&mut c, SLOW_SQL).await;
+    let job = run(&mut c, IDLE_SQL).await;
     // Run came back although the job has minutes of work left.
     let status = wait_for_status(&mut c, &job, Code::Running, Duration::from_secs(10)).await;
     assert_eq!(status.code(), Code::Running);
@@ -220,7 +220,7 @@ async fn long_polls_return_when_the_job_changes_and_are_capped() {
 async fn a_long_poll_wakes_when_the_job_ends() {
     let server = Server::start();
     let mut c = server.client().await;
-    let job = run(&mut c, SLOW_SQL).await;
+    let job = run(&mut c, IDLE_SQL).await;
     let status = wait_for_status(&mut c, &job, Code::Running, Duration::from_secs(10)).await;
     assert_eq!(status.code(), Code::Running);
     let quiet = fetch(&mut c, &job, "", 0).await.unwrap();
@@ -286,7 +286,7 @@ async fn errors_carry_the_right_status_codes() {
 async fn cancel_stops_the_process_and_is_harmless_afterwards() {
     let server = Server::start();
     let mut c = server.client().await;
-    let job = run(&mut c, SLOW_SQL).await;
+    let job = run(&mut c, IDLE_SQL).await;
     wait_for_status(&mut c, &job, Code::Running, Duration::from_secs(10)).await;
     let (pid, _) = wait_job_process(&server, &job);
     assert!(alive(pid));

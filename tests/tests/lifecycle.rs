@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use sqlflow_e2e::{
-    SLOW_SQL, Server, authed, fetch, fetch_all, run, run_with,
+    IDLE_SQL, SLOW_SQL, Server, authed, fetch, fetch_all, run, run_with,
     sqlflow::{
         FetchRequest, JobId, ListJobsRequest, Request, Session, job_status::Code,
         sql_flow_client::SqlFlowClient,
@@ -29,7 +29,7 @@ async fn a_job_nobody_fetches_is_cancelled_after_its_timeout() {
         &mut c,
         Request {
             timeout_seconds: 2,
-            ..request(SLOW_SQL)
+            ..request(IDLE_SQL)
         },
     )
     .await;
@@ -37,7 +37,7 @@ async fn a_job_nobody_fetches_is_cancelled_after_its_timeout() {
         &mut c,
         Request {
             timeout_seconds: 2,
-            ..request(SLOW_SQL)
+            ..request(IDLE_SQL)
         },
     )
     .await;
@@ -49,7 +49,7 @@ async fn a_job_nobody_fetches_is_cancelled_after_its_timeout() {
                 exit_on_submit: true,
                 ..Default::default()
             }),
-            ..request(SLOW_SQL)
+            ..request(IDLE_SQL)
         },
     )
     .await;
@@ -88,7 +88,7 @@ async fn the_lease_survives_a_restart() {
         &mut c,
         Request {
             timeout_seconds: 4,
-            ..request(SLOW_SQL)
+            ..request(IDLE_SQL)
         },
     )
     .await;
@@ -198,7 +198,7 @@ async fn breaking_a_limit_fails_the_job_naming_the_limit() {
     let wall = Server::builder()
         .local_runner("[runners.local.limits]\nwall_seconds = 1")
         .start();
-    let m = failed_with(&wall, SLOW_SQL).await;
+    let m = failed_with(&wall, IDLE_SQL).await;
     assert!(m.contains("limits.wall_seconds = 1"), "{m}");
 }
 
@@ -238,11 +238,11 @@ async fn each_user_runs_at_most_n_jobs_and_the_rest_queue() {
     let a: Vec<String> = {
         let mut v = Vec::new();
         for _ in 0..3 {
-            v.push(run_as(&mut c, "tok-alice", SLOW_SQL).await);
+            v.push(run_as(&mut c, "tok-alice", IDLE_SQL).await);
         }
         v
     };
-    let b = run_as(&mut c, "tok-bob", SLOW_SQL).await;
+    let b = run_as(&mut c, "tok-bob", IDLE_SQL).await;
     // Bob is not held back by alice's queue.
     for (job, token) in [(&a[0], "tok-alice"), (&a[1], "tok-alice"), (&b, "tok-bob")] {
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -286,7 +286,7 @@ async fn the_queue_is_round_robin_across_users() {
         .local_runner("max_running_jobs = 1")
         .start();
     let mut c = server.client().await;
-    let blocker = run_as(&mut c, "tok-alice", SLOW_SQL).await;
+    let blocker = run_as(&mut c, "tok-alice", IDLE_SQL).await;
     let a1 = run_as(&mut c, "tok-alice", "SELECT 'a1'").await;
     let a2 = run_as(&mut c, "tok-alice", "SELECT 'a2'").await;
     let b1 = run_as(&mut c, "tok-bob", "SELECT 'b1'").await;

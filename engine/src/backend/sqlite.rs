@@ -13,9 +13,10 @@ pub struct Sqlite {
 
 impl Sqlite {
     pub fn open(path: &Path) -> Result<Self, DbError> {
+        // No SQLITE_OPEN_URI: a `file:...?vfs=` name must not reach past the server's
+        // datasource policy, which reasons about plain paths.
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
-            | OpenFlags::SQLITE_OPEN_URI
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(path, flags).map_err(|e| DbError::Connect {
             datasource: format!("sqlite://{}", path.display()),
@@ -24,6 +25,7 @@ impl Sqlite {
         // Several jobs may share one file: wait for a writer instead of failing at once.
         conn.busy_timeout(Duration::from_secs(30))
             .map_err(|e| DbError::Database(e.to_string()))?;
+        register_sleep(&conn).map_err(|e| DbError::Database(e.to_string()))?;
         Ok(Self { conn })
     }
 }
@@ -67,6 +69,19 @@ impl Backend for Sqlite {
         }
         Ok(Outcome::Rows(count))
     }
+}
+
+/// `sleep(seconds)`, as MySQL's `SLEEP()` and PostgreSQL's `pg_sleep()`: a statement
+/// that takes time without using CPU (for demos, tests and benchmarks). Returns 0.
+fn register_sleep(conn: &Connection) -> rusqlite::Result<()> {
+    use rusqlite::functions::FunctionFlags;
+    conn.create_scalar_function("sleep", 1, FunctionFlags::SQLITE_UTF8, |ctx| {
+        let secs: f64 = ctx.get(0)?;
+        if secs.is_finite() && secs > 0.0 {
+            std::thread::sleep(Duration::from_secs_f64(secs.min(1e9)));
+        }
+        Ok(0i64)
+    })
 }
 
 /// SQLite stores dates and decimals as text or numbers; the declared type says which

@@ -226,9 +226,11 @@ async fn connect_many(server: &Server, n: usize) -> Vec<SqlFlowClient<Channel>> 
 
 async fn poll(server: Server, clients: usize, seconds: u64, jobs: usize) {
     let mut c = server.client().await;
+    // Jobs that are RUNNING but idle (sleeping), so the measurement is the server's,
+    // not twenty CPU-bound queries'.
     let mut targets = Vec::new();
     for _ in 0..jobs {
-        let job = run(&mut c, SLOW_SQL).await;
+        let job = run(&mut c, sqlflow_e2e::IDLE_SQL).await;
         wait_for_status(&mut c, &job, Code::Running, Duration::from_secs(30)).await;
         let cursor = fetch(&mut c, &job, "", 0).await.expect("fetch").next_cursor;
         targets.push((job, cursor));
