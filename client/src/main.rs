@@ -403,9 +403,9 @@ impl Spinner {
         let mut err = io::stderr().lock();
         let _ = write!(
             err,
-            "\r\x1b[2K{} {:?} {:.1}s",
+            "\r\x1b[2K{} {} {:.1}s",
             Self::FRAMES[self.frame],
-            status,
+            status.as_str_name(),
             elapsed.as_secs_f64()
         );
         let _ = err.flush();

@@ -205,3 +205,35 @@ fn an_unreachable_server_is_a_clear_error() {
         "{err}"
     );
 }
+
+#[test]
+fn on_a_terminal_a_spinner_shows_status_and_elapsed_time() {
+    // `script` gives the CLI a pseudo-terminal; skip where util-linux is missing.
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped: no `script` command to provide a terminal");
+        return;
+    }
+    let server = Server::start();
+    let cmd = format!(
+        "{} --server {} -e 'SELECT sleep(0.6) AS slept'",
+        sqlflow_e2e::bin("sqlflow").display(),
+        server.url()
+    );
+    let out = std::process::Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .current_dir(server.dir())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("RUNNING 0."), "no spinner line: {text:?}");
+    assert!(
+        text.contains("\x1b[2K"),
+        "the spinner line is not cleared: {text:?}"
+    );
+    assert!(text.contains("slept"), "{text:?}");
+}
