@@ -52,12 +52,32 @@ impl fmt::Display for ProgramFailure {
     }
 }
 
+/// Where a program's statements sit in the whole job: an Argo step runs one statement of
+/// a longer program and reports it under its place in that program.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Position {
+    /// The job-wide index of the program's first statement.
+    pub first_index: usize,
+    /// Statements in the whole job (default: this program's).
+    pub total: Option<usize>,
+}
+
 /// Runs `program` against `datasource`, stopping at the first failing statement.
 /// Everything the client should see goes to `out`; the failure is also returned.
 pub fn run_program<W: Write>(
     program: &str,
     datasource: &str,
     out: &mut RecordWriter<W>,
+) -> Result<(), ProgramFailure> {
+    run_program_at(program, datasource, out, Position::default())
+}
+
+/// [`run_program`] for a program that is part of a longer job.
+pub fn run_program_at<W: Write>(
+    program: &str,
+    datasource: &str,
+    out: &mut RecordWriter<W>,
+    at: Position,
 ) -> Result<(), ProgramFailure> {
     let fail_early = |error: String| ProgramFailure {
         statement_index: None,
@@ -72,9 +92,10 @@ pub fn run_program<W: Write>(
             "the program has no statements: give at least one SQL statement".into(),
         ));
     }
-    let count = statements.len();
+    let count = at.total.unwrap_or(at.first_index + statements.len());
     let mut db = backend::open(&ds).map_err(|e| fail_early(e.to_string()))?;
-    for (i, stmt) in statements.iter().enumerate() {
+    for (local, stmt) in statements.iter().enumerate() {
+        let i = at.first_index + local;
         let fail = |error: String| ProgramFailure {
             statement_index: Some(i),
             statement_count: count,

@@ -7,30 +7,12 @@
 pub mod backend;
 pub mod datasource;
 pub mod exec;
-pub mod lexer;
 pub mod output;
-pub mod split;
+
+pub use sqlflow_sql::{Dialect, lexer, split};
 
 pub use datasource::Datasource;
-pub use exec::{ProgramFailure, run_program};
+pub use exec::{Position, ProgramFailure, run_program, run_program_at};
 
 /// One typed value, the same for every backend: the protocol's cell.
 pub type Value = sqlflow_proto::sqlflow::cell::Value;
-
-/// The SQL dialect, which decides quoting and comment rules.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Dialect {
-    Sqlite,
-    MySql,
-    Postgres,
-}
-
-impl std::fmt::Display for Dialect {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Dialect::Sqlite => "SQLite",
-            Dialect::MySql => "MySQL",
-            Dialect::Postgres => "PostgreSQL",
-        })
-    }
-}

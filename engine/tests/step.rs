@@ -218,3 +218,33 @@ fn a_second_start_of_a_running_job_is_a_no_op() {
     .unwrap();
     let _ = first.wait();
 }
+
+#[test]
+fn run_mode_numbers_a_statement_by_its_place_in_the_job() {
+    let dir = tempfile::tempdir().unwrap();
+    let ds = format!("sqlite://{}", dir.path().join("t.db").display());
+    let out = step()
+        .args([
+            "run",
+            "--datasource",
+            &ds,
+            "--statement-index",
+            "2",
+            "--statement-count",
+            "5",
+        ])
+        .args(["-e", "SELECT * FROM missing"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let recs = records(&out.stdout);
+    let record::Record::Start(s) = &recs[0] else {
+        panic!()
+    };
+    assert_eq!((s.statement_index, s.statement_count), (2, 5));
+    let record::Record::Failure(f) = recs.last().unwrap() else {
+        panic!()
+    };
+    assert_eq!(f.statement_index, 2);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("statement 3 of 5 failed"));
+}

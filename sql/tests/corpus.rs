@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use sqlflow_engine::{Dialect, lexer::tokenize, split::split};
+use sqlflow_sql::{Dialect, lexer::tokenize, split::split};
 
 #[test]
 fn the_splitter_corpus_never_panics_and_keeps_its_invariants() {

@@ -1,0 +1,28 @@
+//! SQL program text: a lexer that knows each dialect's quotes and comments, and the
+//! splitter that cuts a program into statements at top-level `;`. No database, no
+//! parser dependencies: the engine, the runners and the CLI can all use it cheaply.
+
+#![deny(rust_2018_idioms)]
+
+pub mod lexer;
+pub mod split;
+
+pub use split::{SplitError, Statement, split};
+
+/// The SQL dialect, which decides quoting and comment rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Dialect {
+    Sqlite,
+    MySql,
+    Postgres,
+}
+
+impl std::fmt::Display for Dialect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Dialect::Sqlite => "SQLite",
+            Dialect::MySql => "MySQL",
+            Dialect::Postgres => "PostgreSQL",
+        })
+    }
+}
