@@ -52,16 +52,6 @@ impl fmt::Display for ProgramFailure {
     }
 }
 
-/// Where a program's statements sit in the whole job: an Argo step runs one statement of
-/// a longer program and reports it under its place in that program.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Position {
-    /// The job-wide index of the program's first statement.
-    pub first_index: usize,
-    /// Statements in the whole job (default: this program's).
-    pub total: Option<usize>,
-}
-
 /// Runs `program` against `datasource`, stopping at the first failing statement.
 /// Everything the client should see goes to `out`; the failure is also returned.
 pub fn run_program<W: Write>(
@@ -69,15 +59,25 @@ pub fn run_program<W: Write>(
     datasource: &str,
     out: &mut RecordWriter<W>,
 ) -> Result<(), ProgramFailure> {
-    run_program_at(program, datasource, out, Position::default())
+    run_statements(program, datasource, out, None)
 }
 
-/// [`run_program`] for a program that is part of a longer job.
-pub fn run_program_at<W: Write>(
+/// Runs only the `index`-th statement (0-based) of `program`, reported under its place
+/// in the program: how an Argo workflow runs one statement per step.
+pub fn run_one_statement<W: Write>(
     program: &str,
     datasource: &str,
     out: &mut RecordWriter<W>,
-    at: Position,
+    index: usize,
+) -> Result<(), ProgramFailure> {
+    run_statements(program, datasource, out, Some(index))
+}
+
+fn run_statements<W: Write>(
+    program: &str,
+    datasource: &str,
+    out: &mut RecordWriter<W>,
+    only: Option<usize>,
 ) -> Result<(), ProgramFailure> {
     let fail_early = |error: String| ProgramFailure {
         statement_index: None,
@@ -92,10 +92,20 @@ pub fn run_program_at<W: Write>(
             "the program has no statements: give at least one SQL statement".into(),
         ));
     }
-    let count = at.total.unwrap_or(at.first_index + statements.len());
+    let count = statements.len();
+    if let Some(i) = only
+        && i >= count
+    {
+        return Err(fail_early(format!(
+            "statement {} was asked for, but the program has {count}",
+            i + 1
+        )));
+    }
     let mut db = backend::open(&ds).map_err(|e| fail_early(e.to_string()))?;
-    for (local, stmt) in statements.iter().enumerate() {
-        let i = at.first_index + local;
+    for (i, stmt) in statements.iter().enumerate() {
+        if only.is_some_and(|o| o != i) {
+            continue;
+        }
         let fail = |error: String| ProgramFailure {
             statement_index: Some(i),
             statement_count: count,

@@ -220,31 +220,40 @@ fn a_second_start_of_a_running_job_is_a_no_op() {
 }
 
 #[test]
-fn run_mode_numbers_a_statement_by_its_place_in_the_job() {
+fn run_mode_can_run_one_statement_of_a_program() {
     let dir = tempfile::tempdir().unwrap();
     let ds = format!("sqlite://{}", dir.path().join("t.db").display());
-    let out = step()
-        .args([
-            "run",
-            "--datasource",
-            &ds,
-            "--statement-index",
-            "2",
-            "--statement-count",
-            "5",
-        ])
-        .args(["-e", "SELECT * FROM missing"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    let program = "CREATE TABLE t(a INT); INSERT INTO t VALUES (7); SELECT * FROM t; SELECT * FROM missing; SELECT 5";
+    let step_i = |i: &str| {
+        step()
+            .args([
+                "run",
+                "--datasource",
+                &ds,
+                "--only-statement",
+                i,
+                "-e",
+                program,
+            ])
+            .output()
+            .unwrap()
+    };
+    // Steps 0, 1, 2 in order, as workflow steps would run them.
+    for i in ["0", "1"] {
+        assert!(step_i(i).status.success());
+    }
+    let out = step_i("2");
+    assert!(out.status.success());
     let recs = records(&out.stdout);
     let record::Record::Start(s) = &recs[0] else {
         panic!()
     };
     assert_eq!((s.statement_index, s.statement_count), (2, 5));
-    let record::Record::Failure(f) = recs.last().unwrap() else {
-        panic!()
-    };
-    assert_eq!(f.statement_index, 2);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("statement 3 of 5 failed"));
+    assert_eq!(s.statement, "SELECT * FROM t");
+    let out = step_i("3");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("statement 4 of 5 failed"));
+    let out = step_i("9");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("the program has 5"));
 }

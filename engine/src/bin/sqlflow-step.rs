@@ -22,14 +22,14 @@ use nix::{
     },
     unistd::{ForkResult, Pid, fork, setsid},
 };
-use sqlflow_engine::{Position, output::RecordWriter, run_program, run_program_at};
+use sqlflow_engine::{output::RecordWriter, run_one_statement, run_program};
 use sqlflow_proto::jobdir::{self, FinalCode, FinalStatus, Limits, ProcessIdentity, StepInput};
 
 const USAGE: &str = "\
 usage:
-  sqlflow-step run [--datasource DS] [--statement-index I --statement-count N] (-e SQL | FILE | -)
-      run a program, records on stdout; with --statement-index, its statements are
-      reported from position I (0-based) of a job of N statements (one Argo step each)
+  sqlflow-step run [--datasource DS] [--only-statement I] (-e SQL | FILE | -)
+      run a program, records on stdout; with --only-statement, just its I-th statement
+      (0-based, as one Argo step does), reported under its place in the program
   sqlflow-step job DIR
       run the job in a local runner's job directory
 
@@ -40,7 +40,7 @@ fn main() -> ExitCode {
     match args.first().map(String::as_str) {
         Some("job") if args.len() == 2 => job(Path::new(&args[1])),
         Some("run") => match parse_run(&args[1..]) {
-            Ok((ds, program, at)) => run(&ds, &program, at),
+            Ok((ds, program, only)) => run(&ds, &program, only),
             Err(e) => {
                 eprintln!("sqlflow-step: {e}\n{USAGE}");
                 ExitCode::from(2)
@@ -57,20 +57,20 @@ fn main() -> ExitCode {
     }
 }
 
-fn parse_run(args: &[String]) -> Result<(String, String, Position), String> {
+fn parse_run(args: &[String]) -> Result<(String, String, Option<usize>), String> {
     let mut datasource = std::env::var("SQLFLOW_DATASOURCE").ok();
     let mut program = None;
-    let mut at = Position::default();
+    let mut only = None;
     let mut it = args.iter();
-    let number = |flag: &str, v: Option<&String>| -> Result<usize, String> {
-        v.ok_or(format!("{flag} needs a number"))?
-            .parse()
-            .map_err(|_| format!("{flag} needs a number"))
-    };
     while let Some(a) = it.next() {
         match a.as_str() {
-            "--statement-index" => at.first_index = number(a, it.next())?,
-            "--statement-count" => at.total = Some(number(a, it.next())?),
+            "--only-statement" => {
+                let n = it.next().ok_or("--only-statement needs a number")?;
+                only = Some(
+                    n.parse()
+                        .map_err(|_| format!("--only-statement needs a number, not {n:?}"))?,
+                );
+            }
             "--datasource" => {
                 datasource = Some(it.next().ok_or("--datasource needs a value")?.clone())
             }
@@ -92,10 +92,7 @@ fn parse_run(args: &[String]) -> Result<(String, String, Position), String> {
     let datasource =
         datasource.ok_or("no datasource: pass --datasource or set SQLFLOW_DATASOURCE")?;
     let program = program.ok_or("no program: pass -e SQL, a file, or - for stdin")?;
-    if at.total.is_some_and(|n| n <= at.first_index) {
-        return Err("--statement-index must be below --statement-count".into());
-    }
-    Ok((datasource, program, at))
+    Ok((datasource, program, only))
 }
 
 /// Writes through fd 1 directly: std's stdout is line-buffered, our writer batches lines.
@@ -103,7 +100,7 @@ fn stdout_file() -> io::Result<fs::File> {
     Ok(fs::File::from(io::stdout().as_fd().try_clone_to_owned()?))
 }
 
-fn run(datasource: &str, program: &str, at: Position) -> ExitCode {
+fn run(datasource: &str, program: &str, only: Option<usize>) -> ExitCode {
     let out = match stdout_file() {
         Ok(f) => f,
         Err(e) => {
@@ -112,7 +109,11 @@ fn run(datasource: &str, program: &str, at: Position) -> ExitCode {
         }
     };
     let mut w = RecordWriter::new(out);
-    match run_program_at(program, datasource, &mut w, at) {
+    let result = match only {
+        Some(i) => run_one_statement(program, datasource, &mut w, i),
+        None => run_program(program, datasource, &mut w),
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) => {
             eprintln!("sqlflow-step: {f}");
