@@ -1,0 +1,1 @@
+//! The `argo` job runner (work in progress).
