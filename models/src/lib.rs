@@ -1,1 +1,73 @@
-//! Rust-native models behind SQLFlow's `TO TRAIN / PREDICT / EVALUATE / EXPLAIN`.
+//! Rust-native models behind SQLFlow's `TO TRAIN / PREDICT / EVALUATE / EXPLAIN`: they
+//! train on in-memory columns, predict, evaluate, explain and (de)serialize, and know
+//! nothing of databases, SQL, gRPC or the server.
+//!
+//! # Contents
+//! - [`train`] → [`TrainedModel`] (`predict`, `predict_proba`, `evaluate`,
+//!   `feature_importance`, `to_bytes` / `from_bytes`, metadata accessors).
+//! - Inputs: [`Column`] of optional [`Feature`]s (NULL = `None`), [`LabelColumn`];
+//!   attributes [`Attrs`] of [`AttrValue`]s. Outputs: [`Prediction`], [`ClassLabel`].
+//! - [`ModelError`]: every failure, worded for the SQL user.
+//! - [`metrics`]: Accuracy, Precision, Recall, F1, AUC, MSE, MAE, R2, ARI.
+//!
+//! # Estimators (names matched case-insensitively)
+//! | name | task | module |
+//! |---|---|---|
+//! | `DNNClassifier`, `DNNRegressor` | MLP, Adam | `dnn` |
+//! | `LinearClassifier`, `LinearRegressor` | logistic (L-BFGS) / least squares | `linear` |
+//! | `xgboost.gbtree` | gradient-boosted trees, XGBoost objectives | `gbdt` |
+//! | `DecisionTreeClassifier`, `DecisionTreeRegressor` | CART | `forest`, `tree` |
+//! | `RandomForestClassifier`, `RandomForestRegressor` | bagged CART | `forest`, `tree` |
+//! | `KMeans` | k-means++ / Lloyd | `kmeans` |
+//!
+//! Each estimator's accepted attributes, defaults and ranges are in its module's spec
+//! table (listed in the crate's `README.md`, and at run time by [`accepted_attributes`]);
+//! an unknown or ill-typed attribute is an error that lists the accepted ones.
+//!
+//! # Data rules
+//! See the `features` module: numeric NULL → training mean; string NULL → its own
+//! category; unseen category → treated as NULL; columns matched by name at predict time.
+//! Labels: classes are the sorted distinct label values (integers or strings);
+//! predictions map back to them.
+//!
+//! # Determinism
+//! Every random choice comes from a seed attribute (`model.seed`, or `seed` for
+//! `xgboost.gbtree`; default 0), so the same data and attributes give the same model.
+//!
+//! # Saved models
+//! [`TrainedModel::to_bytes`] writes a versioned format ([`FORMAT_VERSION`]); see the
+//! `format` module.
+
+mod attrs;
+mod binning;
+mod data;
+mod dnn;
+mod error;
+mod estimator;
+mod explain;
+mod features;
+mod forest;
+mod format;
+mod gbdt;
+mod kmeans;
+mod labels;
+mod linear;
+pub mod metrics;
+mod model;
+mod optim;
+mod rng;
+mod tree;
+
+pub use attrs::{AttrValue, Attrs};
+pub use data::{ClassLabel, Column, Feature, LabelColumn, Prediction};
+pub use error::{ModelError, Result};
+pub use estimator::{Task, estimator_names};
+pub use format::FORMAT_VERSION;
+pub use model::{TrainedModel, train};
+
+/// The attributes `estimator` accepts: (name, default rendered as SQL, or `None` when the
+/// default is worked out from the data). For help texts and documentation.
+pub fn accepted_attributes(estimator: &str) -> Result<Vec<(&'static str, Option<String>)>> {
+    let est = estimator::Estimator::from_name(estimator)?;
+    Ok(attrs::describe(est.specs()))
+}

@@ -1,0 +1,370 @@
+//! Trains every estimator on the shared iris / boston splits and prints, per model, the
+//! test-split metric and the median training time. `bench/sklearn_baseline.py` prints
+//! the same table for scikit-learn (and XGBoost) with matching settings.
+//!
+//! With `--seeds N` the metric is the mean over seeds 0..N (stochastic models vary with
+//! the seed; one 30-row test split moves in steps of 3.3 points) and the time the median
+//! over seeds of each seed's time (KMeans' iteration count, for one, depends on its
+//! random start); seed 0's time is the median of `--runs` runs, other seeds run once.
+//!
+//! `--large` runs the same families on a 20,000-row synthetic problem instead, where
+//! per-call overheads no longer dominate.
+//!
+//! Usage: `cargo run --release -p sqlflow-models --bin models-bench -- [--runs N] [--seeds N] [--large] [FILTER]`
+
+#[path = "../../tests/common/mod.rs"]
+mod common;
+
+use std::time::Instant;
+
+use common::Dataset;
+use sqlflow_models::{AttrValue, Attrs, train};
+
+struct Case {
+    model: &'static str,
+    dataset: &'static str,
+    estimator: &'static str,
+    attrs: Vec<(&'static str, AttrValue)>,
+    metric: &'static str,
+}
+
+fn int(v: i64) -> AttrValue {
+    AttrValue::Int(v)
+}
+
+fn float(v: f64) -> AttrValue {
+    AttrValue::Float(v)
+}
+
+fn s(v: &str) -> AttrValue {
+    AttrValue::Str(v.to_string())
+}
+
+fn list(v: &[i64]) -> AttrValue {
+    AttrValue::List(v.iter().map(|i| AttrValue::Int(*i)).collect())
+}
+
+fn cases() -> Vec<Case> {
+    let iris = |model, estimator, attrs| Case {
+        model,
+        dataset: "iris",
+        estimator,
+        attrs,
+        metric: "Accuracy",
+    };
+    let boston = |model, estimator, attrs| Case {
+        model,
+        dataset: "boston",
+        estimator,
+        attrs,
+        metric: "R2",
+    };
+    vec![
+        iris(
+            "DNNClassifier",
+            "DNNClassifier",
+            vec![
+                ("model.n_classes", int(3)),
+                ("model.hidden_units", list(&[10, 20])),
+                ("train.epoch", int(200)),
+                ("train.batch_size", int(32)),
+                ("optimizer.learning_rate", float(0.01)),
+            ],
+        ),
+        iris(
+            "LinearClassifier",
+            "LinearClassifier",
+            vec![
+                ("model.n_classes", int(3)),
+                ("model.l2_reg", float(1.0 / 120.0)),
+            ],
+        ),
+        iris(
+            "xgboost multi:softprob",
+            "xgboost.gbtree",
+            vec![
+                ("objective", s("multi:softprob")),
+                ("num_class", int(3)),
+                ("eta", float(0.3)),
+                ("max_depth", int(6)),
+                ("num_boost_round", int(100)),
+            ],
+        ),
+        iris("DecisionTreeClassifier", "DecisionTreeClassifier", vec![]),
+        iris(
+            "RandomForestClassifier",
+            "RandomForestClassifier",
+            vec![("model.n_estimators", int(100))],
+        ),
+        Case {
+            model: "KMeans",
+            dataset: "iris",
+            estimator: "KMeans",
+            attrs: vec![("model.n_clusters", int(3))],
+            metric: "ARI",
+        },
+        boston(
+            "DNNRegressor",
+            "DNNRegressor",
+            vec![
+                ("model.hidden_units", list(&[64, 32])),
+                ("train.epoch", int(200)),
+                ("train.batch_size", int(32)),
+                ("optimizer.learning_rate", float(0.003)),
+            ],
+        ),
+        boston("LinearRegressor", "LinearRegressor", vec![]),
+        boston(
+            "xgboost reg:squarederror",
+            "xgboost.gbtree",
+            vec![
+                ("objective", s("reg:squarederror")),
+                ("eta", float(0.1)),
+                ("max_depth", int(6)),
+                ("num_boost_round", int(200)),
+            ],
+        ),
+        boston("DecisionTreeRegressor", "DecisionTreeRegressor", vec![]),
+        boston(
+            "RandomForestRegressor",
+            "RandomForestRegressor",
+            vec![("model.n_estimators", int(100))],
+        ),
+    ]
+}
+
+/// `--large`: the same families on 20,000 synthetic rows (16,000 train / 4,000 test).
+fn large_cases() -> Vec<Case> {
+    let cls = |model, estimator, attrs| Case {
+        model,
+        dataset: "synth-cls",
+        estimator,
+        attrs,
+        metric: "Accuracy",
+    };
+    let reg = |model, estimator, attrs| Case {
+        model,
+        dataset: "synth-reg",
+        estimator,
+        attrs,
+        metric: "R2",
+    };
+    let dnn = |classes: bool| {
+        let mut a = vec![
+            ("model.hidden_units", list(&[64, 32])),
+            ("train.epoch", int(20)),
+            ("train.batch_size", int(64)),
+            ("optimizer.learning_rate", float(0.003)),
+        ];
+        if classes {
+            a.push(("model.n_classes", int(3)));
+        }
+        a
+    };
+    let xgb = |objective: &str| {
+        vec![
+            ("objective", s(objective)),
+            ("eta", float(0.1)),
+            ("max_depth", int(6)),
+            ("num_boost_round", int(100)),
+        ]
+    };
+    vec![
+        cls("DNNClassifier", "DNNClassifier", dnn(true)),
+        cls(
+            "LinearClassifier",
+            "LinearClassifier",
+            vec![
+                ("model.n_classes", int(3)),
+                ("model.l2_reg", float(1.0 / 16000.0)),
+            ],
+        ),
+        cls(
+            "xgboost multi:softprob",
+            "xgboost.gbtree",
+            xgb("multi:softprob"),
+        ),
+        cls("DecisionTreeClassifier", "DecisionTreeClassifier", vec![]),
+        cls(
+            "RandomForestClassifier",
+            "RandomForestClassifier",
+            vec![("model.n_estimators", int(50))],
+        ),
+        Case {
+            model: "KMeans",
+            dataset: "synth-cls",
+            estimator: "KMeans",
+            attrs: vec![("model.n_clusters", int(3))],
+            metric: "ARI",
+        },
+        reg("DNNRegressor", "DNNRegressor", dnn(false)),
+        reg("LinearRegressor", "LinearRegressor", vec![]),
+        reg(
+            "xgboost reg:squarederror",
+            "xgboost.gbtree",
+            xgb("reg:squarederror"),
+        ),
+        reg("DecisionTreeRegressor", "DecisionTreeRegressor", vec![]),
+        reg(
+            "RandomForestRegressor",
+            "RandomForestRegressor",
+            vec![("model.n_estimators", int(50))],
+        ),
+    ]
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+fn main() {
+    let mut runs = 7usize;
+    let mut seeds = 1u64;
+    let mut large = false;
+    let mut verbose = false;
+    let mut filter: Option<String> = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--runs" => {
+                runs = args
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(runs)
+                    .max(1)
+            }
+            "--large" => large = true,
+            "--progress" => verbose = true,
+            "--seeds" => {
+                seeds = args
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(seeds)
+                    .max(1)
+            }
+            "-h" | "--help" => {
+                println!(
+                    "usage: models-bench [--runs N] [--seeds N] [--large] [--progress] [FILTER]"
+                );
+                return;
+            }
+            other => filter = Some(other.to_ascii_lowercase()),
+        }
+    }
+    let (iris_train, iris_test) = common::iris_split();
+    let (boston_train, boston_test) = common::boston_split();
+    let (synth_reg, synth_cls) = common::synthetic(if large { 20_000 } else { 0 }, 7);
+    let (reg_train, reg_test) = common::head_split(&synth_reg);
+    let (cls_train, cls_test) = common::head_split(&synth_cls);
+    println!(
+        "| model | dataset | metric | value (mean over {seeds} seeds) | median train ms | runs |"
+    );
+    println!("|---|---|---|---|---|---|");
+    let all = if large { large_cases() } else { cases() };
+    for case in all {
+        if let Some(f) = &filter
+            && !case.model.to_ascii_lowercase().contains(f)
+            && !case.dataset.contains(f.as_str())
+        {
+            continue;
+        }
+        let (train_set, test_set): (&Dataset, &Dataset) = match case.dataset {
+            "iris" => (&iris_train, &iris_test),
+            "boston" => (&boston_train, &boston_test),
+            "synth-cls" => (&cls_train, &cls_test),
+            _ => (&reg_train, &reg_test),
+        };
+        let attrs: Attrs = case
+            .attrs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
+        let mut times = Vec::with_capacity(runs);
+        let mut model = None;
+        for _ in 0..runs {
+            let start = Instant::now();
+            let m = train(
+                case.estimator,
+                &attrs,
+                &train_set.features,
+                Some(&train_set.label),
+                None,
+                &mut |line| {
+                    if verbose {
+                        eprintln!("{}: {line}", case.model);
+                    }
+                },
+            );
+            times.push(start.elapsed().as_secs_f64() * 1000.0);
+            match m {
+                Ok(m) => model = Some(m),
+                Err(e) => {
+                    eprintln!("{}: {e}", case.model);
+                    std::process::exit(1);
+                }
+            }
+        }
+        let Some(model) = model else { continue };
+        let evaluate = |m: &sqlflow_models::TrainedModel| match m.evaluate(
+            &test_set.features,
+            &test_set.label,
+            &[case.metric],
+        ) {
+            Ok(v) => v[0].1,
+            Err(e) => {
+                eprintln!("{}: {e}", case.model);
+                std::process::exit(1);
+            }
+        };
+        let mut values = vec![evaluate(&model)];
+        // One time per seed (seed 0: the median of its runs), so that every seed counts once.
+        let mut seed_times = vec![median(times)];
+        let seed_key = match case.estimator {
+            "LinearClassifier" | "LinearRegressor" => None,
+            "xgboost.gbtree" => Some("seed"),
+            _ => Some("model.seed"),
+        };
+        for seed in 1..seeds {
+            let Some(key) = seed_key else { break };
+            let mut attrs = attrs.clone();
+            attrs.insert(key.to_string(), AttrValue::Int(seed as i64));
+            let start = Instant::now();
+            let trained = train(
+                case.estimator,
+                &attrs,
+                &train_set.features,
+                Some(&train_set.label),
+                None,
+                &mut |line| {
+                    if verbose {
+                        eprintln!("{} (seed {seed}): {line}", case.model);
+                    }
+                },
+            );
+            seed_times.push(start.elapsed().as_secs_f64() * 1000.0);
+            match trained {
+                Ok(m) => values.push(evaluate(&m)),
+                Err(e) => {
+                    eprintln!("{}: {e}", case.model);
+                    std::process::exit(1);
+                }
+            }
+        }
+        let value = values.iter().sum::<f64>() / values.len() as f64;
+        println!(
+            "| {} | {} | {} | {:.4} | {:.3} | {} |",
+            case.model,
+            case.dataset,
+            case.metric,
+            value,
+            median(seed_times),
+            runs
+        );
+    }
+}

@@ -1,0 +1,66 @@
+//! The saved-model format.
+//!
+//! ```text
+//! bytes 0..8   magic "SQLFMODL"
+//! bytes 8..12  format version, u32 little-endian
+//! bytes 12..   the model as JSON (UTF-8)
+//! ```
+//!
+//! JSON keeps saved models inspectable and lets old formats be read field by field when
+//! the format evolves; floats round-trip exactly (serde_json `float_roundtrip`), so a
+//! loaded model predicts bit-for-bit what the saved one did. A build reads every format
+//! version up to [`FORMAT_VERSION`]; bump it when a change would make older builds
+//! misread a model, and keep reading the older versions. Loaded models are checked for
+//! internal consistency, so damaged bytes are an error at load time, never a panic later.
+
+use crate::error::{ModelError, Result};
+use crate::model::TrainedModel;
+
+const MAGIC: &[u8; 8] = b"SQLFMODL";
+
+/// The format version this build writes and the newest it reads.
+pub const FORMAT_VERSION: u32 = 1;
+
+const HEADER: usize = MAGIC.len() + 4;
+
+impl TrainedModel {
+    /// Serializes the model (see the crate docs for the format).
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        let mut out = Vec::with_capacity(4096);
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+        serde_json::to_writer(&mut out, self)
+            .map_err(|e| ModelError::Training(format!("could not serialize the model: {e}")))?;
+        Ok(out)
+    }
+
+    /// Loads a model written by [`to_bytes`](Self::to_bytes) of this or an older build.
+    pub fn from_bytes(bytes: &[u8]) -> Result<TrainedModel> {
+        if bytes.len() < HEADER || &bytes[..MAGIC.len()] != MAGIC {
+            return Err(ModelError::Corrupt(format!(
+                "the {} bytes do not start with the sqlflow-models header",
+                bytes.len()
+            )));
+        }
+        let mut version = [0u8; 4];
+        version.copy_from_slice(&bytes[MAGIC.len()..HEADER]);
+        let version = u32::from_le_bytes(version);
+        if version > FORMAT_VERSION {
+            return Err(ModelError::FormatTooNew {
+                found: version,
+                supported: FORMAT_VERSION,
+            });
+        }
+        if version == 0 {
+            return Err(ModelError::Corrupt(
+                "format version 0 does not exist".into(),
+            ));
+        }
+        let model: TrainedModel = serde_json::from_slice(&bytes[HEADER..])
+            .map_err(|e| ModelError::Corrupt(format!("the model data cannot be read ({e})")))?;
+        if !model.check() {
+            return Err(ModelError::Corrupt("the model data is inconsistent".into()));
+        }
+        Ok(model)
+    }
+}

@@ -1,0 +1,307 @@
+//! `KMeans`: Lloyd's algorithm from a greedy k-means++ start (as scikit-learn), on the
+//! encoded features as they are (not standardized, also as scikit-learn).
+
+use serde::{Deserialize, Serialize};
+
+use crate::attrs::{AttrSpec, AttrType, DefaultValue, Resolved, spec};
+use crate::data::Matrix;
+use crate::error::{ModelError, Result};
+use crate::optim::dist2;
+use crate::rng::Rng;
+
+pub(crate) const SPECS: &[AttrSpec] = &[
+    spec::int("model.n_clusters", 1, 3),
+    spec::int("model.max_iter", 1, 300),
+    AttrSpec {
+        name: "model.tol",
+        aliases: &[],
+        ty: AttrType::Float {
+            min: 0.0,
+            max: f64::INFINITY,
+            min_open: false,
+        },
+        default: Some(DefaultValue::Float(1e-4)),
+    },
+    spec::seed("model.seed"),
+];
+
+pub(crate) const SHAPE_ATTRS: &[&str] = &["model.n_clusters"];
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct KMeans {
+    /// `k × d`, row-major.
+    centroids: Vec<f64>,
+    k: usize,
+    d: usize,
+    /// Sum of squared distances to the nearest centroid on the training data.
+    inertia: f64,
+}
+
+impl KMeans {
+    pub fn train(
+        x: &Matrix,
+        attrs: &Resolved,
+        warm: Option<&KMeans>,
+        progress: &mut dyn FnMut(&str),
+    ) -> Result<KMeans> {
+        let k = attrs.usize("model.n_clusters");
+        if x.rows < k {
+            return Err(ModelError::InvalidData(format!(
+                "KMeans with model.n_clusters = {k} needs at least {k} rows, got {}",
+                x.rows
+            )));
+        }
+        let d = x.cols;
+        let mut rng = Rng::new(attrs.seed("model.seed"));
+        let mut centroids = match warm {
+            Some(w) if w.k == k && w.d == d => w.centroids.clone(),
+            Some(_) => {
+                return Err(ModelError::WarmStart(
+                    "the existing model's cluster count or features differ".into(),
+                ));
+            }
+            None => kmeans_plus_plus(x, k, &mut rng),
+        };
+        // scikit-learn's tolerance: relative to the data's mean per-feature variance.
+        let tol = attrs.float("model.tol") * mean_variance(x);
+        let max_iter = attrs.usize("model.max_iter");
+        let iterations = lloyd_hamerly(x, &mut centroids, k, max_iter, tol);
+        let inertia: f64 = (0..x.rows)
+            .map(|r| nearest(&centroids, d, x.row(r)).1)
+            .sum();
+        if !inertia.is_finite() {
+            return Err(ModelError::Training(
+                "KMeans produced non-finite centroids".into(),
+            ));
+        }
+        progress(&format!(
+            "KMeans stopped after {iterations} iterations: inertia {inertia:.4}"
+        ));
+        Ok(KMeans {
+            centroids,
+            k,
+            d,
+            inertia,
+        })
+    }
+
+    pub fn predict(&self, x: &Matrix) -> Vec<usize> {
+        (0..x.rows)
+            .map(|r| nearest(&self.centroids, self.d, x.row(r)).0)
+            .collect()
+    }
+
+    pub fn check(&self, cols: usize) -> bool {
+        self.d == cols
+            && self.k > 0
+            && self.centroids.len() == self.k.saturating_mul(self.d)
+            && self.centroids.iter().all(|v| v.is_finite())
+    }
+}
+
+fn nearest(centroids: &[f64], d: usize, row: &[f64]) -> (usize, f64) {
+    let mut best = (0, f64::INFINITY);
+    for (c, centroid) in centroids.chunks(d.max(1)).enumerate() {
+        let dd = dist2(row, centroid);
+        if dd < best.1 {
+            best = (c, dd);
+        }
+    }
+    best
+}
+
+/// Nearest and second-nearest centroid distances (not squared) for one row.
+fn two_nearest(centroids: &[f64], d: usize, row: &[f64]) -> (usize, f64, f64) {
+    let (mut best, mut d1, mut d2) = (0, f64::INFINITY, f64::INFINITY);
+    let k = centroids.len() / d.max(1);
+    for c in 0..k {
+        let dd = dist2(row, &centroids[c * d..(c + 1) * d]);
+        if dd < d1 {
+            (best, d2, d1) = (c, d1, dd);
+        } else if dd < d2 {
+            d2 = dd;
+        }
+    }
+    (best, d1.sqrt(), d2.sqrt())
+}
+
+/// Lloyd's iterations with Hamerly's bounds: a row whose distance to its centroid is
+/// below a lower bound on the distance to every other centroid keeps its cluster
+/// without computing any distance, which makes the late iterations cheap. Gives the
+/// same result as plain Lloyd. Stops when the centroids move less than `tol` (sum of
+/// squared shifts) or no row changes cluster. Returns the iterations run.
+fn lloyd_hamerly(x: &Matrix, centroids: &mut [f64], k: usize, max_iter: usize, tol: f64) -> usize {
+    let (n, d) = (x.rows, x.cols);
+    let mut assign = vec![0usize; n];
+    let mut upper = vec![0.0; n];
+    let mut lower = vec![0.0; n];
+    let reset = |centroids: &[f64], assign: &mut [usize], upper: &mut [f64], lower: &mut [f64]| {
+        for r in 0..n {
+            (assign[r], upper[r], lower[r]) = two_nearest(centroids, d, x.row(r));
+        }
+    };
+    reset(centroids, &mut assign, &mut upper, &mut lower);
+    let mut sums = vec![0.0; k * d];
+    let mut counts = vec![0usize; k];
+    let mut shifts = vec![0.0; k];
+    let mut half_gap = vec![0.0; k];
+    let mut new = vec![0.0; d];
+    // Cluster sums are kept up to date as rows move, so each update costs O(k·d) plus
+    // the moved rows, not a pass over all rows.
+    let recount = |assign: &[usize], sums: &mut [f64], counts: &mut [usize]| {
+        sums.iter_mut().for_each(|v| *v = 0.0);
+        counts.iter_mut().for_each(|v| *v = 0);
+        for (r, &c) in assign.iter().enumerate() {
+            counts[c] += 1;
+            sums[c * d..(c + 1) * d]
+                .iter_mut()
+                .zip(x.row(r))
+                .for_each(|(s, v)| *s += v);
+        }
+    };
+    recount(&assign, &mut sums, &mut counts);
+    for iteration in 1..=max_iter {
+        let mut relocated = false;
+        let mut total_shift = 0.0;
+        for c in 0..k {
+            if counts[c] > 0 {
+                new.iter_mut()
+                    .zip(&sums[c * d..(c + 1) * d])
+                    .for_each(|(v, s)| *v = s / counts[c] as f64);
+            } else {
+                // An empty cluster takes the row farthest from its centroid.
+                let far = (0..n)
+                    .max_by(|&a, &b| upper[a].total_cmp(&upper[b]))
+                    .unwrap_or(0);
+                upper[far] = 0.0;
+                new.copy_from_slice(x.row(far));
+                relocated = true;
+            }
+            let moved = dist2(&new, &centroids[c * d..(c + 1) * d]);
+            shifts[c] = moved.sqrt();
+            total_shift += moved;
+            centroids[c * d..(c + 1) * d].copy_from_slice(&new);
+        }
+        if total_shift <= tol {
+            return iteration;
+        }
+        if relocated {
+            reset(centroids, &mut assign, &mut upper, &mut lower);
+            recount(&assign, &mut sums, &mut counts);
+            continue;
+        }
+        let max_shift = shifts.iter().copied().fold(0.0, f64::max);
+        for r in 0..n {
+            upper[r] += shifts[assign[r]];
+            lower[r] -= max_shift;
+        }
+        for c in 0..k {
+            half_gap[c] = 0.5
+                * (0..k)
+                    .filter(|&o| o != c)
+                    .map(|o| {
+                        dist2(
+                            &centroids[c * d..(c + 1) * d],
+                            &centroids[o * d..(o + 1) * d],
+                        )
+                        .sqrt()
+                    })
+                    .fold(f64::INFINITY, f64::min);
+        }
+        let mut changed = 0usize;
+        for r in 0..n {
+            let bound = half_gap[assign[r]].max(lower[r]);
+            if upper[r] <= bound {
+                continue;
+            }
+            let a = assign[r];
+            upper[r] = dist2(x.row(r), &centroids[a * d..(a + 1) * d]).sqrt();
+            if upper[r] <= bound {
+                continue;
+            }
+            // The distance to the own centroid is fresh (`upper`): only the others remain.
+            let (mut best, mut d1, mut d2) = (a, upper[r], f64::INFINITY);
+            for c in (0..k).filter(|&c| c != a) {
+                let dc = dist2(x.row(r), &centroids[c * d..(c + 1) * d]).sqrt();
+                if dc < d1 {
+                    (best, d2, d1) = (c, d1, dc);
+                } else if dc < d2 {
+                    d2 = dc;
+                }
+            }
+            if best != a {
+                changed += 1;
+                let row = x.row(r);
+                sums[a * d..(a + 1) * d]
+                    .iter_mut()
+                    .zip(row)
+                    .for_each(|(s, v)| *s -= v);
+                sums[best * d..(best + 1) * d]
+                    .iter_mut()
+                    .zip(row)
+                    .for_each(|(s, v)| *s += v);
+                counts[a] -= 1;
+                counts[best] += 1;
+            }
+            (assign[r], upper[r], lower[r]) = (best, d1, d2);
+        }
+        if changed == 0 {
+            return iteration;
+        }
+    }
+    max_iter
+}
+
+fn mean_variance(x: &Matrix) -> f64 {
+    let n = x.rows.max(1) as f64;
+    let mut total = 0.0;
+    for c in 0..x.cols {
+        let mean = (0..x.rows).map(|r| x.get(r, c)).sum::<f64>() / n;
+        total += (0..x.rows)
+            .map(|r| (x.get(r, c) - mean).powi(2))
+            .sum::<f64>()
+            / n;
+    }
+    total / x.cols.max(1) as f64
+}
+
+/// Greedy k-means++: each new centre is the best of `2 + ln k` candidates drawn with
+/// probability proportional to the squared distance to the centres so far.
+fn kmeans_plus_plus(x: &Matrix, k: usize, rng: &mut Rng) -> Vec<f64> {
+    let d = x.cols;
+    let n = x.rows;
+    let trials = 2 + (k as f64).ln().floor() as usize;
+    let mut centroids = Vec::with_capacity(k * d);
+    let first = rng.below(n);
+    centroids.extend_from_slice(x.row(first));
+    let mut closest: Vec<f64> = (0..n).map(|r| dist2(x.row(r), x.row(first))).collect();
+    let mut candidate_dist = vec![0.0; n];
+    for _ in 1..k {
+        let potential: f64 = closest.iter().sum();
+        let mut best: Option<(f64, usize, Vec<f64>)> = None;
+        for _ in 0..trials {
+            let target = rng.next_f64() * potential;
+            let mut acc = 0.0;
+            let mut pick = n - 1;
+            for (r, dd) in closest.iter().enumerate() {
+                acc += dd;
+                if acc > target {
+                    pick = r;
+                    break;
+                }
+            }
+            for r in 0..n {
+                candidate_dist[r] = closest[r].min(dist2(x.row(r), x.row(pick)));
+            }
+            let pot: f64 = candidate_dist.iter().sum();
+            if best.as_ref().is_none_or(|b| pot < b.0) {
+                best = Some((pot, pick, candidate_dist.clone()));
+            }
+        }
+        if let Some((_, pick, dists)) = best {
+            centroids.extend_from_slice(x.row(pick));
+            closest = dists;
+        }
+    }
+    centroids
+}

@@ -1,0 +1,164 @@
+//! Label columns: classes for classifiers (integers or strings, stored with the model so
+//! predictions map back to the original values) and numeric targets for regressors.
+
+use crate::data::{ClassLabel, Feature, LabelColumn};
+use crate::error::{ModelError, Result};
+
+fn null_label(label: &LabelColumn, row: usize) -> ModelError {
+    ModelError::InvalidLabel(format!(
+        "label column '{}' is NULL at row {}; filter such rows out (WHERE {} IS NOT NULL)",
+        label.name,
+        row + 1,
+        label.name
+    ))
+}
+
+fn to_class(label: &LabelColumn, row: usize, v: &Option<Feature>) -> Result<ClassLabel> {
+    match v {
+        None => Err(null_label(label, row)),
+        Some(Feature::Str(s)) => Ok(ClassLabel::Str(s.clone())),
+        Some(Feature::Num(x)) if x.fract() == 0.0 && x.abs() < 9.0e15 => {
+            Ok(ClassLabel::Int(*x as i64))
+        }
+        Some(Feature::Num(x)) => Err(ModelError::InvalidLabel(format!(
+            "a classifier needs integer or string labels but '{}' is {x} at row {}; \
+             use a regressor for a continuous target",
+            label.name,
+            row + 1
+        ))),
+    }
+}
+
+/// The distinct classes of a label column, sorted (integers numerically, strings
+/// lexicographically).
+pub(crate) fn fit_classes(label: &LabelColumn) -> Result<Vec<ClassLabel>> {
+    let mut classes = Vec::new();
+    for (r, v) in label.values.iter().enumerate() {
+        classes.push(to_class(label, r, v)?);
+    }
+    classes.sort_unstable();
+    classes.dedup();
+    if let (Some(ClassLabel::Int(_)), Some(ClassLabel::Str(_))) = (classes.first(), classes.last())
+    {
+        return Err(ModelError::InvalidLabel(format!(
+            "label column '{}' mixes numbers and strings; cast it to one type",
+            label.name
+        )));
+    }
+    if classes.len() < 2 {
+        return Err(ModelError::InvalidLabel(format!(
+            "label column '{}' has {} distinct value(s); a classifier needs at least 2 classes",
+            label.name,
+            classes.len()
+        )));
+    }
+    Ok(classes)
+}
+
+/// Class index per row; a value that is not one of `classes` is an error.
+pub(crate) fn encode_classes(label: &LabelColumn, classes: &[ClassLabel]) -> Result<Vec<usize>> {
+    label
+        .values
+        .iter()
+        .enumerate()
+        .map(|(r, v)| {
+            let c = to_class(label, r, v)?;
+            classes.binary_search(&c).map_err(|_| {
+                ModelError::InvalidLabel(format!(
+                    "label '{}' = {c} at row {} is not one of the model's classes ({})",
+                    label.name,
+                    r + 1,
+                    list_classes(classes)
+                ))
+            })
+        })
+        .collect()
+}
+
+pub(crate) fn list_classes(classes: &[ClassLabel]) -> String {
+    const SHOW: usize = 20;
+    let mut s: Vec<String> = classes.iter().take(SHOW).map(ToString::to_string).collect();
+    if classes.len() > SHOW {
+        s.push(format!("... {} in all", classes.len()));
+    }
+    s.join(", ")
+}
+
+/// A regression target; NULLs and strings are errors.
+pub(crate) fn numeric_target(label: &LabelColumn) -> Result<Vec<f64>> {
+    label
+        .values
+        .iter()
+        .enumerate()
+        .map(|(r, v)| match v {
+            Some(Feature::Num(x)) if x.is_finite() => Ok(*x),
+            Some(Feature::Num(x)) => Err(ModelError::InvalidLabel(format!(
+                "label column '{}' is {x} at row {}; a regression target must be finite",
+                label.name,
+                r + 1
+            ))),
+            Some(Feature::Str(s)) => Err(ModelError::InvalidLabel(format!(
+                "a regressor needs a numeric label but '{}' is the string '{s}' at row {}; \
+                 use a classifier for categorical labels",
+                label.name,
+                r + 1
+            ))),
+            None => Err(null_label(label, r)),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::Column;
+
+    #[test]
+    fn classes_sorted_and_mapped() {
+        let label = Column::strings("y", ["b", "a", "b", "c"]);
+        let classes = fit_classes(&label).unwrap();
+        assert_eq!(
+            classes,
+            vec![
+                ClassLabel::Str("a".into()),
+                ClassLabel::Str("b".into()),
+                ClassLabel::Str("c".into())
+            ]
+        );
+        assert_eq!(encode_classes(&label, &classes).unwrap(), vec![1, 0, 1, 2]);
+        let ints = Column::numeric("y", [2.0, 10.0, 2.0]);
+        assert_eq!(
+            fit_classes(&ints).unwrap(),
+            vec![ClassLabel::Int(2), ClassLabel::Int(10)]
+        );
+    }
+
+    #[test]
+    fn bad_labels() {
+        assert!(
+            fit_classes(&Column::numeric("y", [0.5, 1.0]))
+                .unwrap_err()
+                .to_string()
+                .contains("regressor")
+        );
+        assert!(
+            fit_classes(&Column::numeric("y", [1.0, 1.0]))
+                .unwrap_err()
+                .to_string()
+                .contains("at least 2")
+        );
+        let with_null = Column::new("y", vec![Some(Feature::Num(1.0)), None]);
+        assert!(
+            fit_classes(&with_null)
+                .unwrap_err()
+                .to_string()
+                .contains("IS NOT NULL")
+        );
+        assert!(
+            numeric_target(&Column::strings("y", ["a"]))
+                .unwrap_err()
+                .to_string()
+                .contains("classifier")
+        );
+    }
+}

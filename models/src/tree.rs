@@ -1,0 +1,829 @@
+//! One histogram-based tree builder shared by decision trees, random forests and
+//! gradient boosting.
+//!
+//! Every tree is grown on per-row statistics: a vector `g` (length `k`) and a weight `h`.
+//! A split's gain is `score(left) + score(right) - score(parent)` with
+//! `score = Σ_k T(G_k)² / (H + λ)` (`T` soft-thresholds by `α`), and a leaf's value is
+//! `leaf_scale · T(G_k) / (H + λ)`. With `g = w·y`, `h = w`, `λ = α = 0` this is CART's
+//! variance reduction (regression) and, on one-hot `y`, Gini (classification; leaves hold
+//! class frequencies). With `g`, `h` the loss gradient and hessian and
+//! `leaf_scale = -eta` it is XGBoost's exact gain formula.
+
+use serde::{Deserialize, Serialize};
+
+use crate::binning::Binned;
+use crate::data::Matrix;
+use crate::rng::Rng;
+
+const LEAF: u32 = u32::MAX;
+
+#[derive(Debug, Clone)]
+pub(crate) struct TreeParams {
+    /// `usize::MAX`: unlimited.
+    pub max_depth: usize,
+    pub min_samples_split: usize,
+    pub min_samples_leaf: usize,
+    pub min_child_weight: f64,
+    pub lambda: f64,
+    pub alpha: f64,
+    /// A split must gain more than this (on top of a tiny relative epsilon).
+    pub min_gain: f64,
+    /// Features tried per node (sampled anew at each node when fewer than allowed).
+    pub max_features: usize,
+    pub leaf_scale: f64,
+}
+
+/// Per-row statistics the tree is grown on.
+pub(crate) struct RowStats<'a> {
+    /// `rows × k`.
+    pub g: &'a [f64],
+    pub h: &'a [f64],
+    pub k: usize,
+}
+
+/// A fitted tree, stored as parallel arrays (compact when serialized).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Tree {
+    feature: Vec<u32>,
+    threshold: Vec<f64>,
+    left: Vec<u32>,
+    right: Vec<u32>,
+    gain: Vec<f64>,
+    /// `nodes × k`: leaf outputs.
+    values: Vec<f64>,
+    k: usize,
+}
+
+#[derive(Clone)]
+struct NodeStats {
+    g: Vec<f64>,
+    h: f64,
+    count: usize,
+}
+
+struct Split {
+    feature: usize,
+    bin: usize,
+    gain: f64,
+    left: NodeStats,
+}
+
+impl Tree {
+    fn leaf(&mut self, value: Vec<f64>) -> usize {
+        self.feature.push(LEAF);
+        self.threshold.push(0.0);
+        self.left.push(0);
+        self.right.push(0);
+        self.gain.push(0.0);
+        self.values.extend(value);
+        self.feature.len() - 1
+    }
+
+    pub fn n_nodes(&self) -> usize {
+        self.feature.len()
+    }
+
+    /// The leaf output for one encoded row.
+    pub fn predict_row(&self, row: &[f64]) -> &[f64] {
+        let mut node = 0usize;
+        while self.feature[node] != LEAF {
+            let f = self.feature[node] as usize;
+            node = if row[f] <= self.threshold[node] {
+                self.left[node]
+            } else {
+                self.right[node]
+            } as usize;
+        }
+        &self.values[node * self.k..(node + 1) * self.k]
+    }
+
+    /// First output of `node` (boosting trees have one).
+    pub fn leaf_value(&self, node: usize) -> f64 {
+        self.values[node * self.k]
+    }
+
+    /// Adds each split's gain to its feature.
+    pub fn add_gains(&self, importance: &mut [f64]) {
+        for (f, g) in self.feature.iter().zip(&self.gain) {
+            if let Some(slot) = importance.get_mut(*f as usize) {
+                *slot += g;
+            }
+        }
+    }
+
+    /// Structural checks for loaded models: every path ends in a leaf, indices are in range.
+    pub fn check(&self, cols: usize, k: usize) -> bool {
+        let n = self.feature.len();
+        n > 0
+            && self.k == k
+            && self.threshold.len() == n
+            && self.left.len() == n
+            && self.right.len() == n
+            && self.gain.len() == n
+            && self.values.len() == n.saturating_mul(k)
+            && self
+                .values
+                .iter()
+                .chain(&self.threshold)
+                .all(|v| v.is_finite())
+            && (0..n).all(|i| {
+                self.feature[i] == LEAF
+                    || ((self.feature[i] as usize) < cols
+                        // children after their parent: traversal always terminates
+                        && (self.left[i] as usize) > i
+                        && (self.right[i] as usize) > i
+                        && (self.left[i] as usize) < n
+                        && (self.right[i] as usize) < n)
+            })
+    }
+}
+
+/// Predicts every row of `x` with `tree`, adding `scale ×` the leaf value to `out`
+/// (`rows × k`).
+pub(crate) fn accumulate(tree: &Tree, x: &Matrix, scale: f64, out: &mut [f64]) {
+    let k = tree.k;
+    for r in 0..x.rows {
+        let v = tree.predict_row(x.row(r));
+        out[r * k..(r + 1) * k]
+            .iter_mut()
+            .zip(v)
+            .for_each(|(o, vi)| *o += scale * vi);
+    }
+}
+
+fn soft_threshold(g: f64, alpha: f64) -> f64 {
+    if g > alpha {
+        g - alpha
+    } else if g < -alpha {
+        g + alpha
+    } else {
+        0.0
+    }
+}
+
+fn score(g: &[f64], h: f64, p: &TreeParams) -> f64 {
+    let denom = h + p.lambda;
+    if denom <= 0.0 {
+        return 0.0;
+    }
+    g.iter()
+        .map(|gi| soft_threshold(*gi, p.alpha).powi(2))
+        .sum::<f64>()
+        / denom
+}
+
+fn leaf_value(s: &NodeStats, p: &TreeParams) -> Vec<f64> {
+    let denom = s.h + p.lambda;
+    s.g.iter()
+        .map(|gi| {
+            if denom > 0.0 {
+                p.leaf_scale * soft_threshold(*gi, p.alpha) / denom
+            } else {
+                0.0
+            }
+        })
+        .collect()
+}
+
+/// Grows one tree on `rows` (reordered in place). `allowed` lists the features this tree
+/// may use (all, or XGBoost's `colsample_bytree` subset).
+pub(crate) fn build(
+    binned: &Binned,
+    rows: &mut [u32],
+    stats: &RowStats,
+    allowed: &[usize],
+    p: &TreeParams,
+    rng: &mut Rng,
+) -> Tree {
+    build_with(binned, rows, stats, allowed, p, rng, 2.5, &mut Vec::new())
+}
+
+/// Like [`build`], and also reports where each leaf's rows ended up: `(leaf node, start,
+/// end)` into the reordered `rows`, so boosting can update its predictions without
+/// walking the tree again.
+pub(crate) fn build_with_leaves(
+    binned: &Binned,
+    rows: &mut [u32],
+    stats: &RowStats,
+    allowed: &[usize],
+    p: &TreeParams,
+    rng: &mut Rng,
+    leaves: &mut Vec<(usize, usize, usize)>,
+) -> Tree {
+    leaves.clear();
+    build_with(binned, rows, stats, allowed, p, rng, 2.5, leaves)
+}
+
+/// What the builder needs at every node.
+struct Ctx<'a> {
+    binned: &'a Binned,
+    stats: &'a RowStats<'a>,
+    allowed: &'a [usize],
+    p: &'a TreeParams,
+    k: usize,
+    /// f64s per histogram bin: `k` gradient sums, the weight sum, the row count.
+    stride: usize,
+    /// Start of each allowed feature's bins in a histogram buffer.
+    offsets: Vec<usize>,
+    hist_len: usize,
+    /// A node sweeps a histogram when `rows · log2(rows) >= hist_factor × mean bins per
+    /// feature`, else it sorts its rows per feature: zeroing and sweeping every bin costs
+    /// more than sorting a few rows (the small nodes of deep trees).
+    hist_factor: f64,
+    mean_bins: usize,
+}
+
+/// A node waiting to be split.
+struct Pending {
+    node: usize,
+    start: usize,
+    end: usize,
+    depth: usize,
+    stats: NodeStats,
+    /// The node's histogram over all allowed features, when it was derived by subtraction.
+    hist: Option<Vec<f64>>,
+}
+
+/// `hist_factor`: see [`Ctx::hist_factor`] (tests force either path).
+#[allow(clippy::too_many_arguments)]
+fn build_with(
+    binned: &Binned,
+    rows: &mut [u32],
+    stats: &RowStats,
+    allowed: &[usize],
+    p: &TreeParams,
+    rng: &mut Rng,
+    hist_factor: f64,
+    leaves: &mut Vec<(usize, usize, usize)>,
+) -> Tree {
+    let k = stats.k;
+    let stride = k + 2;
+    let mut offsets = Vec::with_capacity(allowed.len());
+    let mut total_bins = 0;
+    for &f in allowed {
+        offsets.push(total_bins * stride);
+        total_bins += binned.n_bins(f);
+    }
+    let ctx = Ctx {
+        binned,
+        stats,
+        allowed,
+        p,
+        k,
+        stride,
+        offsets,
+        hist_len: total_bins * stride,
+        hist_factor,
+        mean_bins: total_bins / allowed.len().max(1),
+    };
+    // Histogram subtraction (a child's histogram = parent's − sibling's) needs every
+    // feature's histogram at every node, so it is off when nodes sample features.
+    let subtract = p.max_features >= allowed.len();
+
+    let mut tree = Tree {
+        feature: Vec::new(),
+        threshold: Vec::new(),
+        left: Vec::new(),
+        right: Vec::new(),
+        gain: Vec::new(),
+        values: Vec::new(),
+        k,
+    };
+    let mut root = NodeStats {
+        g: vec![0.0; k],
+        h: 0.0,
+        count: rows.len(),
+    };
+    for &r in rows.iter() {
+        let r = r as usize;
+        root.h += stats.h[r];
+        root.g
+            .iter_mut()
+            .zip(&stats.g[r * k..(r + 1) * k])
+            .for_each(|(a, b)| *a += b);
+    }
+    tree.leaf(leaf_value(&root, p));
+    let mut pool: Vec<Vec<f64>> = Vec::new();
+    let mut pairs: Vec<(u16, u32)> = Vec::new();
+    let mut features: Vec<usize> = Vec::with_capacity(allowed.len());
+    let mut stack = vec![Pending {
+        node: 0,
+        start: 0,
+        end: rows.len(),
+        depth: 0,
+        stats: root,
+        hist: None,
+    }];
+    while let Some(mut job) = stack.pop() {
+        let n = job.end - job.start;
+        if !ctx.splittable(n, job.depth) {
+            pool.extend(job.hist.take());
+            leaves.push((job.node, job.start, job.end));
+            continue;
+        }
+        // Positions in `allowed` of the features tried at this node.
+        features.clear();
+        if subtract {
+            features.extend(0..allowed.len());
+        } else {
+            features.extend(rng.sample_indices(allowed.len(), p.max_features));
+        }
+        let node_rows = &rows[job.start..job.end];
+        let parent_score = score(&job.stats.g, job.stats.h, p);
+        let hist_mode = ctx.hist_mode(n);
+        let hist = if hist_mode {
+            Some(match job.hist.take() {
+                Some(h) => h,
+                None => {
+                    let mut h = pool.pop().unwrap_or_default();
+                    ctx.fill_hist(&mut h, node_rows, &features);
+                    h
+                }
+            })
+        } else {
+            pool.extend(job.hist.take());
+            None
+        };
+        let threshold = p.min_gain + 1e-12 * parent_score.abs();
+        let mut best: Option<Split> = None;
+        for &fi in &features {
+            let found = match &hist {
+                Some(h) => ctx.split_from_hist(h, fi, &job.stats, parent_score),
+                None => ctx.split_sorted(&mut pairs, fi, node_rows, &job.stats, parent_score),
+            };
+            if let Some(s) = found
+                && s.gain > threshold
+                && best.as_ref().is_none_or(|b| s.gain > b.gain)
+            {
+                best = Some(s);
+            }
+        }
+        let Some(split) = best else {
+            pool.extend(hist);
+            leaves.push((job.node, job.start, job.end));
+            continue;
+        };
+        let f = allowed[split.feature];
+        let codes = binned.col(f);
+        let mid = job.start
+            + partition(&mut rows[job.start..job.end], |r| {
+                codes[r as usize] as usize <= split.bin
+            });
+        let right = NodeStats {
+            g: job
+                .stats
+                .g
+                .iter()
+                .zip(&split.left.g)
+                .map(|(a, b)| a - b)
+                .collect(),
+            h: job.stats.h - split.left.h,
+            count: n - split.left.count,
+        };
+        let left_id = tree.leaf(leaf_value(&split.left, p));
+        let right_id = tree.leaf(leaf_value(&right, p));
+        tree.feature[job.node] = f as u32;
+        tree.threshold[job.node] = binned.thresholds[f][split.bin];
+        tree.left[job.node] = left_id as u32;
+        tree.right[job.node] = right_id as u32;
+        tree.gain[job.node] = split.gain;
+
+        let (n_left, n_right) = (mid - job.start, job.end - mid);
+        let depth = job.depth + 1;
+        let (mut left_hist, mut right_hist) = (None, None);
+        if let Some(mut parent_hist) = hist {
+            let larger_left = n_left >= n_right;
+            let (larger_n, smaller_range) = if larger_left {
+                (n_left, mid..job.end)
+            } else {
+                (n_right, job.start..mid)
+            };
+            // Subtracting costs one pass over the whole histogram; it pays when the
+            // larger child has more rows than a feature has bins.
+            if subtract
+                && ctx.splittable(larger_n, depth)
+                && ctx.hist_mode(larger_n)
+                && larger_n >= ctx.mean_bins
+            {
+                let mut small = pool.pop().unwrap_or_default();
+                ctx.fill_hist(&mut small, &rows[smaller_range], &features);
+                parent_hist
+                    .iter_mut()
+                    .zip(&small)
+                    .for_each(|(p, s)| *p -= s);
+                let small = (ctx.splittable(n - larger_n, depth) && ctx.hist_mode(n - larger_n))
+                    .then_some(small);
+                if larger_left {
+                    (left_hist, right_hist) = (Some(parent_hist), small);
+                } else {
+                    (left_hist, right_hist) = (small, Some(parent_hist));
+                }
+            } else {
+                pool.push(parent_hist);
+            }
+        }
+        stack.push(Pending {
+            node: right_id,
+            start: mid,
+            end: job.end,
+            depth,
+            stats: right,
+            hist: right_hist,
+        });
+        stack.push(Pending {
+            node: left_id,
+            start: job.start,
+            end: mid,
+            depth,
+            stats: split.left,
+            hist: left_hist,
+        });
+    }
+    tree
+}
+
+/// Moves the rows satisfying `goes_left` to the front; returns how many there are.
+fn partition(rows: &mut [u32], goes_left: impl Fn(u32) -> bool) -> usize {
+    let mut i = 0;
+    for j in 0..rows.len() {
+        if goes_left(rows[j]) {
+            rows.swap(i, j);
+            i += 1;
+        }
+    }
+    i
+}
+
+/// Running left-side sums while sweeping split candidates, and the best split so far.
+struct Sweep<'a> {
+    ctx: &'a Ctx<'a>,
+    parent: &'a NodeStats,
+    parent_score: f64,
+    n: usize,
+    g: Vec<f64>,
+    h: f64,
+    count: usize,
+    best: Option<(usize, f64, f64, usize)>,
+    best_g: Vec<f64>,
+}
+
+impl<'a> Sweep<'a> {
+    fn new(ctx: &'a Ctx<'a>, parent: &'a NodeStats, parent_score: f64) -> Sweep<'a> {
+        Sweep {
+            ctx,
+            parent,
+            parent_score,
+            n: parent.count,
+            g: vec![0.0; ctx.k],
+            h: 0.0,
+            count: 0,
+            best: None,
+            best_g: vec![0.0; ctx.k],
+        }
+    }
+
+    /// Rows of bins `<= bin` go left: is that the best split so far?
+    fn consider(&mut self, bin: usize) {
+        let p = self.ctx.p;
+        let min_leaf = p.min_samples_leaf.max(1);
+        if self.count < min_leaf || self.n - self.count < min_leaf {
+            return;
+        }
+        let h_r = self.parent.h - self.h;
+        if self.h < p.min_child_weight || h_r < p.min_child_weight {
+            return;
+        }
+        let (den_l, den_r) = (self.h + p.lambda, h_r + p.lambda);
+        if den_l <= 0.0 || den_r <= 0.0 {
+            return;
+        }
+        let (mut sum_l, mut sum_r) = (0.0, 0.0);
+        for (gl, gp) in self.g.iter().zip(&self.parent.g) {
+            sum_l += soft_threshold(*gl, p.alpha).powi(2);
+            sum_r += soft_threshold(gp - gl, p.alpha).powi(2);
+        }
+        let gain = sum_l / den_l + sum_r / den_r - self.parent_score;
+        if self.best.is_none_or(|b| gain > b.1) {
+            self.best = Some((bin, gain, self.h, self.count));
+            self.best_g.copy_from_slice(&self.g);
+        }
+    }
+
+    fn finish(self, feature: usize) -> Option<Split> {
+        let best_g = self.best_g;
+        self.best.map(|(bin, gain, h, count)| Split {
+            feature,
+            bin,
+            gain,
+            left: NodeStats {
+                g: best_g,
+                h,
+                count,
+            },
+        })
+    }
+}
+
+impl Ctx<'_> {
+    fn splittable(&self, n: usize, depth: usize) -> bool {
+        depth < self.p.max_depth
+            && n >= self.p.min_samples_split.max(2)
+            && n >= 2 * self.p.min_samples_leaf
+    }
+
+    fn hist_mode(&self, n: usize) -> bool {
+        let n = n as f64;
+        n * n.max(1.0).log2() >= self.hist_factor * self.mean_bins as f64
+    }
+
+    /// Histogram of `rows` for the features at positions `features` in `allowed`.
+    fn fill_hist(&self, hist: &mut Vec<f64>, rows: &[u32], features: &[usize]) {
+        hist.resize(self.hist_len, 0.0);
+        let (k, stride) = (self.k, self.stride);
+        let (g, h) = (self.stats.g, self.stats.h);
+        for &fi in features {
+            let f = self.allowed[fi];
+            let region =
+                &mut hist[self.offsets[fi]..self.offsets[fi] + self.binned.n_bins(f) * stride];
+            region.iter_mut().for_each(|v| *v = 0.0);
+            let codes = self.binned.col(f);
+            if k == 1 {
+                for &r in rows {
+                    let r = r as usize;
+                    let b = codes[r] as usize * 3;
+                    region[b] += g[r];
+                    region[b + 1] += h[r];
+                    region[b + 2] += 1.0;
+                }
+            } else {
+                for &r in rows {
+                    let r = r as usize;
+                    let b = codes[r] as usize * stride;
+                    region[b..b + k]
+                        .iter_mut()
+                        .zip(&g[r * k..(r + 1) * k])
+                        .for_each(|(a, v)| *a += v);
+                    region[b + k] += h[r];
+                    region[b + k + 1] += 1.0;
+                }
+            }
+        }
+    }
+
+    fn split_from_hist(
+        &self,
+        hist: &[f64],
+        fi: usize,
+        parent: &NodeStats,
+        parent_score: f64,
+    ) -> Option<Split> {
+        let nb = self.binned.n_bins(self.allowed[fi]);
+        if nb < 2 {
+            return None;
+        }
+        let (k, stride) = (self.k, self.stride);
+        let region = &hist[self.offsets[fi]..self.offsets[fi] + nb * stride];
+        if k == 1 && self.p.alpha == 0.0 {
+            return self.split_from_hist_scalar(region, nb, fi, parent, parent_score);
+        }
+        let mut sweep = Sweep::new(self, parent, parent_score);
+        for b in 0..nb - 1 {
+            let bin = &region[b * stride..(b + 1) * stride];
+            let count = bin[k + 1] as usize;
+            if count == 0 {
+                continue;
+            }
+            sweep.count += count;
+            if sweep.count >= sweep.n {
+                break;
+            }
+            sweep.h += bin[k];
+            sweep.g.iter_mut().zip(&bin[..k]).for_each(|(a, v)| *a += v);
+            sweep.consider(b);
+        }
+        sweep.finish(fi)
+    }
+
+    /// [`split_from_hist`](Self::split_from_hist) for one output and no L1 term (boosting,
+    /// regression trees): the same arithmetic on scalars, which the sweep's
+    /// general-case vectors slow down.
+    fn split_from_hist_scalar(
+        &self,
+        region: &[f64],
+        nb: usize,
+        fi: usize,
+        parent: &NodeStats,
+        parent_score: f64,
+    ) -> Option<Split> {
+        // The hottest loop of boosting: counts stay f64 (exact below 2^53) and the best
+        // candidate lives in plain locals.
+        let p = self.p;
+        let min_leaf = p.min_samples_leaf.max(1) as f64;
+        let (gp, hp, n) = (parent.g[0], parent.h, parent.count as f64);
+        let (mut gl, mut hl, mut cl) = (0.0, 0.0, 0.0);
+        let (mut best_gain, mut best_bin) = (f64::NEG_INFINITY, usize::MAX);
+        let (mut best_g, mut best_h, mut best_c) = (0.0, 0.0, 0.0);
+        for (b, bin) in region.chunks_exact(3).take(nb - 1).enumerate() {
+            let c = bin[2];
+            if c == 0.0 {
+                continue;
+            }
+            cl += c;
+            if cl >= n {
+                break;
+            }
+            gl += bin[0];
+            hl += bin[1];
+            let hr = hp - hl;
+            let (den_l, den_r) = (hl + p.lambda, hr + p.lambda);
+            if cl < min_leaf
+                || n - cl < min_leaf
+                || hl < p.min_child_weight
+                || hr < p.min_child_weight
+                || den_l <= 0.0
+                || den_r <= 0.0
+            {
+                continue;
+            }
+            let gr = gp - gl;
+            let gain = (gl * gl) / den_l + (gr * gr) / den_r - parent_score;
+            if gain > best_gain {
+                (best_gain, best_bin, best_g, best_h, best_c) = (gain, b, gl, hl, cl);
+            }
+        }
+        (best_bin != usize::MAX).then(|| Split {
+            feature: fi,
+            bin: best_bin,
+            gain: best_gain,
+            left: NodeStats {
+                g: vec![best_g],
+                h: best_h,
+                count: best_c as usize,
+            },
+        })
+    }
+
+    fn split_sorted(
+        &self,
+        pairs: &mut Vec<(u16, u32)>,
+        fi: usize,
+        rows: &[u32],
+        parent: &NodeStats,
+        parent_score: f64,
+    ) -> Option<Split> {
+        let f = self.allowed[fi];
+        if self.binned.n_bins(f) < 2 {
+            return None;
+        }
+        let k = self.k;
+        let codes = self.binned.col(f);
+        pairs.clear();
+        pairs.extend(rows.iter().map(|&r| (codes[r as usize], r)));
+        pairs.sort_unstable();
+        let mut sweep = Sweep::new(self, parent, parent_score);
+        for i in 0..pairs.len() {
+            let (bin, r) = pairs[i];
+            let r = r as usize;
+            sweep.count += 1;
+            sweep.h += self.stats.h[r];
+            sweep
+                .g
+                .iter_mut()
+                .zip(&self.stats.g[r * k..(r + 1) * k])
+                .for_each(|(a, v)| *a += v);
+            if i + 1 < pairs.len() && pairs[i + 1].0 != bin {
+                sweep.consider(bin as usize);
+            }
+        }
+        sweep.finish(fi)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params() -> TreeParams {
+        TreeParams {
+            max_depth: usize::MAX,
+            min_samples_split: 2,
+            min_samples_leaf: 1,
+            min_child_weight: 0.0,
+            lambda: 0.0,
+            alpha: 0.0,
+            min_gain: 0.0,
+            max_features: usize::MAX,
+            leaf_scale: 1.0,
+        }
+    }
+
+    #[test]
+    fn regression_tree_fits_a_step() {
+        let x = Matrix {
+            rows: 6,
+            cols: 1,
+            data: vec![1.0, 2.0, 3.0, 10.0, 11.0, 12.0],
+        };
+        let y = [0.0, 0.0, 0.0, 5.0, 5.0, 5.0];
+        let h = [1.0; 6];
+        let binned = Binned::new(&x, 256);
+        let mut rows: Vec<u32> = (0..6).collect();
+        let stats = RowStats { g: &y, h: &h, k: 1 };
+        let tree = build(
+            &binned,
+            &mut rows,
+            &stats,
+            &[0],
+            &params(),
+            &mut Rng::new(0),
+        );
+        assert_eq!(tree.n_nodes(), 3);
+        assert_eq!(tree.threshold[0], 6.5);
+        assert_eq!(tree.predict_row(&[2.5]), &[0.0]);
+        assert_eq!(tree.predict_row(&[7.0]), &[5.0]);
+        assert!(tree.check(1, 1));
+    }
+
+    #[test]
+    fn sorted_and_histogram_paths_agree() {
+        let mut rng = Rng::new(3);
+        let n = 300;
+        let x = Matrix {
+            rows: n,
+            cols: 2,
+            data: (0..2 * n).map(|_| rng.next_f64() * 10.0).collect(),
+        };
+        let y: Vec<f64> = (0..n)
+            .map(|r| (x.get(r, 0)).sin() + 0.3 * x.get(r, 1))
+            .collect();
+        let h = vec![1.0; n];
+        let binned = Binned::new(&x, 1024);
+        let stats = RowStats { g: &y, h: &h, k: 1 };
+        let grow = |factor| {
+            let mut rows: Vec<u32> = (0..n as u32).collect();
+            build_with(
+                &binned,
+                &mut rows,
+                &stats,
+                &[0, 1],
+                &params(),
+                &mut Rng::new(0),
+                factor,
+                &mut Vec::new(),
+            )
+        };
+        let (hist, sorted) = (grow(0.0), grow(f64::INFINITY));
+        assert!(hist.n_nodes() > 100);
+        for (r, yr) in y.iter().enumerate() {
+            assert_eq!(hist.predict_row(x.row(r)), sorted.predict_row(x.row(r)));
+            // a fully grown tree isolates every row (right children's sums come from a
+            // subtraction, hence the tolerance)
+            assert!((hist.predict_row(x.row(r))[0] - yr).abs() < 1e-9);
+        }
+    }
+
+    #[test]
+    fn boosting_style_trees_agree_across_paths() {
+        let mut rng = Rng::new(5);
+        let n = 2000;
+        let x = Matrix {
+            rows: n,
+            cols: 3,
+            data: (0..3 * n)
+                .map(|_| (rng.next_f64() * 50.0).floor())
+                .collect(),
+        };
+        let g: Vec<f64> = (0..n)
+            .map(|r| x.get(r, 0) * 0.01 - x.get(r, 1) * x.get(r, 2) * 0.001 + rng.next_f64())
+            .collect();
+        let h: Vec<f64> = (0..n).map(|_| 0.2 + rng.next_f64()).collect();
+        let binned = Binned::new(&x, 256);
+        let stats = RowStats { g: &g, h: &h, k: 1 };
+        let p = TreeParams {
+            max_depth: 6,
+            min_child_weight: 1.0,
+            lambda: 1.0,
+            min_gain: 1e-6,
+            leaf_scale: -0.3,
+            ..params()
+        };
+        let grow = |factor| {
+            let mut rows: Vec<u32> = (0..n as u32).collect();
+            build_with(
+                &binned,
+                &mut rows,
+                &stats,
+                &[0, 1, 2],
+                &p,
+                &mut Rng::new(0),
+                factor,
+                &mut Vec::new(),
+            )
+        };
+        let (hist, sorted, mixed) = (grow(0.0), grow(f64::INFINITY), grow(2.5));
+        assert!(hist.n_nodes() > 50, "{}", hist.n_nodes());
+        assert_eq!(hist.feature, sorted.feature);
+        assert_eq!(hist.threshold, sorted.threshold);
+        assert_eq!(mixed.threshold, sorted.threshold);
+    }
+}
