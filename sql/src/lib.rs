@@ -1,12 +1,15 @@
-//! SQL program text: a lexer that knows each dialect's quotes and comments, and the
-//! splitter that cuts a program into statements at top-level `;`. No database, no
+//! SQL program text: a lexer that knows each dialect's quotes and comments, the splitter
+//! that cuts a program into statements at top-level `;`, and the parser of SQLFlow's
+//! extended statements (`TO TRAIN`, `TO PREDICT`, ...). No database, no
 //! parser dependencies: the engine, the runners and the CLI can all use it cheaply.
 
 #![deny(rust_2018_idioms)]
 
+pub mod extended;
 pub mod lexer;
 pub mod split;
 
+pub use extended::{ExtKind, Expr, Extended, ParseError, Parsed, parse_statement};
 pub use split::{SplitError, Statement, split};
 
 /// The SQL dialect, which decides quoting and comment rules.

@@ -221,7 +221,7 @@ mod fuzz {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(2000))]
+        #![proptest_config(ProptestConfig::with_cases(1000))]
 
         #[test]
         fn tokens_cover_the_input_exactly(src in sqlish(), d in dialects()) {

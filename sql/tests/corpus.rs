@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use sqlflow_sql::{Dialect, lexer::tokenize, split::split};
+use sqlflow_sql::{Dialect, lexer::tokenize, parse_statement, split::split};
 
 #[test]
 fn the_splitter_corpus_never_panics_and_keeps_its_invariants() {
@@ -19,6 +19,7 @@ fn the_splitter_corpus_never_panics_and_keeps_its_invariants() {
             if let Ok(stmts) = split(&src, d) {
                 for s in stmts {
                     assert_eq!(&src[s.start..s.end], s.text, "{}", path.display());
+                    let _ = parse_statement(&s.text, d);
                 }
             }
         }
