@@ -1,6 +1,7 @@
 //! `sqlflow`: the command-line client. Submits a SQL program with Run, then follows the
 //! job with Fetch until its end, rendering tables, log lines and the final status.
 
+mod demo_data;
 mod render;
 
 use std::{
@@ -13,8 +14,8 @@ use std::{
 
 use clap::{Args, Parser, Subcommand};
 use sqlflow_proto::sqlflow::{
-    FetchRequest, JobId, JobStatus, ListJobsRequest, Request, Session, job_status::Code,
-    sql_flow_client::SqlFlowClient,
+    FetchRequest, JobId, JobStatus, ListJobsRequest, Request, Session, job_status::Code, message,
+    response, sql_flow_client::SqlFlowClient,
 };
 use tonic::{
     Status,
@@ -115,6 +116,16 @@ enum Cmd {
         /// How many to show.
         #[arg(long, default_value_t = 20)]
         limit: u32,
+    },
+    /// Load the tutorial datasets (iris, boston, churn: tables <schema>.train and
+    /// <schema>.test) into the datasource.
+    DemoData {
+        /// Datasource to load into. Default: the server's.
+        #[arg(long, env = "SQLFLOW_DATASOURCE", hide_env_values = true)]
+        datasource: Option<String>,
+        /// Put the tables into schemas <prefix>iris, <prefix>boston, <prefix>churn.
+        #[arg(long, default_value = "")]
+        schema_prefix: String,
     },
 }
 
@@ -251,6 +262,10 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             list_jobs(&client, limit).await?;
             Ok(ExitCode::SUCCESS)
         }
+        Some(Cmd::DemoData {
+            datasource,
+            schema_prefix,
+        }) => load_demo_data(&client, datasource.unwrap_or_default(), &schema_prefix).await,
         None => {
             let program = read_program(&cli.submit)?;
             let request = Request {
@@ -278,6 +293,54 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             Ok(follow(&client, &cli.conn, id, String::new(), true).await)
         }
     }
+}
+
+async fn load_demo_data(
+    client: &Client,
+    datasource: String,
+    prefix: &str,
+) -> Result<ExitCode, String> {
+    for (schema, program) in demo_data::programs(prefix) {
+        eprint!("loading {schema}.train and {schema}.test ... ");
+        let mut c = client.inner.clone();
+        let id = c
+            .run(client.request(Request {
+                sql: program,
+                session: Some(Session {
+                    token: client.token.clone().unwrap_or_default(),
+                    db_conn_str: datasource.clone(),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }))
+            .await
+            .map_err(|s| client.explain(&s))?
+            .into_inner()
+            .job_id;
+        let mut cursor = String::new();
+        let status = loop {
+            let r = c
+                .fetch(client.request(FetchRequest {
+                    job: Some(JobId { job_id: id.clone() }),
+                    cursor: cursor.clone(),
+                    wait_ms: WAIT_MS,
+                }))
+                .await
+                .map_err(|s| client.explain(&s))?
+                .into_inner();
+            cursor = r.next_cursor;
+            if r.eof {
+                break r.job_status.unwrap_or_default();
+            }
+        };
+        if status.code() != Code::Succeeded {
+            eprintln!("failed");
+            eprintln!("ERROR: {}", status.message);
+            return Ok(ExitCode::from(EXIT_FAILED));
+        }
+        eprintln!("done");
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn list_jobs(client: &Client, limit: u32) -> Result<(), String> {
@@ -390,6 +453,8 @@ struct Spinner {
     enabled: bool,
     shown: bool,
     frame: usize,
+    /// The latest progress message, shown after the status.
+    detail: String,
 }
 
 impl Spinner {
@@ -401,9 +466,10 @@ impl Spinner {
         }
         self.frame = (self.frame + 1) % Self::FRAMES.len();
         let mut err = io::stderr().lock();
+        let detail: String = self.detail.chars().take(100).collect();
         let _ = write!(
             err,
-            "\r\x1b[2K{} {} {:.1}s",
+            "\r\x1b[2K{} {} {:.1}s {detail}",
             Self::FRAMES[self.frame],
             status.as_str_name(),
             elapsed.as_secs_f64()
@@ -435,6 +501,7 @@ async fn follow(
         enabled: !conn.no_progress && io::stderr().is_terminal(),
         shown: false,
         frame: 0,
+        detail: String::new(),
     };
     let started = Instant::now();
     let mut status = JobStatus::default();
@@ -479,6 +546,15 @@ async fn follow(
                 let r = r.into_inner();
                 spinner.clear();
                 for resp in &r.response {
+                    // On a terminal, progress updates the spinner line instead of
+                    // scrolling past; elsewhere it goes to stderr like other notes.
+                    if spinner.enabled
+                        && let Some(response::Response::Message(m)) = &resp.response
+                        && m.kind() == message::Kind::Progress
+                    {
+                        spinner.detail = m.message.clone();
+                        continue;
+                    }
                     if let Err(e) = renderer.response(resp) {
                         return output_error(e);
                     }

@@ -188,7 +188,9 @@ impl<W: Write, E: Write> Renderer<W, E> {
         } else {
             m.message.clone()
         };
-        if self.format == Format::Table && m.kind() != Kind::Error {
+        // Progress (training loss per epoch, ...) is for a person watching, not part of
+        // the results: keep it off stdout.
+        if self.format == Format::Table && m.kind() == Kind::Log {
             self.end_table()?;
             writeln!(self.out, "{text}")
         } else {

@@ -4,9 +4,12 @@ use std::{fmt, io::Write, time::Instant};
 
 use sqlflow_proto::{sqlflow::message::Kind, step::Failure};
 
+use sqlflow_sql::{Parsed, parse_statement};
+
 use crate::{
     Datasource,
     backend::{self, DbError, Outcome},
+    extended,
     output::RecordWriter,
     split::split,
 };
@@ -115,27 +118,32 @@ fn run_statements<W: Write>(
         let io_fail = |e: std::io::Error| fail(format!("cannot write results: {e}"));
         out.start(i, count, &stmt.text).map_err(io_fail)?;
         let started = Instant::now();
-        match db.execute(&stmt.text, out) {
-            Ok(Outcome::Rows(_)) => {}
-            Ok(Outcome::Affected(Some(n))) => {
-                let noun = if n == 1 { "row" } else { "rows" };
-                out.message(format!("{n} {noun} affected"), Kind::Log)
-                    .map_err(io_fail)?;
-            }
-            Ok(Outcome::Affected(None)) => out.message("OK", Kind::Log).map_err(io_fail)?,
-            Err(e) => {
-                let failure = fail(match e {
-                    DbError::Sink(s) => s.0,
-                    other => other.to_string(),
-                });
-                // Best effort: the stream may be what failed.
-                let _ = out.failure(Failure {
-                    statement_index: i as u32,
-                    statement: stmt.text.clone(),
-                    error: failure.error.clone(),
-                });
-                return Err(failure);
-            }
+        let result = match parse_statement(&stmt.text, ds.dialect()) {
+            Err(e) => Err(e.to_string()),
+            Ok(Parsed::Extended(ext)) => extended::run(&mut *db, &ext, &stmt.text, out),
+            Ok(Parsed::Standard) => match db.execute(&stmt.text, out) {
+                Ok(Outcome::Rows(_)) => Ok(()),
+                Ok(Outcome::Affected(Some(n))) => {
+                    let noun = if n == 1 { "row" } else { "rows" };
+                    out.message(format!("{n} {noun} affected"), Kind::Log)
+                        .map_err(|e| format!("cannot write results: {e}"))
+                }
+                Ok(Outcome::Affected(None)) => out
+                    .message("OK", Kind::Log)
+                    .map_err(|e| format!("cannot write results: {e}")),
+                Err(DbError::Sink(s)) => Err(s.0),
+                Err(other) => Err(other.to_string()),
+            },
+        };
+        if let Err(error) = result {
+            let failure = fail(error);
+            // Best effort: the stream may be what failed.
+            let _ = out.failure(Failure {
+                statement_index: i as u32,
+                statement: stmt.text.clone(),
+                error: failure.error.clone(),
+            });
+            return Err(failure);
         }
         out.eoe(i, &stmt.text, started.elapsed()).map_err(io_fail)?;
     }

@@ -1,12 +1,16 @@
-//! The SQL program engine: splits a program into statements, runs each on a database
-//! backend, and writes the results as the step record stream (`sqlflow_proto::stream`).
-//! It knows nothing of gRPC, runners or the server.
+//! The SQL program engine: splits a program into statements, runs standard SQL on a
+//! database backend (SQLite, MySQL, PostgreSQL) and SQLFlow's extended statements with
+//! the Rust-native models of `sqlflow-models`, keeps trained models in the database, and
+//! writes the results as the step record stream (`sqlflow_proto::stream`). It knows
+//! nothing of gRPC, runners or the server.
 
 #![deny(rust_2018_idioms)]
 
 pub mod backend;
 pub mod datasource;
 pub mod exec;
+pub mod extended;
+pub mod model_store;
 pub mod output;
 
 pub use sqlflow_sql::{Dialect, lexer, split};

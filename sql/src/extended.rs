@@ -141,7 +141,8 @@ pub fn parse_statement(text: &str, dialect: Dialect) -> Result<Parsed, ParseErro
     let Some(first) = tokens.first() else {
         return Ok(Parsed::Standard);
     };
-    if first.is_keyword(text, "SHOW") && tokens.get(1).is_some_and(|t| t.is_keyword(text, "TRAIN")) {
+    if first.is_keyword(text, "SHOW") && tokens.get(1).is_some_and(|t| t.is_keyword(text, "TRAIN"))
+    {
         let mut p = ExtParser::new(text, tokens[1].end);
         let model = p.ident("a model name after SHOW TRAIN")?;
         p.end()?;
@@ -178,7 +179,9 @@ pub fn parse_statement(text: &str, dialect: Dialect) -> Result<Parsed, ParseErro
 
 fn parse_extension(text: &str, at: usize) -> Result<ExtKind, ParseError> {
     let mut p = ExtParser::new(text, at);
-    let verb = p.ident("TRAIN, PREDICT, EVALUATE or EXPLAIN")?.to_ascii_uppercase();
+    let verb = p
+        .ident("TRAIN, PREDICT, EVALUATE or EXPLAIN")?
+        .to_ascii_uppercase();
     let kind = match verb.as_str() {
         "TRAIN" => {
             let estimator = p.ident("a model name after TO TRAIN, such as DNNClassifier")?;
@@ -340,7 +343,10 @@ impl<'a> ExtParser<'a> {
             let end = rest[1..]
                 .find('`')
                 .ok_or_else(|| self.error_at(start, "unterminated `quoted` name"))?;
-            return Ok(Some((Tok::Ident(rest[1..1 + end].to_string()), start + end + 2)));
+            return Ok(Some((
+                Tok::Ident(rest[1..1 + end].to_string()),
+                start + end + 2,
+            )));
         }
         if c == '"' || c == '\'' {
             return self.string(c, start).map(Some);
@@ -487,7 +493,10 @@ impl<'a> ExtParser<'a> {
                 let found = self.peek()?.map(|(t, _)| t);
                 return Err(self.error_at(
                     self.pos,
-                    format!("expected '=' after attribute {name}, found {}", Self::describe(&found)),
+                    format!(
+                        "expected '=' after attribute {name}, found {}",
+                        Self::describe(&found)
+                    ),
                 ));
             }
             let value = self.value()?;
@@ -529,7 +538,10 @@ impl<'a> ExtParser<'a> {
                             let found = self.peek()?.map(|(t, _)| t);
                             return Err(self.error_at(
                                 self.pos,
-                                format!("expected ',' or ']' in a list, found {}", Self::describe(&found)),
+                                format!(
+                                    "expected ',' or ']' in a list, found {}",
+                                    Self::describe(&found)
+                                ),
                             ));
                         }
                     }
@@ -583,7 +595,10 @@ impl<'a> ExtParser<'a> {
             Some((Tok::Punct(';'), _)) => Ok(()),
             Some((t, _)) => Err(self.error_at(
                 at,
-                format!("unexpected {} after the end of the statement", Self::describe(&Some(t))),
+                format!(
+                    "unexpected {} after the end of the statement",
+                    Self::describe(&Some(t))
+                ),
             )),
         }
     }
@@ -608,13 +623,11 @@ mod tests {
 
     #[test]
     fn train_with_everything() {
-        let e = ext(
-            "SELECT * FROM iris.train TO TRAIN DNNClassifier\n\
+        let e = ext("SELECT * FROM iris.train TO TRAIN DNNClassifier\n\
              WITH model.n_classes = 3, model.hidden_units = [10, 20], optimizer.learning_rate = 0.01,\n\
                   validation.select = \"SELECT * FROM iris.test\", train.verbose = true, x = -2\n\
              COLUMN sepal_length, sepal_width FOR dnn COLUMN petal_length\n\
-             LABEL class USING sqlflow_models.old INTO sqlflow_models.my_dnn_model",
-        );
+             LABEL class USING sqlflow_models.old INTO sqlflow_models.my_dnn_model");
         assert_eq!(e.select, "SELECT * FROM iris.train");
         let ExtKind::Train(t) = e.kind else { panic!() };
         assert_eq!(t.estimator, "DNNClassifier");
@@ -622,9 +635,15 @@ mod tests {
             t.attrs,
             vec![
                 ("model.n_classes".into(), Expr::Int(3)),
-                ("model.hidden_units".into(), Expr::List(vec![Expr::Int(10), Expr::Int(20)])),
+                (
+                    "model.hidden_units".into(),
+                    Expr::List(vec![Expr::Int(10), Expr::Int(20)])
+                ),
                 ("optimizer.learning_rate".into(), Expr::Float(0.01)),
-                ("validation.select".into(), Expr::Str("SELECT * FROM iris.test".into())),
+                (
+                    "validation.select".into(),
+                    Expr::Str("SELECT * FROM iris.test".into())
+                ),
                 ("train.verbose".into(), Expr::Bool(true)),
                 ("x".into(), Expr::Int(-2)),
             ]
@@ -639,10 +658,16 @@ mod tests {
 
     #[test]
     fn the_other_statements() {
-        let ExtKind::Predict(p) = ext("SELECT * FROM iris.test TO PREDICT iris.predict.class USING sqlflow_models.m;").kind else {
+        let ExtKind::Predict(p) =
+            ext("SELECT * FROM iris.test TO PREDICT iris.predict.class USING sqlflow_models.m;")
+                .kind
+        else {
             panic!()
         };
-        assert_eq!((p.table.as_str(), p.column.as_str(), p.using.as_str()), ("iris.predict", "class", "sqlflow_models.m"));
+        assert_eq!(
+            (p.table.as_str(), p.column.as_str(), p.using.as_str()),
+            ("iris.predict", "class", "sqlflow_models.m")
+        );
         let ExtKind::Evaluate(ev) = ext(
             "select * from t to evaluate m with validation.metrics = \"Accuracy,F1\" label class into r",
         )
@@ -650,11 +675,18 @@ mod tests {
         else {
             panic!()
         };
-        assert_eq!((ev.model.as_str(), ev.label.as_str(), ev.into.as_str()), ("m", "class", "r"));
-        let ExtKind::Explain(x) = ext("SELECT * FROM t TO EXPLAIN m USING TreeExplainer").kind else {
+        assert_eq!(
+            (ev.model.as_str(), ev.label.as_str(), ev.into.as_str()),
+            ("m", "class", "r")
+        );
+        let ExtKind::Explain(x) = ext("SELECT * FROM t TO EXPLAIN m USING TreeExplainer").kind
+        else {
             panic!()
         };
-        assert_eq!((x.using.as_deref(), x.into.as_deref()), (Some("TreeExplainer"), None));
+        assert_eq!(
+            (x.using.as_deref(), x.into.as_deref()),
+            (Some("TreeExplainer"), None)
+        );
         assert_eq!(
             ext("SHOW TRAIN sqlflow_models.my_xgb").kind,
             ExtKind::ShowTrain {
@@ -665,7 +697,10 @@ mod tests {
             panic!()
         };
         assert_eq!(t.estimator, "xgboost.gbtree");
-        assert_eq!(t.attrs[0], ("objective".into(), Expr::Str("multi:softmax".into())));
+        assert_eq!(
+            t.attrs[0],
+            ("objective".into(), Expr::Str("multi:softmax".into()))
+        );
     }
 
     #[test]
@@ -678,25 +713,48 @@ mod tests {
             "INSERT INTO t SELECT 1",
             "SHOW TABLES",
         ] {
-            assert_eq!(parse_statement(s, Dialect::Sqlite).unwrap(), Parsed::Standard, "{s}");
+            assert_eq!(
+                parse_statement(s, Dialect::Sqlite).unwrap(),
+                Parsed::Standard,
+                "{s}"
+            );
         }
     }
 
     #[test]
     fn errors_say_what_and_where() {
-        let e = parse_statement("SELECT * FROM t TO TRAIN DNNClassifier WITH a = 1, a = 2 INTO m", Dialect::Sqlite)
-            .unwrap_err();
-        assert_eq!(e.to_string(), "syntax error at line 1, column 52: attribute a is given twice");
-        let e = parse_statement("SELECT * FROM t TO TRAIN DNNClassifier LABEL c", Dialect::Sqlite).unwrap_err();
+        let e = parse_statement(
+            "SELECT * FROM t TO TRAIN DNNClassifier WITH a = 1, a = 2 INTO m",
+            Dialect::Sqlite,
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "syntax error at line 1, column 52: attribute a is given twice"
+        );
+        let e = parse_statement(
+            "SELECT * FROM t TO TRAIN DNNClassifier LABEL c",
+            Dialect::Sqlite,
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("expected INTO"), "{e}");
-        let e = parse_statement("SELECT * FROM t\nTO PREDICT nodot USING m", Dialect::Sqlite).unwrap_err();
-        assert!(e.message.contains("<table>.<column>") && e.line == 2, "{e}");
-        let e = parse_statement("SELECT * FROM t TO TRAIN X COLUMN NUMERIC(a, 2) INTO m", Dialect::Sqlite)
+        let e = parse_statement("SELECT * FROM t\nTO PREDICT nodot USING m", Dialect::Sqlite)
             .unwrap_err();
+        assert!(e.message.contains("<table>.<column>") && e.line == 2, "{e}");
+        let e = parse_statement(
+            "SELECT * FROM t TO TRAIN X COLUMN NUMERIC(a, 2) INTO m",
+            Dialect::Sqlite,
+        )
+        .unwrap_err();
         assert!(e.message.contains("not supported"), "{e}");
-        let e = parse_statement("SELECT * FROM t TO TRAIN X WITH a = INTO m", Dialect::Sqlite).unwrap_err();
+        let e = parse_statement(
+            "SELECT * FROM t TO TRAIN X WITH a = INTO m",
+            Dialect::Sqlite,
+        )
+        .unwrap_err();
         assert!(e.message.contains("expected a value"), "{e}");
-        let e = parse_statement("SELECT * FROM t TO EXPLAIN m INTO r extra", Dialect::Sqlite).unwrap_err();
+        let e = parse_statement("SELECT * FROM t TO EXPLAIN m INTO r extra", Dialect::Sqlite)
+            .unwrap_err();
         assert!(e.message.contains("unexpected 'extra'"), "{e}");
     }
 }

@@ -9,7 +9,7 @@ pub mod extended;
 pub mod lexer;
 pub mod split;
 
-pub use extended::{ExtKind, Expr, Extended, ParseError, Parsed, parse_statement};
+pub use extended::{Expr, ExtKind, Extended, ParseError, Parsed, parse_statement};
 pub use split::{SplitError, Statement, split};
 
 /// The SQL dialect, which decides quoting and comment rules.

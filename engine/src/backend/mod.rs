@@ -1,9 +1,14 @@
 //! Database backends behind one interface. Each runs statements exactly as the user wrote
 //! them and reports result sets row by row in one value type, [`Value`] (the protocol's
-//! typed cell), so a result looks the same whichever database produced it.
+//! typed cell), so a result looks the same whichever database produced it. The engine
+//! also writes through them: model tables, prediction and evaluation tables.
 
+mod server;
 mod sqlite;
 
+use std::fmt;
+
+pub use server::Server;
 pub use sqlite::Sqlite;
 
 use crate::{Datasource, Dialect, Value};
@@ -12,7 +17,7 @@ use crate::{Datasource, Dialect, Value};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Column {
     pub name: String,
-    /// The database's declared type, where it has one.
+    /// The database's type name, where it has one.
     pub decl_type: String,
 }
 
@@ -46,7 +51,117 @@ pub enum DbError {
     #[error("{0}")]
     Sink(#[from] SinkError),
     #[error("{0}")]
-    Unsupported(String),
+    Invalid(String),
+}
+
+/// The types the engine creates columns with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnType {
+    Bool,
+    Int,
+    Float,
+    Decimal,
+    Text,
+    Bytes,
+    Date,
+    Time,
+    Timestamp,
+}
+
+impl ColumnType {
+    /// The type that holds `v` (None for NULL).
+    pub fn of(v: &Value) -> Option<ColumnType> {
+        Some(match v {
+            Value::Null(_) => return None,
+            Value::Bool(_) => ColumnType::Bool,
+            Value::Int64(_) => ColumnType::Int,
+            Value::Double(_) => ColumnType::Float,
+            Value::Decimal(_) => ColumnType::Decimal,
+            Value::String(_) => ColumnType::Text,
+            Value::Bytes(_) => ColumnType::Bytes,
+            Value::Date(_) => ColumnType::Date,
+            Value::Time(_) => ColumnType::Time,
+            Value::Timestamp(_) => ColumnType::Timestamp,
+        })
+    }
+
+    /// The type a column should have to hold all of `values` (Text when they disagree).
+    pub fn infer<'a>(values: impl IntoIterator<Item = &'a Value>) -> ColumnType {
+        let mut t = None;
+        for v in values {
+            match (t, ColumnType::of(v)) {
+                (_, None) => {}
+                (None, Some(x)) => t = Some(x),
+                (Some(a), Some(b)) if a == b => {}
+                (Some(ColumnType::Int), Some(ColumnType::Float))
+                | (Some(ColumnType::Float), Some(ColumnType::Int)) => t = Some(ColumnType::Float),
+                _ => return ColumnType::Text,
+            }
+        }
+        t.unwrap_or(ColumnType::Text)
+    }
+}
+
+/// A table name, possibly qualified by a schema (a database on MySQL, a schema on
+/// PostgreSQL, an attached database file on SQLite).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableName {
+    pub schema: Option<String>,
+    pub table: String,
+}
+
+impl TableName {
+    /// Parses `table` or `schema.table`; only letters, digits and `_`, so a name can be
+    /// put into SQL safely once quoted.
+    pub fn parse(s: &str) -> Result<Self, DbError> {
+        let ok = |p: &str| {
+            !p.is_empty()
+                && !p.starts_with(|c: char| c.is_ascii_digit())
+                && p.chars().all(|c| c.is_alphanumeric() || c == '_')
+        };
+        let (schema, table) = match s.split_once('.') {
+            Some((a, b)) => (Some(a), b),
+            None => (None, s),
+        };
+        if !ok(table) || schema.is_some_and(|a| !ok(a)) {
+            return Err(DbError::Invalid(format!(
+                "'{s}' is not a table name this engine can create: use table or schema.table \
+                 with letters, digits and _"
+            )));
+        }
+        Ok(TableName {
+            schema: schema.map(str::to_string),
+            table: table.to_string(),
+        })
+    }
+
+    /// The name quoted for `dialect`.
+    pub fn quoted(&self, dialect: Dialect) -> String {
+        match &self.schema {
+            Some(s) => format!(
+                "{}.{}",
+                quote_ident(s, dialect),
+                quote_ident(&self.table, dialect)
+            ),
+            None => quote_ident(&self.table, dialect),
+        }
+    }
+}
+
+impl fmt::Display for TableName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.schema {
+            Some(s) => write!(f, "{s}.{}", self.table),
+            None => f.write_str(&self.table),
+        }
+    }
+}
+
+pub fn quote_ident(name: &str, dialect: Dialect) -> String {
+    match dialect {
+        Dialect::MySql => format!("`{}`", name.replace('`', "``")),
+        Dialect::Sqlite | Dialect::Postgres => format!("\"{}\"", name.replace('"', "\"\"")),
+    }
 }
 
 pub trait Backend {
@@ -54,17 +169,98 @@ pub trait Backend {
 
     /// Runs one statement. A result set goes to `sink` as it is read.
     fn execute(&mut self, sql: &str, sink: &mut dyn RowSink) -> Result<Outcome, DbError>;
+
+    /// Makes sure `schema` exists, so `schema.table` can be created.
+    fn ensure_schema(&mut self, schema: &str) -> Result<(), DbError>;
+
+    /// Creates `table`, replacing one of that name.
+    fn create_table(
+        &mut self,
+        table: &TableName,
+        columns: &[(String, ColumnType)],
+    ) -> Result<(), DbError>;
+
+    /// Appends rows in batches, in one transaction. Each row has one value per column.
+    fn insert_rows(
+        &mut self,
+        table: &TableName,
+        columns: &[(String, ColumnType)],
+        rows: &[Vec<Value>],
+    ) -> Result<(), DbError>;
+}
+
+/// A result set held in memory (model data, small tables).
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Collected {
+    pub columns: Vec<Column>,
+    pub rows: Vec<Vec<Value>>,
+}
+
+impl RowSink for Collected {
+    fn head(&mut self, columns: &[Column]) -> Result<(), SinkError> {
+        self.columns = columns.to_vec();
+        Ok(())
+    }
+
+    fn row(&mut self, values: Vec<Value>) -> Result<(), SinkError> {
+        self.rows.push(values);
+        Ok(())
+    }
+}
+
+/// Runs a query and keeps its whole result.
+pub fn query_all(db: &mut dyn Backend, sql: &str) -> Result<Collected, DbError> {
+    let mut c = Collected::default();
+    match db.execute(sql, &mut c)? {
+        Outcome::Rows(_) => Ok(c),
+        Outcome::Affected(_) => Err(DbError::Invalid(format!(
+            "expected a query that returns rows, got a statement: {sql}"
+        ))),
+    }
 }
 
 /// Opens the database a datasource names.
 pub fn open(ds: &Datasource) -> Result<Box<dyn Backend>, DbError> {
     match ds {
         Datasource::Sqlite { path } => Ok(Box::new(Sqlite::open(path)?)),
-        Datasource::MySql { .. } | Datasource::Postgres { .. } => {
-            Err(DbError::Unsupported(format!(
-                "{} datasources are not supported yet by this engine",
-                ds.dialect()
-            )))
+        Datasource::MySql { .. } | Datasource::Postgres { .. } => Ok(Box::new(Server::open(ds)?)),
+    }
+}
+
+/// Rows per multi-row INSERT: databases cap a statement at 65 535 parameters.
+pub(crate) fn batch_rows(columns: usize) -> usize {
+    (60_000 / columns.max(1)).clamp(1, 1000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_names_are_checked_and_quoted() {
+        let t = TableName::parse("sqlflow_models.my_model").unwrap();
+        assert_eq!(t.quoted(Dialect::MySql), "`sqlflow_models`.`my_model`");
+        assert_eq!(
+            t.quoted(Dialect::Postgres),
+            "\"sqlflow_models\".\"my_model\""
+        );
+        for bad in ["a.b.c", "x;DROP", "", "a.", "1abc", "a b"] {
+            assert!(TableName::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn column_types_are_inferred_from_values() {
+        let v = [
+            Value::Int64(1),
+            Value::Null(Default::default()),
+            Value::Double(2.5),
+        ];
+        assert_eq!(ColumnType::infer(&v), ColumnType::Float);
+        assert_eq!(
+            ColumnType::infer(&[Value::Int64(1), Value::String("x".into())]),
+            ColumnType::Text
+        );
+        assert_eq!(ColumnType::infer(&[]), ColumnType::Text);
     }
 }

@@ -1,14 +1,27 @@
 //! SQLite through rusqlite: the embedded default, no server needed.
+//!
+//! SQLite has no schemas, so `schema.table` names follow SQLite's own answer: `schema`
+//! is another database file, `<schema>.db` beside the main one, attached on first use
+//! (in `FROM`/`JOIN`/`INTO`/`TABLE`/`UPDATE` position) and by `CREATE SCHEMA`. The same
+//! program (`SELECT * FROM iris.train ...`) thus runs on SQLite, MySQL and PostgreSQL.
 
-use std::{path::Path, time::Duration};
+use std::{
+    collections::HashSet,
+    path::{Path, PathBuf},
+    time::Duration,
+};
 
 use rusqlite::{Connection, OpenFlags, types::ValueRef};
+use sqlflow_sql::lexer::{TokenKind, tokenize};
 
-use super::{Backend, Column, DbError, Outcome, RowSink};
+use super::{Backend, Column, ColumnType, DbError, Outcome, RowSink, TableName, quote_ident};
 use crate::{Dialect, Value};
 
 pub struct Sqlite {
     conn: Connection,
+    /// Where attached schema files go (None for an in-memory database).
+    dir: Option<PathBuf>,
+    attached: HashSet<String>,
 }
 
 impl Sqlite {
@@ -26,7 +39,130 @@ impl Sqlite {
         conn.busy_timeout(Duration::from_secs(30))
             .map_err(|e| DbError::Database(e.to_string()))?;
         register_sleep(&conn).map_err(|e| DbError::Database(e.to_string()))?;
-        Ok(Self { conn })
+        let in_memory = path.as_os_str() == ":memory:";
+        let dir = (!in_memory).then(|| {
+            path.parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+        });
+        Ok(Self {
+            conn,
+            dir,
+            attached: HashSet::new(),
+        })
+    }
+
+    fn attach(&mut self, schema: &str) -> Result<(), DbError> {
+        let lower = schema.to_ascii_lowercase();
+        if lower == "main" || lower == "temp" || self.attached.contains(&lower) {
+            return Ok(());
+        }
+        // Already attached by the program itself (ATTACH ... AS schema)?
+        let known: bool = self
+            .conn
+            .query_row(
+                "SELECT count(*) FROM pragma_database_list WHERE lower(name) = ?1",
+                [&lower],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n > 0)
+            .unwrap_or(false);
+        if !known {
+            TableName::parse(schema)?;
+            let file = match &self.dir {
+                Some(d) => d.join(format!("{schema}.db")).display().to_string(),
+                None => ":memory:".to_string(),
+            };
+            self.conn
+                .execute(
+                    &format!(
+                        "ATTACH DATABASE ?1 AS {}",
+                        quote_ident(schema, Dialect::Sqlite)
+                    ),
+                    [&file],
+                )
+                .map_err(|e| DbError::Database(format!("cannot attach schema {schema}: {e}")))?;
+        }
+        self.attached.insert(lower);
+        Ok(())
+    }
+
+    /// Attaches the schemas a statement names in table position.
+    fn attach_referenced(&mut self, sql: &str) -> Result<(), DbError> {
+        let tokens: Vec<_> = tokenize(sql, Dialect::Sqlite)
+            .into_iter()
+            .filter(|t| !t.is_trivia())
+            .collect();
+        let mut wanted = Vec::new();
+        for w in tokens.windows(4) {
+            let table_position = ["FROM", "JOIN", "INTO", "TABLE", "UPDATE", "EXISTS"]
+                .iter()
+                .any(|k| w[0].is_keyword(sql, k));
+            if table_position
+                && matches!(w[1].kind, TokenKind::Word | TokenKind::QuotedIdent)
+                && w[2].kind == TokenKind::Dot
+                && matches!(w[3].kind, TokenKind::Word | TokenKind::QuotedIdent)
+            {
+                let name = w[1]
+                    .text(sql)
+                    .trim_matches(|c| c == '"' || c == '`' || c == '[' || c == ']');
+                wanted.push(name.to_string());
+            }
+        }
+        for schema in wanted {
+            // Names that are not plain identifiers are left to SQLite to report.
+            if TableName::parse(&schema).is_ok() {
+                self.attach(&schema)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `CREATE SCHEMA [IF NOT EXISTS] name`, which SQLite lacks.
+fn create_schema(sql: &str) -> Option<String> {
+    let words: Vec<&str> = sql.split_whitespace().collect();
+    let upper: Vec<String> = words.iter().map(|w| w.to_ascii_uppercase()).collect();
+    match upper
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        ["CREATE", "SCHEMA", "IF", "NOT", "EXISTS", _] => Some(words[5].to_string()),
+        ["CREATE", "SCHEMA", _] | ["CREATE", "DATABASE", _] => Some(words[2].to_string()),
+        ["CREATE", "DATABASE", "IF", "NOT", "EXISTS", _] => Some(words[5].to_string()),
+        _ => None,
+    }
+}
+
+fn sqlite_type(t: ColumnType) -> &'static str {
+    match t {
+        ColumnType::Bool => "BOOLEAN",
+        ColumnType::Int => "INTEGER",
+        ColumnType::Float => "REAL",
+        ColumnType::Decimal => "DECIMAL",
+        ColumnType::Text => "TEXT",
+        ColumnType::Bytes => "BLOB",
+        ColumnType::Date => "DATE",
+        ColumnType::Time => "TIME",
+        ColumnType::Timestamp => "TIMESTAMP",
+    }
+}
+
+fn to_sql(v: &Value) -> rusqlite::types::Value {
+    use rusqlite::types::Value as S;
+    match v {
+        Value::Null(_) => S::Null,
+        Value::Bool(b) => S::Integer(i64::from(*b)),
+        Value::Int64(i) => S::Integer(*i),
+        Value::Double(f) => S::Real(*f),
+        Value::Bytes(b) => S::Blob(b.clone()),
+        Value::String(s)
+        | Value::Decimal(s)
+        | Value::Date(s)
+        | Value::Time(s)
+        | Value::Timestamp(s) => S::Text(s.clone()),
     }
 }
 
@@ -37,6 +173,12 @@ impl Backend for Sqlite {
 
     fn execute(&mut self, sql: &str, sink: &mut dyn RowSink) -> Result<Outcome, DbError> {
         let db = |e: rusqlite::Error| DbError::Database(e.to_string());
+        if let Some(schema) = create_schema(sql) {
+            let schema = schema.trim_matches(|c| c == '"' || c == '`').to_string();
+            self.attach(&schema)?;
+            return Ok(Outcome::Affected(None));
+        }
+        self.attach_referenced(sql)?;
         let mut stmt = self.conn.prepare(sql).map_err(db)?;
         let n = stmt.column_count();
         if n == 0 {
@@ -68,6 +210,59 @@ impl Backend for Sqlite {
             count += 1;
         }
         Ok(Outcome::Rows(count))
+    }
+
+    fn ensure_schema(&mut self, schema: &str) -> Result<(), DbError> {
+        self.attach(schema)
+    }
+
+    fn create_table(
+        &mut self,
+        table: &TableName,
+        columns: &[(String, ColumnType)],
+    ) -> Result<(), DbError> {
+        if let Some(s) = &table.schema {
+            self.attach(s)?;
+        }
+        let name = table.quoted(Dialect::Sqlite);
+        let cols: Vec<String> = columns
+            .iter()
+            .map(|(c, t)| format!("{} {}", quote_ident(c, Dialect::Sqlite), sqlite_type(*t)))
+            .collect();
+        self.conn
+            .execute_batch(&format!(
+                "DROP TABLE IF EXISTS {name}; CREATE TABLE {name} ({});",
+                cols.join(", ")
+            ))
+            .map_err(|e| DbError::Database(format!("cannot create table {table}: {e}")))
+    }
+
+    fn insert_rows(
+        &mut self,
+        table: &TableName,
+        columns: &[(String, ColumnType)],
+        rows: &[Vec<Value>],
+    ) -> Result<(), DbError> {
+        let db = |e: rusqlite::Error| DbError::Database(format!("cannot write into {table}: {e}"));
+        let names: Vec<String> = columns
+            .iter()
+            .map(|(c, _)| quote_ident(c, Dialect::Sqlite))
+            .collect();
+        let marks = vec!["?"; columns.len()].join(", ");
+        let sql = format!(
+            "INSERT INTO {} ({}) VALUES ({marks})",
+            table.quoted(Dialect::Sqlite),
+            names.join(", ")
+        );
+        let tx = self.conn.transaction().map_err(db)?;
+        {
+            let mut stmt = tx.prepare(&sql).map_err(db)?;
+            for row in rows {
+                stmt.execute(rusqlite::params_from_iter(row.iter().map(to_sql)))
+                    .map_err(db)?;
+            }
+        }
+        tx.commit().map_err(db)
     }
 }
 

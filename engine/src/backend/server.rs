@@ -1,0 +1,394 @@
+//! MySQL (and MariaDB) and PostgreSQL through sqlx's typed drivers (not its `Any` driver,
+//! which rejects DATE, DECIMAL and TIMESTAMP).
+//!
+//! A statement is first prepared, which tells whether it returns rows and their columns
+//! even when there are none; it then runs as plain text (the protocol every statement
+//! accepts), and each value is converted from its text form by its column's type, so
+//! DECIMAL and dates keep their exact text.
+
+use std::str::FromStr;
+
+use futures_util::TryStreamExt;
+use sqlx::{
+    AssertSqlSafe, Connection, Either, Executor, Row, SqlSafeStr, Statement, TypeInfo, ValueRef,
+    mysql::{MySql, MySqlConnectOptions, MySqlConnection, MySqlRow},
+    postgres::{PgConnectOptions, PgConnection, PgRow},
+};
+
+use super::{
+    Backend, Column, ColumnType, DbError, Outcome, RowSink, TableName, batch_rows, quote_ident,
+};
+use crate::{Datasource, Dialect, Value};
+
+pub struct Server {
+    rt: tokio::runtime::Runtime,
+    conn: Conn,
+}
+
+enum Conn {
+    MySql(MySqlConnection),
+    Postgres(PgConnection),
+}
+
+fn db_error(e: sqlx::Error) -> DbError {
+    match e {
+        sqlx::Error::Database(d) => DbError::Database(d.message().to_string()),
+        other => DbError::Database(other.to_string()),
+    }
+}
+
+/// Runs the same code for either connection type (their APIs match; their types do not).
+macro_rules! with_conn {
+    ($self:ident, $c:ident => $body:expr) => {
+        match &mut $self.conn {
+            Conn::MySql($c) => $self.rt.block_on(async { $body }),
+            Conn::Postgres($c) => $self.rt.block_on(async { $body }),
+        }
+    };
+}
+
+impl Server {
+    pub fn open(ds: &Datasource) -> Result<Self, DbError> {
+        let connect = |reason: String| DbError::Connect {
+            datasource: ds.redacted(),
+            reason,
+        };
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| connect(e.to_string()))?;
+        let conn = match ds {
+            Datasource::MySql { url } => {
+                let opts =
+                    MySqlConnectOptions::from_str(url).map_err(|e| connect(e.to_string()))?;
+                Conn::MySql(
+                    rt.block_on(MySqlConnection::connect_with(&opts))
+                        .map_err(|e| connect(e.to_string()))?,
+                )
+            }
+            Datasource::Postgres { url } => {
+                let opts = PgConnectOptions::from_str(url).map_err(|e| connect(e.to_string()))?;
+                Conn::Postgres(
+                    rt.block_on(PgConnection::connect_with(&opts))
+                        .map_err(|e| connect(e.to_string()))?,
+                )
+            }
+            Datasource::Sqlite { .. } => {
+                return Err(connect("not a MySQL or PostgreSQL datasource".into()));
+            }
+        };
+        Ok(Server { rt, conn })
+    }
+
+    fn sql_type(&self, t: ColumnType) -> &'static str {
+        match (&self.conn, t) {
+            (_, ColumnType::Bool) => "BOOLEAN",
+            (_, ColumnType::Int) => "BIGINT",
+            (_, ColumnType::Date) => "DATE",
+            (Conn::MySql(_), ColumnType::Float) => "DOUBLE",
+            (Conn::MySql(_), ColumnType::Decimal) => "DECIMAL(65,30)",
+            (Conn::MySql(_), ColumnType::Text) => "LONGTEXT",
+            (Conn::MySql(_), ColumnType::Bytes) => "LONGBLOB",
+            (Conn::MySql(_), ColumnType::Time) => "TIME(6)",
+            (Conn::MySql(_), ColumnType::Timestamp) => "DATETIME(6)",
+            (Conn::Postgres(_), ColumnType::Float) => "DOUBLE PRECISION",
+            (Conn::Postgres(_), ColumnType::Decimal) => "NUMERIC",
+            (Conn::Postgres(_), ColumnType::Text) => "TEXT",
+            (Conn::Postgres(_), ColumnType::Bytes) => "BYTEA",
+            (Conn::Postgres(_), ColumnType::Time) => "TIME",
+            (Conn::Postgres(_), ColumnType::Timestamp) => "TIMESTAMP",
+        }
+    }
+
+    fn run_ddl(&mut self, sql: String) -> Result<(), DbError> {
+        with_conn!(self, c => sqlx::raw_sql(AssertSqlSafe(sql)).execute(&mut *c).await.map(|_| ()).map_err(db_error))
+    }
+}
+
+/// Turns a value's text form into a typed cell, by its column's type name.
+fn typed(type_name: &str, text: &[u8]) -> Value {
+    let s = || String::from_utf8_lossy(text).into_owned();
+    let t = type_name.to_ascii_uppercase();
+    let int = |s: String| match s.parse::<i64>() {
+        Ok(i) => Value::Int64(i),
+        // BIGINT UNSIGNED beyond i64: keep it exact.
+        Err(_) => Value::Decimal(s),
+    };
+    match t.as_str() {
+        "BOOLEAN" | "BOOL" => Value::Bool(matches!(text, b"1" | b"t" | b"true")),
+        "FLOAT" | "DOUBLE" | "REAL" | "FLOAT4" | "FLOAT8" => s()
+            .parse()
+            .map(Value::Double)
+            .unwrap_or_else(|_| Value::String(s())),
+        "DECIMAL" | "NUMERIC" | "DECIMAL UNSIGNED" => Value::Decimal(s()),
+        "DATE" => Value::Date(s()),
+        "TIME" | "TIMETZ" => Value::Time(s()),
+        "DATETIME" | "TIMESTAMP" | "TIMESTAMPTZ" => Value::Timestamp(s()),
+        "YEAR" => int(s()),
+        "BYTEA" => Value::Bytes(decode_bytea(text)),
+        _ if t.contains("INT") || t == "OID" => int(s()),
+        _ if t.contains("BLOB") || t.contains("BINARY") || t == "BIT" || t == "GEOMETRY" => {
+            Value::Bytes(text.to_vec())
+        }
+        _ => Value::String(s()),
+    }
+}
+
+/// PostgreSQL's text form of bytea: `\x` then hex digits.
+fn decode_bytea(text: &[u8]) -> Vec<u8> {
+    let Some(hex) = text.strip_prefix(b"\\x") else {
+        return text.to_vec();
+    };
+    hex.chunks(2)
+        .filter_map(|pair| {
+            let s = std::str::from_utf8(pair).ok()?;
+            u8::from_str_radix(s, 16).ok()
+        })
+        .collect()
+}
+
+trait RowValues {
+    fn value(&self, i: usize) -> Result<Value, DbError>;
+    fn head(&self) -> Vec<Column>;
+}
+
+impl RowValues for MySqlRow {
+    fn value(&self, i: usize) -> Result<Value, DbError> {
+        let raw = self.try_get_raw(i).map_err(db_error)?;
+        if raw.is_null() {
+            return Ok(Value::Null(Default::default()));
+        }
+        let type_name = raw.type_info().name().to_string();
+        let text = <&[u8] as sqlx::Decode<MySql>>::decode(raw)
+            .map_err(|e| DbError::Database(e.to_string()))?;
+        Ok(typed(&type_name, text))
+    }
+
+    fn head(&self) -> Vec<Column> {
+        self.columns().iter().map(column).collect()
+    }
+}
+
+impl RowValues for PgRow {
+    fn value(&self, i: usize) -> Result<Value, DbError> {
+        let raw = self.try_get_raw(i).map_err(db_error)?;
+        if raw.is_null() {
+            return Ok(Value::Null(Default::default()));
+        }
+        let type_name = raw.type_info().name().to_string();
+        let text = raw
+            .as_bytes()
+            .map_err(|e| DbError::Database(e.to_string()))?;
+        Ok(typed(&type_name, text))
+    }
+
+    fn head(&self) -> Vec<Column> {
+        self.columns().iter().map(column).collect()
+    }
+}
+
+fn column<C: sqlx::Column>(c: &C) -> Column {
+    Column {
+        name: c.name().to_string(),
+        decl_type: c.type_info().name().to_string(),
+    }
+}
+
+fn row_values<R: RowValues + Row>(row: &R) -> Result<Vec<Value>, DbError> {
+    (0..row.len()).map(|i| row.value(i)).collect()
+}
+
+impl Backend for Server {
+    fn dialect(&self) -> Dialect {
+        match self.conn {
+            Conn::MySql(_) => Dialect::MySql,
+            Conn::Postgres(_) => Dialect::Postgres,
+        }
+    }
+
+    fn execute(&mut self, sql: &str, sink: &mut dyn RowSink) -> Result<Outcome, DbError> {
+        with_conn!(self, c => {
+            let prepared = c.prepare(AssertSqlSafe(sql).into_sql_str()).await;
+            match prepared {
+                Ok(stmt) if !stmt.columns().is_empty() => {
+                    let head: Vec<Column> = stmt.columns().iter().map(column).collect();
+                    sink.head(&head)?;
+                    let mut rows = sqlx::raw_sql(AssertSqlSafe(sql)).fetch(&mut *c);
+                    let mut count = 0u64;
+                    while let Some(row) = rows.try_next().await.map_err(db_error)? {
+                        sink.row(row_values(&row)?)?;
+                        count += 1;
+                    }
+                    Ok(Outcome::Rows(count))
+                }
+                Ok(_) => {
+                    let r = sqlx::raw_sql(AssertSqlSafe(sql)).execute(&mut *c).await.map_err(db_error)?;
+                    let verb = sql.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
+                    let dml = ["INSERT", "UPDATE", "DELETE", "REPLACE"].contains(&verb.as_str());
+                    Ok(Outcome::Affected(dml.then(|| r.rows_affected())))
+                }
+                // Some statements cannot be prepared (MySQL refuses a few): run them as
+                // text and learn their shape from what comes back.
+                Err(_) => {
+                    let mut items = sqlx::raw_sql(AssertSqlSafe(sql)).fetch_many(&mut *c);
+                    let mut count = 0u64;
+                    let mut affected = None;
+                    let mut head_sent = false;
+                    while let Some(item) = items.try_next().await.map_err(db_error)? {
+                        match item {
+                            Either::Right(row) => {
+                                if !head_sent {
+                                    sink.head(&row.head())?;
+                                    head_sent = true;
+                                }
+                                sink.row(row_values(&row)?)?;
+                                count += 1;
+                            }
+                            Either::Left(r) => affected = Some(r.rows_affected()),
+                        }
+                    }
+                    if head_sent {
+                        Ok(Outcome::Rows(count))
+                    } else {
+                        Ok(Outcome::Affected(affected.filter(|n| *n > 0)))
+                    }
+                }
+            }
+        })
+    }
+
+    fn ensure_schema(&mut self, schema: &str) -> Result<(), DbError> {
+        TableName::parse(schema)?;
+        let sql = match self.conn {
+            Conn::MySql(_) => format!(
+                "CREATE DATABASE IF NOT EXISTS {}",
+                quote_ident(schema, Dialect::MySql)
+            ),
+            Conn::Postgres(_) => format!(
+                "CREATE SCHEMA IF NOT EXISTS {}",
+                quote_ident(schema, Dialect::Postgres)
+            ),
+        };
+        self.run_ddl(sql)
+    }
+
+    fn create_table(
+        &mut self,
+        table: &TableName,
+        columns: &[(String, ColumnType)],
+    ) -> Result<(), DbError> {
+        if let Some(s) = &table.schema {
+            self.ensure_schema(s)?;
+        }
+        let d = self.dialect();
+        let name = table.quoted(d);
+        let cols: Vec<String> = columns
+            .iter()
+            .map(|(c, t)| format!("{} {}", quote_ident(c, d), self.sql_type(*t)))
+            .collect();
+        self.run_ddl(format!("DROP TABLE IF EXISTS {name}"))?;
+        self.run_ddl(format!("CREATE TABLE {name} ({})", cols.join(", ")))
+            .map_err(|e| DbError::Database(format!("cannot create table {table}: {e}")))
+    }
+
+    fn insert_rows(
+        &mut self,
+        table: &TableName,
+        columns: &[(String, ColumnType)],
+        rows: &[Vec<Value>],
+    ) -> Result<(), DbError> {
+        let d = self.dialect();
+        let names: Vec<String> = columns.iter().map(|(c, _)| quote_ident(c, d)).collect();
+        let prefix = format!(
+            "INSERT INTO {} ({}) VALUES ",
+            table.quoted(d),
+            names.join(", ")
+        );
+        let casts: Vec<&str> = columns.iter().map(|(_, t)| self.sql_type(*t)).collect();
+        let per_batch = batch_rows(columns.len());
+        let write_err = |e: sqlx::Error| {
+            DbError::Database(format!("cannot write into {table}: {}", db_error(e)))
+        };
+        with_conn!(self, c => {
+            let mut tx = c.begin().await.map_err(write_err)?;
+            for batch in rows.chunks(per_batch) {
+                let mut sql = prefix.clone();
+                let mut n = 0usize;
+                for (ri, _) in batch.iter().enumerate() {
+                    if ri > 0 {
+                        sql.push_str(", ");
+                    }
+                    sql.push('(');
+                    for (ci, cast) in casts.iter().enumerate() {
+                        if ci > 0 {
+                            sql.push_str(", ");
+                        }
+                        n += 1;
+                        // PostgreSQL types parameters strictly: cast each to its column's type.
+                        match d {
+                            Dialect::Postgres => sql.push_str(&format!("${n}::{cast}")),
+                            _ => sql.push('?'),
+                        }
+                    }
+                    sql.push(')');
+                }
+                let mut q = sqlx::query(AssertSqlSafe(sql));
+                for row in batch {
+                    for v in row {
+                        q = match v {
+                            Value::Null(_) => q.bind(Option::<String>::None),
+                            Value::Bool(b) => q.bind(*b),
+                            Value::Int64(i) => q.bind(*i),
+                            Value::Double(f) => q.bind(*f),
+                            Value::Bytes(b) => q.bind(b.clone()),
+                            Value::String(s)
+                            | Value::Decimal(s)
+                            | Value::Date(s)
+                            | Value::Time(s)
+                            | Value::Timestamp(s) => q.bind(s.clone()),
+                        };
+                    }
+                }
+                q.execute(&mut *tx).await.map_err(write_err)?;
+            }
+            tx.commit().await.map_err(write_err)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_forms_become_typed_cells() {
+        assert_eq!(typed("BIGINT", b"-42"), Value::Int64(-42));
+        assert_eq!(typed("INT UNSIGNED", b"7"), Value::Int64(7));
+        assert_eq!(
+            typed("BIGINT UNSIGNED", b"18446744073709551615"),
+            Value::Decimal("18446744073709551615".into())
+        );
+        assert_eq!(typed("DOUBLE", b"1.5"), Value::Double(1.5));
+        assert!(matches!(typed("FLOAT8", b"NaN"), Value::Double(f) if f.is_nan()));
+        assert_eq!(
+            typed("NUMERIC", b"12.3400"),
+            Value::Decimal("12.3400".into())
+        );
+        assert_eq!(typed("BOOL", b"t"), Value::Bool(true));
+        assert_eq!(typed("BOOLEAN", b"0"), Value::Bool(false));
+        assert_eq!(typed("BYTEA", b"\\x00ff10"), Value::Bytes(vec![0, 255, 16]));
+        assert_eq!(typed("BLOB", &[1, 2]), Value::Bytes(vec![1, 2]));
+        assert_eq!(
+            typed("DATE", b"2024-01-31"),
+            Value::Date("2024-01-31".into())
+        );
+        assert_eq!(
+            typed("TIMESTAMPTZ", b"2024-01-31 13:45:00+00"),
+            Value::Timestamp("2024-01-31 13:45:00+00".into())
+        );
+        assert_eq!(
+            typed("VARCHAR", "żółw".as_bytes()),
+            Value::String("żółw".into())
+        );
+    }
+}

@@ -1,0 +1,583 @@
+//! Runs SQLFlow's extended statements: the standard query part goes to the database as
+//! written; its result feeds a Rust-native model from `sqlflow-models`; models are
+//! saved in and loaded from the database (`model_store`).
+
+use std::{io::Write, time::Instant};
+
+use sqlflow_models::{
+    AttrValue, Attrs, ClassLabel, Column as ModelColumn, Feature, ModelError, Prediction, Task,
+    TrainedModel,
+};
+use sqlflow_proto::sqlflow::message::Kind;
+use sqlflow_sql::extended::{Evaluate, Explain, Expr, ExtKind, Extended, Predict, Train};
+
+use crate::{
+    Value,
+    backend::{Backend, Collected, Column, ColumnType, RowSink, TableName, query_all},
+    model_store::{self, ModelMeta, STORE_FORMAT},
+    output::RecordWriter,
+};
+
+/// Attributes the engine itself handles; everything else goes to the model.
+const ENGINE_ATTRS: [&str; 2] = ["validation.select", "validation.metrics"];
+
+pub fn run<W: Write>(
+    db: &mut dyn Backend,
+    ext: &Extended,
+    statement: &str,
+    out: &mut RecordWriter<W>,
+) -> Result<(), String> {
+    match &ext.kind {
+        ExtKind::Train(t) => train(db, &ext.select, t, statement, out),
+        ExtKind::Predict(p) => predict(db, &ext.select, p, out),
+        ExtKind::Evaluate(e) => evaluate(db, &ext.select, e, out),
+        ExtKind::Explain(x) => explain(db, &ext.select, x, out),
+        ExtKind::ShowTrain { model } => show_train(db, model, out),
+    }
+}
+
+fn io(e: std::io::Error) -> String {
+    format!("cannot write results: {e}")
+}
+
+fn table(name: &str) -> Result<TableName, String> {
+    TableName::parse(name).map_err(|e| e.to_string())
+}
+
+fn data(db: &mut dyn Backend, select: &str) -> Result<Collected, String> {
+    let d = query_all(db, select).map_err(|e| e.to_string())?;
+    Ok(d)
+}
+
+/// A result column as model input. NULL stays missing; numbers and booleans are
+/// numeric; text, dates and times are categories.
+fn to_model_column(data: &Collected, idx: usize) -> Result<ModelColumn, String> {
+    let name = data.columns[idx].name.clone();
+    let mut values = Vec::with_capacity(data.rows.len());
+    for row in &data.rows {
+        values.push(match &row[idx] {
+            Value::Null(_) => None,
+            Value::Bool(b) => Some(Feature::Num(f64::from(u8::from(*b)))),
+            Value::Int64(i) => Some(Feature::Num(*i as f64)),
+            Value::Double(f) => Some(Feature::Num(*f)),
+            Value::Decimal(s) => Some(Feature::Num(s.parse().map_err(|_| {
+                format!("column {name}: DECIMAL value {s} is not a number")
+            })?)),
+            Value::String(s) | Value::Date(s) | Value::Time(s) | Value::Timestamp(s) => {
+                Some(Feature::Str(s.clone()))
+            }
+            Value::Bytes(_) => {
+                return Err(format!(
+                    "column {name} holds binary data, which cannot be a feature; leave it out of the SELECT"
+                ));
+            }
+        });
+    }
+    Ok(ModelColumn { name, values })
+}
+
+fn find(data: &Collected, name: &str) -> Result<usize, String> {
+    data.columns
+        .iter()
+        .position(|c| c.name == name)
+        .or_else(|| {
+            data.columns
+                .iter()
+                .position(|c| c.name.eq_ignore_ascii_case(name))
+        })
+        .ok_or_else(|| {
+            let have: Vec<&str> = data.columns.iter().map(|c| c.name.as_str()).collect();
+            format!(
+                "the query has no column {name}; its columns are {}",
+                have.join(", ")
+            )
+        })
+}
+
+fn attr_value(e: &Expr) -> AttrValue {
+    match e {
+        Expr::Int(i) => AttrValue::Int(*i),
+        Expr::Float(f) => AttrValue::Float(*f),
+        Expr::Str(s) => AttrValue::Str(s.clone()),
+        Expr::Ident(s) => AttrValue::Ident(s.clone()),
+        Expr::Bool(b) => AttrValue::Bool(*b),
+        Expr::List(items) => AttrValue::List(items.iter().map(attr_value).collect()),
+    }
+}
+
+fn attr_text(v: &AttrValue) -> String {
+    match v {
+        AttrValue::Int(i) => i.to_string(),
+        AttrValue::Float(f) => f.to_string(),
+        AttrValue::Str(s) => format!("\"{s}\""),
+        AttrValue::Ident(s) => s.clone(),
+        AttrValue::Bool(b) => b.to_string(),
+        AttrValue::List(items) => {
+            format!(
+                "[{}]",
+                items.iter().map(attr_text).collect::<Vec<_>>().join(", ")
+            )
+        }
+    }
+}
+
+/// Engine attributes: `validation.select` and `validation.metrics`.
+struct EngineAttrs {
+    validation_select: Option<String>,
+    metrics: Option<Vec<String>>,
+}
+
+fn split_attrs(
+    attrs: &[(String, Expr)],
+    allowed_extra: &[&str],
+) -> Result<(EngineAttrs, Attrs), String> {
+    let mut engine = EngineAttrs {
+        validation_select: None,
+        metrics: None,
+    };
+    let mut model = Attrs::new();
+    for (name, value) in attrs {
+        let lower = name.to_ascii_lowercase();
+        let text = || match value {
+            Expr::Str(s) | Expr::Ident(s) => Ok(s.clone()),
+            other => Err(format!("attribute {name} expects a string, got {other}")),
+        };
+        match lower.as_str() {
+            "validation.select" => engine.validation_select = Some(text()?),
+            "validation.metrics" => {
+                engine.metrics = Some(
+                    text()?
+                        .split(',')
+                        .map(|m| m.trim().to_string())
+                        .filter(|m| !m.is_empty())
+                        .collect(),
+                )
+            }
+            _ if allowed_extra.iter().any(|p| lower.starts_with(p)) => {}
+            _ if lower.starts_with("validation.") => {
+                return Err(format!(
+                    "unknown attribute {name}; validation attributes are {}",
+                    ENGINE_ATTRS.join(", ")
+                ));
+            }
+            _ => {
+                model.insert(name.clone(), attr_value(value));
+            }
+        }
+    }
+    Ok((engine, model))
+}
+
+/// Model errors, with the engine's own attributes added where the model lists its own.
+fn model_error(e: ModelError) -> String {
+    match e {
+        ModelError::UnknownAttribute { .. } => {
+            format!("{e}; and for any model: {}", ENGINE_ATTRS.join(", "))
+        }
+        other => other.to_string(),
+    }
+}
+
+fn default_metrics(task: Task) -> Vec<&'static str> {
+    match task {
+        Task::Classification => vec!["Accuracy", "Precision", "Recall", "F1", "AUC"],
+        Task::Regression => vec!["MSE", "MAE", "R2"],
+        Task::Clustering => vec![],
+    }
+}
+
+fn metrics_text(m: &[(String, f64)]) -> String {
+    m.iter()
+        .map(|(k, v)| format!("{k}={v:.4}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn evaluate_on(
+    model: &TrainedModel,
+    data: &Collected,
+    label: &str,
+    metrics: Option<&[String]>,
+) -> Result<Vec<(String, f64)>, String> {
+    let features = all_columns(data)?;
+    let label_col = to_model_column(data, find(data, label)?)?;
+    let names: Vec<&str> = match metrics {
+        Some(m) => m.iter().map(String::as_str).collect(),
+        None => default_metrics(model.task()),
+    };
+    model
+        .evaluate(&features, &label_col, &names)
+        .map_err(model_error)
+}
+
+fn all_columns(data: &Collected) -> Result<Vec<ModelColumn>, String> {
+    (0..data.columns.len())
+        .filter(|&i| {
+            // Binary columns cannot be features; leaving them out lets SELECT * work.
+            !data.rows.iter().any(|r| matches!(r[i], Value::Bytes(_)))
+        })
+        .map(|i| to_model_column(data, i))
+        .collect()
+}
+
+fn train<W: Write>(
+    db: &mut dyn Backend,
+    select: &str,
+    t: &Train,
+    statement: &str,
+    out: &mut RecordWriter<W>,
+) -> Result<(), String> {
+    let into = table(&t.into)?;
+    let (engine, attrs) = split_attrs(&t.attrs, &[])?;
+    let unsupervised = t.estimator.eq_ignore_ascii_case("KMeans");
+    match (&t.label, unsupervised) {
+        (Some(_), true) => {
+            return Err(format!("{} is unsupervised: remove LABEL", t.estimator));
+        }
+        (None, false) => {
+            return Err(format!(
+                "{} learns from a label: add LABEL <column> before INTO",
+                t.estimator
+            ));
+        }
+        _ => {}
+    }
+    let warm = match &t.using {
+        Some(m) => Some(model_store::load(db, &table(m)?)?),
+        None => None,
+    };
+    let started = Instant::now();
+    let data = data(db, select)?;
+    if data.rows.is_empty() {
+        return Err(format!(
+            "the query returned no rows to train {} on",
+            t.estimator
+        ));
+    }
+    let label_idx = t.label.as_deref().map(|l| find(&data, l)).transpose()?;
+    let feature_idx: Vec<usize> = if t.columns.is_empty() {
+        (0..data.columns.len())
+            .filter(|i| Some(*i) != label_idx)
+            .collect()
+    } else {
+        let mut v = Vec::new();
+        for clause in &t.columns {
+            for c in &clause.columns {
+                v.push(find(&data, c)?);
+            }
+        }
+        v
+    };
+    if t.columns.iter().any(|c| c.for_input.is_some()) {
+        out.message(
+            "note: COLUMN ... FOR <input> is accepted for compatibility; all listed columns feed the one model",
+            Kind::Log,
+        )
+        .map_err(io)?;
+    }
+    let features: Vec<ModelColumn> = feature_idx
+        .iter()
+        .map(|&i| to_model_column(&data, i))
+        .collect::<Result<_, _>>()?;
+    let label = label_idx.map(|i| to_model_column(&data, i)).transpose()?;
+    out.message(
+        format!(
+            "training {} on {} rows, {} features",
+            t.estimator,
+            data.rows.len(),
+            features.len()
+        ),
+        Kind::Progress,
+    )
+    .map_err(io)?;
+    out.flush().map_err(io)?;
+    let mut progress = |line: &str| {
+        // Progress must reach the client while training, not after it.
+        let _ = out.message(line, Kind::Progress);
+        let _ = out.flush();
+    };
+    let model = sqlflow_models::train(
+        &t.estimator,
+        &attrs,
+        &features,
+        label.as_ref(),
+        warm.as_ref().map(|w| &w.model),
+        &mut progress,
+    )
+    .map_err(model_error)?;
+    let trained_in = started.elapsed();
+    let mut metrics = Vec::new();
+    if let Some(v) = &engine.validation_select {
+        let vdata = data_for_validation(db, v)?;
+        let label_name = t.label.as_deref().unwrap_or_default();
+        if !unsupervised {
+            metrics = evaluate_on(&model, &vdata, label_name, engine.metrics.as_deref())?;
+            out.message(format!("validation: {}", metrics_text(&metrics)), Kind::Log)
+                .map_err(io)?;
+        }
+    }
+    let meta = ModelMeta {
+        store_format: STORE_FORMAT,
+        engine_version: env!("CARGO_PKG_VERSION").to_string(),
+        statement: statement.to_string(),
+        estimator: model.estimator().to_string(),
+        attributes: model
+            .attributes()
+            .iter()
+            .map(|(k, v)| (k.clone(), attr_text(v)))
+            .collect(),
+        features: model
+            .feature_names()
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        label: model.label_name().map(str::to_string),
+        metrics,
+        trained_rows: data.rows.len() as u64,
+        created_at_ms: sqlflow_proto::jobdir::now_ms(),
+        chunks: 0,
+        model_bytes: 0,
+    };
+    model_store::save(db, &into, &meta, &model)?;
+    out.message(
+        format!(
+            "trained {} in {:.2} s; saved into {into}",
+            model.estimator(),
+            trained_in.as_secs_f64()
+        ),
+        Kind::Log,
+    )
+    .map_err(io)
+}
+
+fn data_for_validation(db: &mut dyn Backend, select: &str) -> Result<Collected, String> {
+    query_all(db, select).map_err(|e| format!("validation.select failed: {e}"))
+}
+
+fn prediction_value(p: &Prediction) -> Value {
+    match p {
+        Prediction::Class(ClassLabel::Int(i)) => Value::Int64(*i),
+        Prediction::Class(ClassLabel::Str(s)) => Value::String(s.clone()),
+        Prediction::Value(f) => Value::Double(*f),
+        Prediction::Cluster(c) => Value::Int64(*c as i64),
+    }
+}
+
+/// Writes `rows` into a new table `name` (replacing one), column types from the values.
+fn write_table(
+    db: &mut dyn Backend,
+    name: &TableName,
+    columns: &[String],
+    rows: &[Vec<Value>],
+) -> Result<(), String> {
+    let cols: Vec<(String, ColumnType)> = columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.clone(), ColumnType::infer(rows.iter().map(|r| &r[i]))))
+        .collect();
+    db.create_table(name, &cols).map_err(|e| e.to_string())?;
+    db.insert_rows(name, &cols, rows).map_err(|e| e.to_string())
+}
+
+fn predict<W: Write>(
+    db: &mut dyn Backend,
+    select: &str,
+    p: &Predict,
+    out: &mut RecordWriter<W>,
+) -> Result<(), String> {
+    let target = table(&p.table)?;
+    if !p.attrs.is_empty() {
+        let names: Vec<&str> = p.attrs.iter().map(|(n, _)| n.as_str()).collect();
+        return Err(format!(
+            "TO PREDICT takes no attributes here (got {}); remove the WITH clause",
+            names.join(", ")
+        ));
+    }
+    let stored = model_store::load(db, &table(&p.using)?)?;
+    let data = data(db, select)?;
+    let features = all_columns(&data)?;
+    let predictions = stored.model.predict(&features).map_err(model_error)?;
+    // The selected columns, except one named like the predicted column, then it.
+    let keep: Vec<usize> = (0..data.columns.len())
+        .filter(|&i| !data.columns[i].name.eq_ignore_ascii_case(&p.column))
+        .collect();
+    let mut names: Vec<String> = keep.iter().map(|&i| data.columns[i].name.clone()).collect();
+    names.push(p.column.clone());
+    let rows: Vec<Vec<Value>> = data
+        .rows
+        .iter()
+        .zip(&predictions)
+        .map(|(row, pred)| {
+            let mut r: Vec<Value> = keep.iter().map(|&i| row[i].clone()).collect();
+            r.push(prediction_value(pred));
+            r
+        })
+        .collect();
+    write_table(db, &target, &names, &rows)?;
+    out.message(
+        format!(
+            "wrote {} predictions of {} into {target}.{}",
+            rows.len(),
+            stored.meta.estimator,
+            p.column
+        ),
+        Kind::Log,
+    )
+    .map_err(io)
+}
+
+fn evaluate<W: Write>(
+    db: &mut dyn Backend,
+    select: &str,
+    e: &Evaluate,
+    out: &mut RecordWriter<W>,
+) -> Result<(), String> {
+    let (engine, rest) = split_attrs(&e.attrs, &[])?;
+    if let Some(name) = rest.keys().next() {
+        return Err(format!(
+            "unknown attribute {name} for TO EVALUATE; it accepts validation.metrics"
+        ));
+    }
+    let stored = model_store::load(db, &table(&e.model)?)?;
+    let data = data(db, select)?;
+    let metrics = evaluate_on(&stored.model, &data, &e.label, engine.metrics.as_deref())?;
+    let into = table(&e.into)?;
+    let names: Vec<String> = metrics.iter().map(|(k, _)| k.clone()).collect();
+    let row: Vec<Value> = metrics.iter().map(|(_, v)| Value::Double(*v)).collect();
+    write_table(db, &into, &names, &[row])?;
+    out.message(
+        format!(
+            "evaluated {} on {} rows: {}; written into {into}",
+            e.model,
+            data.rows.len(),
+            metrics_text(&metrics)
+        ),
+        Kind::Log,
+    )
+    .map_err(io)
+}
+
+/// The explainer each kind of model supports.
+fn explainer_for(estimator: &str) -> &'static str {
+    let e = estimator.to_ascii_lowercase();
+    if e.starts_with("xgboost") {
+        "XGBoostExplainer"
+    } else if e.contains("tree") || e.contains("forest") {
+        "TreeExplainer"
+    } else if e.starts_with("linear") {
+        "LinearExplainer"
+    } else {
+        "PermutationExplainer"
+    }
+}
+
+fn explain<W: Write>(
+    db: &mut dyn Backend,
+    select: &str,
+    x: &Explain,
+    out: &mut RecordWriter<W>,
+) -> Result<(), String> {
+    // summary.* shapes SQLFlow's plots; there are no plots here, the numbers are the result.
+    let (_, rest) = split_attrs(&x.attrs, &["summary."])?;
+    if let Some(name) = rest.keys().next() {
+        return Err(format!(
+            "unknown attribute {name} for TO EXPLAIN; it accepts summary.* (ignored: no plots are drawn)"
+        ));
+    }
+    let stored = model_store::load(db, &table(&x.model)?)?;
+    let fits = explainer_for(&stored.meta.estimator);
+    if let Some(wanted) = &x.using {
+        let tree_alias = fits == "XGBoostExplainer" && wanted.eq_ignore_ascii_case("TreeExplainer");
+        if !wanted.eq_ignore_ascii_case(fits) && !tree_alias {
+            return Err(format!(
+                "{wanted} does not apply to a {} model; use {fits} (or leave USING out)",
+                stored.meta.estimator
+            ));
+        }
+    }
+    let data = data(db, select)?;
+    let features = all_columns(&data)?;
+    let label = match stored.model.label_name() {
+        Some(l) => find(&data, l)
+            .ok()
+            .map(|i| to_model_column(&data, i))
+            .transpose()?,
+        None => None,
+    };
+    let importance = stored
+        .model
+        .feature_importance(&features, label.as_ref())
+        .map_err(model_error)?;
+    let rows: Vec<Vec<Value>> = importance
+        .iter()
+        .map(|(f, v)| vec![Value::String(f.clone()), Value::Double(*v)])
+        .collect();
+    let names = ["feature".to_string(), "importance".to_string()];
+    match &x.into {
+        Some(t) => {
+            let into = table(t)?;
+            write_table(db, &into, &names, &rows)?;
+            out.message(
+                format!(
+                    "explained {} with {fits}: {} features into {into}",
+                    x.model,
+                    rows.len()
+                ),
+                Kind::Log,
+            )
+            .map_err(io)
+        }
+        None => send_table(out, &names, rows),
+    }
+}
+
+fn send_table<W: Write>(
+    out: &mut RecordWriter<W>,
+    names: &[String],
+    rows: Vec<Vec<Value>>,
+) -> Result<(), String> {
+    let cols: Vec<Column> = names
+        .iter()
+        .map(|n| Column {
+            name: n.clone(),
+            decl_type: String::new(),
+        })
+        .collect();
+    out.head(&cols).map_err(|e| e.to_string())?;
+    for r in rows {
+        out.row(r).map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+fn show_train<W: Write>(
+    db: &mut dyn Backend,
+    model: &str,
+    out: &mut RecordWriter<W>,
+) -> Result<(), String> {
+    let m = model_store::load_meta(db, &table(model)?)?;
+    let attrs = m
+        .attributes
+        .iter()
+        .map(|(k, v)| format!("{k} = {v}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let rows = vec![
+        ("model", model.to_string()),
+        ("estimator", m.estimator.clone()),
+        ("statement", m.statement.clone()),
+        ("attributes", attrs),
+        ("features", m.features.join(", ")),
+        ("label", m.label.clone().unwrap_or_default()),
+        ("validation metrics", metrics_text(&m.metrics)),
+        ("trained rows", m.trained_rows.to_string()),
+        ("engine version", m.engine_version.clone()),
+    ];
+    send_table(
+        out,
+        &["field".to_string(), "value".to_string()],
+        rows.into_iter()
+            .map(|(k, v)| vec![Value::String(k.into()), Value::String(v)])
+            .collect(),
+    )
+}
