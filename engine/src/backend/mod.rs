@@ -160,7 +160,18 @@ impl fmt::Display for TableName {
 pub fn quote_ident(name: &str, dialect: Dialect) -> String {
     match dialect {
         Dialect::MySql => format!("`{}`", name.replace('`', "``")),
-        Dialect::Sqlite | Dialect::Postgres => format!("\"{}\"", name.replace('"', "\"\"")),
+        Dialect::Sqlite => format!("\"{}\"", name.replace('"', "\"\"")),
+        // PostgreSQL folds unquoted names to lower case; the engine's tables must answer
+        // to the names users write without quotes (`SELECT Churn FROM t` means churn).
+        Dialect::Postgres => {
+            let plain = name.chars().all(|c| c.is_alphanumeric() || c == '_');
+            let name = if plain {
+                name.to_lowercase()
+            } else {
+                name.to_string()
+            };
+            format!("\"{}\"", name.replace('"', "\"\""))
+        }
     }
 }
 

@@ -334,18 +334,18 @@ impl Backend for Server {
                 }
                 let mut q = sqlx::query(AssertSqlSafe(sql));
                 for row in batch {
-                    for v in row {
-                        q = match v {
-                            Value::Null(_) => q.bind(Option::<String>::None),
-                            Value::Bool(b) => q.bind(*b),
-                            Value::Int64(i) => q.bind(*i),
-                            Value::Double(f) => q.bind(*f),
-                            Value::Bytes(b) => q.bind(b.clone()),
-                            Value::String(s)
-                            | Value::Decimal(s)
-                            | Value::Date(s)
-                            | Value::Time(s)
-                            | Value::Timestamp(s) => q.bind(s.clone()),
+                    for (v, (_, t)) in row.iter().zip(columns) {
+                        // Bind by the column's type, never the value's: every batch then
+                        // has the same parameter types, which the driver's cached
+                        // prepared statement relies on (a NULL in one batch and a number
+                        // in the next would otherwise mismatch).
+                        q = match (t, v) {
+                            (ColumnType::Bool, v) => q.bind(as_bool(v)),
+                            (ColumnType::Int, v) => q.bind(as_int(v)),
+                            (ColumnType::Float, v) => q.bind(as_float(v)),
+                            (ColumnType::Bytes, Value::Bytes(b)) => q.bind(Some(b.clone())),
+                            (ColumnType::Bytes, v) => q.bind(as_text(v).map(String::into_bytes)),
+                            (_, v) => q.bind(as_text(v)),
                         };
                     }
                 }
@@ -353,6 +353,47 @@ impl Backend for Server {
             }
             tx.commit().await.map_err(write_err)
         })
+    }
+}
+
+fn as_bool(v: &Value) -> Option<bool> {
+    match v {
+        Value::Bool(b) => Some(*b),
+        Value::Int64(i) => Some(*i != 0),
+        _ => None,
+    }
+}
+
+fn as_int(v: &Value) -> Option<i64> {
+    match v {
+        Value::Int64(i) => Some(*i),
+        Value::Bool(b) => Some(i64::from(*b)),
+        Value::Double(f) => Some(*f as i64),
+        _ => None,
+    }
+}
+
+fn as_float(v: &Value) -> Option<f64> {
+    match v {
+        Value::Double(f) => Some(*f),
+        Value::Int64(i) => Some(*i as f64),
+        Value::Decimal(s) => s.parse().ok(),
+        _ => None,
+    }
+}
+
+fn as_text(v: &Value) -> Option<String> {
+    match v {
+        Value::Null(_) => None,
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Int64(i) => Some(i.to_string()),
+        Value::Double(f) => Some(f.to_string()),
+        Value::Bytes(b) => Some(String::from_utf8_lossy(b).into_owned()),
+        Value::String(s)
+        | Value::Decimal(s)
+        | Value::Date(s)
+        | Value::Time(s)
+        | Value::Timestamp(s) => Some(s.clone()),
     }
 }
 

@@ -287,10 +287,14 @@ fn to_value(v: ValueRef<'_>, decl_type: &str) -> Value {
         ValueRef::Integer(i) => {
             if is_bool_type(decl_type) {
                 Value::Bool(i != 0)
+            } else if is_decimal_type(decl_type) {
+                Value::Decimal(i.to_string())
             } else {
                 Value::Int64(i)
             }
         }
+        // SQLite keeps DECIMAL as a number; say it is one.
+        ValueRef::Real(f) if is_decimal_type(decl_type) => Value::Decimal(f.to_string()),
         ValueRef::Real(f) => Value::Double(f),
         ValueRef::Text(t) => {
             let s = String::from_utf8_lossy(t).into_owned();

@@ -1,0 +1,471 @@
+//! SQLFlow's extended SQL end to end, through the server, the local runner and the CLI,
+//! on SQLite and (when SQLFLOW_TEST_MYSQL / SQLFLOW_TEST_POSTGRES are set, as `.ci/run`
+//! does) on MariaDB and PostgreSQL: the tutorial datasets loaded by `sqlflow demo-data`,
+//! every model family trained, evaluated, used to predict and explained.
+
+use sqlflow_e2e::{
+    Server, fetch_all, run_with,
+    sqlflow::{Request, Response, Session, cell::Value, job_status::Code, response},
+};
+
+/// A result table from a job's responses.
+#[derive(Debug)]
+struct Table {
+    columns: Vec<String>,
+    rows: Vec<Vec<Option<Value>>>,
+}
+
+fn tables(responses: &[Response]) -> Vec<Table> {
+    let mut out: Vec<Table> = Vec::new();
+    for r in responses {
+        match &r.response {
+            Some(response::Response::Head(h)) => out.push(Table {
+                columns: h.column_names.clone(),
+                rows: Vec::new(),
+            }),
+            Some(response::Response::Row(row)) => {
+                if let Some(t) = out.last_mut() {
+                    t.rows
+                        .push(row.cells.iter().map(|c| c.value.clone()).collect());
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+fn number(v: &Option<Value>) -> f64 {
+    match v {
+        Some(Value::Double(f)) => *f,
+        Some(Value::Int64(i)) => *i as f64,
+        Some(Value::Decimal(s)) => s.parse().unwrap(),
+        other => panic!("not a number: {other:?}"),
+    }
+}
+
+struct Db {
+    server: Server,
+    datasource: String,
+    /// Unique schema/model prefix, so tests sharing a database server do not collide.
+    p: String,
+}
+
+impl Db {
+    async fn run(&self, sql: &str) -> (Vec<Response>, sqlflow_e2e::sqlflow::JobStatus) {
+        let mut c = self.server.client().await;
+        let job = run_with(
+            &mut c,
+            Request {
+                sql: sql.into(),
+                session: Some(Session {
+                    db_conn_str: self.datasource.clone(),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+        )
+        .await;
+        fetch_all(&mut c, &job).await
+    }
+
+    async fn ok(&self, sql: &str) -> Vec<Response> {
+        let (r, s) = self.run(sql).await;
+        assert_eq!(s.code(), Code::Succeeded, "{}\nprogram:\n{sql}", s.message);
+        r
+    }
+
+    async fn fails(&self, sql: &str) -> String {
+        let (_, s) = self.run(sql).await;
+        assert_eq!(s.code(), Code::Failed, "expected a failure from:\n{sql}");
+        s.message
+    }
+}
+
+fn prefix() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!("t{}_{nanos}_", std::process::id())
+}
+
+async fn setup(datasource: Option<String>) -> Db {
+    let server = Server::start();
+    let datasource = datasource.unwrap_or_default();
+    let p = prefix();
+    let out = server
+        .cli()
+        .args(["demo-data", "--schema-prefix", &p])
+        .env("SQLFLOW_DATASOURCE", &datasource)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "demo-data failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Db {
+        server,
+        datasource,
+        p,
+    }
+}
+
+async fn every_model_family(db: &Db) {
+    let p = &db.p;
+    let classifiers = [
+        (
+            "dnn",
+            "DNNClassifier",
+            "model.n_classes = 3, model.hidden_units = [10, 20], train.epoch = 100, optimizer.learning_rate = 0.01",
+        ),
+        ("lin", "LinearClassifier", "model.n_classes = 3"),
+        (
+            "xgbc",
+            "xgboost.gbtree",
+            "objective = \"multi:softmax\", num_class = 3",
+        ),
+        (
+            "xgbp",
+            "xgboost.gbtree",
+            "objective = \"multi:softprob\", num_class = 3, eta = 0.1, num_boost_round = 30",
+        ),
+        ("dtc", "DecisionTreeClassifier", "model.max_depth = 5"),
+        ("rfc", "RandomForestClassifier", "model.n_estimators = 50"),
+    ];
+    let mut program = String::new();
+    for (short, est, attrs) in classifiers {
+        program.push_str(&format!(
+            "SELECT * FROM {p}iris.train TO TRAIN {est} WITH {attrs} LABEL class INTO sqlflow_models.{p}{short};\n\
+             SELECT * FROM {p}iris.test TO EVALUATE sqlflow_models.{p}{short} WITH validation.metrics = \"Accuracy\" LABEL class INTO {p}iris.eval_{short};\n\
+             SELECT * FROM {p}iris.eval_{short};\n"
+        ));
+    }
+    let regressors = [
+        (
+            "dnnr",
+            "DNNRegressor",
+            "model.hidden_units = [32, 16], train.epoch = 200, optimizer.learning_rate = 0.01",
+        ),
+        ("linr", "LinearRegressor", "model.l2_reg = 0.0"),
+        (
+            "xgbr",
+            "xgboost.gbtree",
+            "objective = \"reg:squarederror\", eta = 0.1, max_depth = 4, num_boost_round = 100",
+        ),
+        ("dtr", "DecisionTreeRegressor", "model.max_depth = 6"),
+        ("rfr", "RandomForestRegressor", "model.n_estimators = 50"),
+    ];
+    for (short, est, attrs) in regressors {
+        program.push_str(&format!(
+            "SELECT * FROM {p}boston.train TO TRAIN {est} WITH {attrs} LABEL medv INTO sqlflow_models.{p}{short};\n\
+             SELECT * FROM {p}boston.test TO EVALUATE sqlflow_models.{p}{short} WITH validation.metrics = \"R2\" LABEL medv INTO {p}boston.eval_{short};\n\
+             SELECT * FROM {p}boston.eval_{short};\n"
+        ));
+    }
+    let responses = db.ok(&program).await;
+    let t = tables(&responses);
+    assert_eq!(t.len(), classifiers.len() + regressors.len());
+    for (i, (_, est, attrs)) in classifiers.iter().enumerate() {
+        // PostgreSQL folds names to lower case, as it does for unquoted ones.
+        assert!(
+            t[i].columns[0].eq_ignore_ascii_case("Accuracy"),
+            "{:?}",
+            t[i].columns
+        );
+        let acc = number(&t[i].rows[0][0]);
+        assert!(acc > 0.9, "{est} ({attrs}): iris test accuracy {acc}");
+    }
+    for (i, (_, est, _)) in regressors.iter().enumerate() {
+        let t = &t[classifiers.len() + i];
+        assert!(t.columns[0].eq_ignore_ascii_case("R2"), "{:?}", t.columns);
+        let r2 = number(&t.rows[0][0]);
+        assert!(r2 > 0.6, "{est}: boston test R2 {r2}");
+    }
+}
+
+async fn predict_explain_show(db: &Db) {
+    let p = &db.p;
+    let responses = db
+        .ok(&format!(
+            "SELECT * FROM {p}iris.test TO PREDICT {p}iris.predicted.class USING sqlflow_models.{p}rfc;\n\
+             SELECT count(*) AS n FROM {p}iris.predicted;\n\
+             SELECT * FROM {p}iris.predicted;\n\
+             SELECT * FROM {p}iris.test TO EXPLAIN sqlflow_models.{p}xgbc;\n\
+             SELECT * FROM {p}boston.test TO EXPLAIN sqlflow_models.{p}linr USING LinearExplainer INTO {p}boston.why;\n\
+             SELECT * FROM {p}boston.why;\n\
+             SHOW TRAIN sqlflow_models.{p}dnn;"
+        ))
+        .await;
+    let t = tables(&responses);
+    assert_eq!(
+        number(&t[0].rows[0][0]),
+        30.0,
+        "one prediction per test row"
+    );
+    assert_eq!(
+        t[1].columns,
+        [
+            "sepal_length",
+            "sepal_width",
+            "petal_length",
+            "petal_width",
+            "class"
+        ]
+    );
+    assert!(
+        t[1].rows
+            .iter()
+            .all(|r| matches!(r[4], Some(Value::Int64(0..=2)))),
+        "classes come back as the label's values: {:?}",
+        t[1].rows[0]
+    );
+    // Gain importance: petal measurements separate iris classes.
+    assert_eq!(t[2].columns, ["feature", "importance"]);
+    let top = match &t[2].rows[0][0] {
+        Some(Value::String(s)) => s.clone(),
+        other => panic!("{other:?}"),
+    };
+    assert!(
+        top.starts_with("petal"),
+        "most important iris feature: {top}"
+    );
+    assert_eq!(t[3].rows.len(), 13, "one importance per boston feature");
+    let show: Vec<(String, String)> = t[4]
+        .rows
+        .iter()
+        .map(|r| match (&r[0], &r[1]) {
+            (Some(Value::String(k)), Some(Value::String(v))) => (k.clone(), v.clone()),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    let get = |k: &str| {
+        show.iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("")
+    };
+    assert_eq!(get("estimator"), "DNNClassifier");
+    assert!(
+        get("statement").contains("TO TRAIN DNNClassifier"),
+        "{show:?}"
+    );
+    assert!(
+        get("attributes").contains("model.hidden_units = [10, 20]"),
+        "{show:?}"
+    );
+    assert_eq!(get("label"), "class");
+}
+
+async fn strings_nulls_clusters_warm_start(db: &Db) {
+    let p = &db.p;
+    let responses = db
+        .ok(&format!(
+            // Strings are category-encoded, TotalCharges has NULLs, the label is Yes/No.
+            "SELECT gender, SeniorCitizen, tenure, InternetService, Contract, PaymentMethod, \
+                    MonthlyCharges, TotalCharges, Churn FROM {p}churn.train \
+             TO TRAIN xgboost.gbtree WITH objective = \"binary:logistic\", num_boost_round = 20, \
+                  validation.select = \"SELECT * FROM {p}churn.test\" \
+             LABEL Churn INTO sqlflow_models.{p}churn;\n\
+             SELECT * FROM {p}churn.test TO PREDICT {p}churn.predicted.Churn USING sqlflow_models.{p}churn;\n\
+             SELECT Churn, count(*) AS n FROM {p}churn.predicted GROUP BY Churn ORDER BY Churn;\n\
+             SELECT sepal_length, sepal_width, petal_length, petal_width FROM {p}iris.train \
+             TO TRAIN KMeans WITH model.n_clusters = 3 INTO sqlflow_models.{p}km;\n\
+             SELECT * FROM {p}iris.test TO PREDICT {p}iris.clusters.cluster USING sqlflow_models.{p}km;\n\
+             SELECT cluster, count(*) AS n FROM {p}iris.clusters GROUP BY cluster ORDER BY cluster;\n\
+             SELECT * FROM {p}boston.train TO TRAIN xgboost.gbtree \
+             WITH objective = \"reg:squarederror\", num_boost_round = 10 \
+             LABEL medv USING sqlflow_models.{p}xgbr INTO sqlflow_models.{p}xgbr_more;\n\
+             SHOW TRAIN sqlflow_models.{p}xgbr_more;"
+        ))
+        .await;
+    let t = tables(&responses);
+    let labels: Vec<String> = t[0]
+        .rows
+        .iter()
+        .map(|r| match &r[0] {
+            Some(Value::String(s)) => s.clone(),
+            other => panic!("predicted churn label {other:?}"),
+        })
+        .collect();
+    assert!(labels.iter().all(|l| l == "Yes" || l == "No"), "{labels:?}");
+    let clustered: f64 = t[1].rows.iter().map(|r| number(&r[1])).sum();
+    assert_eq!(clustered, 30.0);
+    assert!(
+        t[1].rows.len() >= 2 && t[1].rows.len() <= 3,
+        "{:?}",
+        t[1].rows
+    );
+    let messages = format!("{responses:?}");
+    assert!(
+        messages.contains("validation: Accuracy="),
+        "TRAIN reports validation metrics"
+    );
+    assert!(
+        messages.contains("round 1/20"),
+        "training progress reaches the client"
+    );
+    // Warm start added rounds to the earlier model's 100.
+    let attrs = t[2]
+        .rows
+        .iter()
+        .find(|r| r[0] == Some(Value::String("attributes".into())))
+        .map(|r| format!("{:?}", r[1]))
+        .unwrap();
+    assert!(attrs.contains("num_boost_round"), "{attrs}");
+}
+
+async fn errors_name_what_is_wrong(db: &Db) {
+    let p = &db.p;
+    let m = db
+        .fails(&format!(
+            "SELECT * FROM {p}iris.train TO TRAIN DNNClassifier WITH model.n_classes = 3, model.hiden_units = [8] LABEL class INTO sqlflow_models.{p}bad"
+        ))
+        .await;
+    assert!(m.contains("model.hiden_units"), "{m}");
+    assert!(
+        m.contains("model.hidden_units"),
+        "lists the accepted ones: {m}"
+    );
+    assert!(m.contains("validation.select"), "{m}");
+    let m = db
+        .fails(&format!(
+            "SELECT * FROM {p}iris.train TO TRAIN DNNClassifier WITH train.epoch = 1, train.epoch = 2 LABEL class INTO sqlflow_models.{p}bad"
+        ))
+        .await;
+    assert!(m.contains("train.epoch is given twice"), "{m}");
+    let m = db
+        .fails(&format!(
+            "SELECT * FROM {p}iris.train TO TRAIN NoSuchModel LABEL class INTO sqlflow_models.{p}bad"
+        ))
+        .await;
+    assert!(
+        m.contains("NoSuchModel") && m.contains("DNNClassifier"),
+        "{m}"
+    );
+    let m = db
+        .fails(&format!(
+            "SELECT * FROM {p}iris.train TO TRAIN DNNClassifier INTO sqlflow_models.{p}bad"
+        ))
+        .await;
+    assert!(m.contains("LABEL"), "{m}");
+    let m = db
+        .fails(&format!(
+            "SELECT * FROM {p}iris.test TO EXPLAIN sqlflow_models.{p}dnn USING TreeExplainer"
+        ))
+        .await;
+    assert!(m.contains("PermutationExplainer"), "{m}");
+    let m = db
+        .fails(&format!(
+            "SELECT * FROM {p}iris.test TO PREDICT {p}iris.out.class USING sqlflow_models.{p}never_trained"
+        ))
+        .await;
+    assert!(
+        m.contains("cannot load model") && m.contains("TO TRAIN"),
+        "{m}"
+    );
+    let m = db
+        .fails(&format!(
+            "SELECT sepal_length FROM {p}iris.test TO PREDICT {p}iris.out.class USING sqlflow_models.{p}dnn"
+        ))
+        .await;
+    assert!(
+        m.contains("sepal_width"),
+        "names the missing feature column: {m}"
+    );
+}
+
+async fn cleanup(db: &Db) {
+    if db.datasource.starts_with("sqlite") || db.datasource.is_empty() {
+        return;
+    }
+    let p = &db.p;
+    let drop = if db.datasource.starts_with("mysql") {
+        "DROP DATABASE IF EXISTS"
+    } else {
+        "DROP SCHEMA IF EXISTS"
+    };
+    let cascade = if db.datasource.starts_with("postgres") {
+        " CASCADE"
+    } else {
+        ""
+    };
+    let mut program = String::new();
+    for s in ["iris", "boston", "churn"] {
+        program.push_str(&format!("{drop} {p}{s}{cascade};\n"));
+    }
+    for m in [
+        "dnn",
+        "lin",
+        "xgbc",
+        "xgbp",
+        "dtc",
+        "rfc",
+        "dnnr",
+        "linr",
+        "xgbr",
+        "dtr",
+        "rfr",
+        "churn",
+        "km",
+        "xgbr_more",
+    ] {
+        program.push_str(&format!("DROP TABLE IF EXISTS sqlflow_models.{p}{m};\n"));
+    }
+    let _ = db.run(&program).await;
+}
+
+async fn whole_suite(datasource: Option<String>) {
+    let db = setup(datasource).await;
+    every_model_family(&db).await;
+    predict_explain_show(&db).await;
+    strings_nulls_clusters_warm_start(&db).await;
+    errors_name_what_is_wrong(&db).await;
+    cleanup(&db).await;
+}
+
+#[tokio::test]
+async fn on_sqlite() {
+    whole_suite(None).await;
+}
+
+#[tokio::test]
+async fn on_mariadb() {
+    match std::env::var("SQLFLOW_TEST_MYSQL") {
+        Ok(ds) => whole_suite(Some(ds)).await,
+        Err(_) => {
+            eprintln!("skipped: set SQLFLOW_TEST_MYSQL (e.g. mysql://root@127.0.0.1:3306/test)")
+        }
+    }
+}
+
+#[tokio::test]
+async fn on_postgresql() {
+    match std::env::var("SQLFLOW_TEST_POSTGRES") {
+        Ok(ds) => whole_suite(Some(ds)).await,
+        Err(_) => eprintln!(
+            "skipped: set SQLFLOW_TEST_POSTGRES (e.g. postgres://postgres@127.0.0.1:5432/test)"
+        ),
+    }
+}
+
+#[tokio::test]
+async fn a_model_from_a_newer_engine_is_refused_clearly() {
+    let db = setup(None).await;
+    let p = &db.p;
+    db.ok(&format!(
+        "SELECT * FROM {p}iris.train TO TRAIN LinearClassifier WITH model.n_classes = 3 LABEL class INTO sqlflow_models.{p}future;\n\
+         UPDATE sqlflow_models.{p}future SET content = CAST('{{\"store_format\": 99, \"engine_version\": \"9.0.0\"}}' AS BLOB) WHERE id = 0"
+    ))
+    .await;
+    let m = db
+        .fails(&format!(
+            "SELECT * FROM {p}iris.test TO PREDICT {p}iris.out.class USING sqlflow_models.{p}future"
+        ))
+        .await;
+    assert!(
+        m.contains("format 99") && m.contains("9.0.0") && m.contains("upgrade"),
+        "{m}"
+    );
+}
