@@ -1,0 +1,169 @@
+//! The runner's background work, in every replica: waking long-polling fetches when a
+//! running step's log grows, reaping abandoned jobs, and sweeping Secrets left without
+//! their Workflow.
+
+use std::{sync::Arc, time::Duration};
+
+use serde_json::json;
+use sqlflow_proto::jobdir::now_ms;
+
+use crate::{
+    codegen::{owner_reference, valid_job_name},
+    kubeapi::CallError,
+    logs,
+    runner::{Shared, Waiter},
+    status::WfView,
+};
+
+/// Bytes a long-poll probe reads to see whether a step's log grew.
+const PROBE_BYTES: u64 = 64 << 10;
+
+impl Shared {
+    /// Wakes long-polling fetches whose step's log grew. Workflow changes wake them
+    /// through the watch; log growth has no watch, so it is probed.
+    pub(crate) async fn probe_loop(&self) {
+        let mut tick = tokio::time::interval(Duration::from_millis(self.cfg.log_poll_ms));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let jobs: Vec<(String, Vec<Waiter>)> = {
+                let mut all = self.waiters.lock().unwrap_or_else(|p| p.into_inner());
+                all.drain().collect()
+            };
+            for (job, waiters) in jobs {
+                let mut keep = Vec::new();
+                let view = match self.cache.get(&job) {
+                    Some(v) if self.cache.is_ready() => Some(v),
+                    // No watch right now: look for ourselves.
+                    _ => match self.kube.get_workflow(&job).await {
+                        Ok(obj) => obj.as_ref().and_then(WfView::parse).map(Arc::new),
+                        Err(_) => self.cache.get(&job),
+                    },
+                };
+                let Some(view) = view else {
+                    waiters.into_iter().for_each(|w| w.waker.wake());
+                    continue;
+                };
+                for w in waiters {
+                    if w.waker.is_stale() {
+                        continue;
+                    }
+                    if w.resource_version != view.resource_version || self.log_grew(&view, &w).await
+                    {
+                        w.waker.wake();
+                    } else {
+                        keep.push(w);
+                    }
+                }
+                if !keep.is_empty() {
+                    self.waiters
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .entry(job)
+                        .or_default()
+                        .extend(keep);
+                }
+            }
+        }
+    }
+
+    async fn log_grew(&self, view: &WfView, w: &Waiter) -> bool {
+        let Some(Some(node)) = view.steps.get(w.step as usize) else {
+            return false;
+        };
+        if !node.may_have_log() {
+            return false;
+        }
+        let ended = node.is_done() || view.is_done();
+        let since = w.pos.last.map(|s| s.secs);
+        match self.kube.pod_log(&node.pod, since, PROBE_BYTES).await {
+            Ok(body) => {
+                let cut = body.len() as u64 >= PROBE_BYTES;
+                let page = logs::read_page(&body, w.pos, cut, ended);
+                page.progressed || cut
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// Cancels jobs nobody fetched for their timeout. Every replica runs this; the
+    /// lease annotation keeps a job alive while any replica serves its fetches.
+    pub(crate) async fn reap_loop(&self) {
+        let mut tick = tokio::time::interval(self.tuning.reap_every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            // A stale cache could hold leases other replicas have renewed since.
+            if !self.cache.is_ready() {
+                continue;
+            }
+            let now = now_ms();
+            let views = self.cache.all();
+            for view in &views {
+                if !self.leases.expired(view, now) {
+                    continue;
+                }
+                let reason = format!(
+                    "abandoned: no client fetched this job for {} s (its timeout_seconds)",
+                    view.timeout_seconds
+                );
+                tracing::warn!(job_id = %view.name, "{reason}");
+                if let Err(e) = self.shutdown(&view.name, &reason).await {
+                    tracing::error!(job_id = %view.name, "cannot cancel an abandoned job: {e}");
+                }
+            }
+            self.leases
+                .retain(|name| views.iter().any(|v| v.name == name));
+            self.failures
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .retain(|name, _| views.iter().any(|v| v.name == *name));
+        }
+    }
+
+    /// Secrets without an owner are jobs whose Run stopped between creating the Secret
+    /// and making its Workflow the owner: adopt them, or remove them if the Workflow was
+    /// never created (a Secret holds a datasource password; none may linger).
+    pub(crate) async fn sweep_loop(&self) {
+        let mut tick = tokio::time::interval(self.tuning.sweep_every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(e) = self.sweep_once().await {
+                tracing::warn!("cannot sweep Secrets without an owner: {}", e.message());
+            }
+        }
+    }
+
+    async fn sweep_once(&self) -> Result<(), CallError> {
+        let min_age = self.tuning.sweep_min_age.as_millis() as u64;
+        let now = now_ms();
+        for (name, owned, created) in self.kube.list_secrets().await? {
+            if owned || now.saturating_sub(created) < min_age || !valid_job_name(&name) {
+                continue;
+            }
+            let wf = match self.cache.get(&name) {
+                Some(v) => Some(v),
+                None => self
+                    .kube
+                    .get_workflow(&name)
+                    .await?
+                    .as_ref()
+                    .and_then(WfView::parse)
+                    .map(Arc::new),
+            };
+            match wf {
+                Some(v) => {
+                    let owner = json!({ "metadata": { "ownerReferences": [owner_reference(&name, &v.uid)] } });
+                    self.kube.patch_secret(&name, &owner).await?;
+                    tracing::info!(job_id = %name, "adopted a Secret left without its owner");
+                }
+                None => {
+                    self.kube.delete_secret(&name).await?;
+                    tracing::info!(job_id = %name, "removed the Secret of a job that was never created");
+                }
+            }
+        }
+        Ok(())
+    }
+}

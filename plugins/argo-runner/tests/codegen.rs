@@ -1,0 +1,421 @@
+//! Generated Workflows against Argo's JSON schema (plus a check for keys the schema does
+//! not know, which it would let through), and golden tests for quoting: statements
+//! with quotes, backslashes, `$`, `{{`, newlines and unicode reach the step byte for
+//! byte, and nothing in the spec is subject to Argo's `{{...}}` substitution.
+
+use std::path::{Path, PathBuf};
+
+use argo_runner::{
+    Config,
+    codegen::{self, JobInput},
+};
+use base64::{Engine as _, engine::general_purpose::STANDARD};
+use serde_json::{Value, json};
+use sqlflow_plugin_api::sdk::parse_config;
+
+const SCHEMA: &str = "../../../shared/argo/workflow-schema.json";
+const WORKFLOW_DEF: &str = "io.argoproj.workflow.v1alpha1.Workflow";
+
+fn schema() -> Option<Value> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(SCHEMA);
+    match std::fs::read(&path) {
+        Ok(bytes) => Some(serde_json::from_slice(&bytes).expect("the schema is JSON")),
+        Err(_) => {
+            eprintln!(
+                "SKIPPED: {} is absent; the schema checks did not run",
+                path.display()
+            );
+            None
+        }
+    }
+}
+
+/// The subset of JSON Schema Argo's schema uses: $ref, type, properties, required,
+/// items, additionalProperties, const, enum, oneOf. `unknown` collects keys of objects
+/// whose schema lists properties and says nothing about others: the schema accepts
+/// them, Argo would silently ignore them.
+struct Validator<'a> {
+    root: &'a Value,
+    errors: Vec<String>,
+    unknown: Vec<String>,
+}
+
+impl Validator<'_> {
+    fn check(&mut self, schema: &Value, v: &Value, path: &str) {
+        if let Some(r) = schema["$ref"].as_str() {
+            let name = r.trim_start_matches("#/definitions/");
+            let def = &self.root["definitions"][name];
+            assert!(!def.is_null(), "unresolvable $ref {r}");
+            return self.check(def, v, path);
+        }
+        if let Some(c) = schema.get("const")
+            && c != v
+        {
+            self.errors
+                .push(format!("{path}: {v} is not the constant {c}"));
+        }
+        if let Some(e) = schema["enum"].as_array()
+            && !e.contains(v)
+        {
+            self.errors.push(format!("{path}: {v} is not one of {e:?}"));
+        }
+        if let Some(t) = schema["type"].as_str() {
+            let ok = match t {
+                "object" => v.is_object(),
+                "array" => v.is_array(),
+                "string" => v.is_string(),
+                "integer" => v.is_i64() || v.is_u64(),
+                "number" => v.is_number(),
+                "boolean" => v.is_boolean(),
+                "null" => v.is_null(),
+                other => panic!("type {other} not handled"),
+            };
+            if !ok {
+                self.errors.push(format!("{path}: {v} is not of type {t}"));
+                return;
+            }
+        }
+        if let Some(options) = schema["oneOf"].as_array() {
+            let matching = options
+                .iter()
+                .filter(|o| {
+                    let mut sub = Validator {
+                        root: self.root,
+                        errors: Vec::new(),
+                        unknown: Vec::new(),
+                    };
+                    sub.check(o, v, path);
+                    sub.errors.is_empty()
+                })
+                .count();
+            if matching != 1 {
+                self.errors
+                    .push(format!("{path}: matches {matching} of oneOf"));
+            }
+        }
+        if let Some(obj) = v.as_object() {
+            for r in schema["required"].as_array().into_iter().flatten() {
+                let r = r.as_str().unwrap_or("");
+                if !obj.contains_key(r) {
+                    self.errors.push(format!("{path}: missing required {r}"));
+                }
+            }
+            let props = schema["properties"].as_object();
+            for (k, val) in obj {
+                let p = format!("{path}.{k}");
+                match (
+                    props.and_then(|ps| ps.get(k)),
+                    schema.get("additionalProperties"),
+                ) {
+                    (Some(s), _) => self.check(s, val, &p),
+                    (None, Some(Value::Bool(false))) => {
+                        self.errors.push(format!("{p}: not allowed"))
+                    }
+                    (None, Some(Value::Bool(true))) => {}
+                    (None, Some(s)) => self.check(s, val, &p),
+                    (None, None) if props.is_some() => self.unknown.push(p),
+                    (None, None) => {}
+                }
+            }
+        }
+        if let (Some(items), Some(arr)) = (schema.get("items"), v.as_array()) {
+            for (i, x) in arr.iter().enumerate() {
+                self.check(items, x, &format!("{path}[{i}]"));
+            }
+        }
+    }
+}
+
+fn validate(root: &Value, wf: &Value) -> (Vec<String>, Vec<String>) {
+    let mut v = Validator {
+        root,
+        errors: Vec::new(),
+        unknown: Vec::new(),
+    };
+    v.check(
+        &json!({"$ref": format!("#/definitions/{WORKFLOW_DEF}")}),
+        wf,
+        "$",
+    );
+    (v.errors, v.unknown)
+}
+
+fn full_config() -> Config {
+    let cfg: Config = parse_config(
+        &json!({
+            "namespace": "analytics",
+            "step_image": "registry.example/sqlflow-step:1.2.3",
+            "image_pull_policy": "IfNotPresent",
+            "service_account": "sqlflow-step",
+            "argo_ui": "https://argo.example",
+            "resources": {"requests": {"cpu": "500m", "memory": "512Mi"}, "limits": {"memory": "2Gi"}},
+            "ttl_seconds_after_finished": 7200,
+            "pod_gc_delay_seconds": 600,
+            "active_deadline_seconds": 3600,
+            "labels": {"team": "data", "example.com/cost-center": "42"},
+        })
+        .to_string(),
+    )
+    .expect("config");
+    cfg.validate().expect("valid");
+    cfg
+}
+
+fn input(program: &str, datasource: &str) -> JobInput {
+    JobInput {
+        name: "sqlflow-0123456789abcdef0123456789abcdef".into(),
+        namespace: "analytics".into(),
+        user: "alice@example.com".into(),
+        request_id: "req-1".into(),
+        program: program.into(),
+        datasource: datasource.into(),
+        timeout_seconds: 300,
+        exit_on_submit: false,
+        now_ms: 1_700_000_000_000,
+    }
+}
+
+fn compile(cfg: &Config, program: &str, datasource: &str) -> codegen::Compiled {
+    let statements =
+        codegen::split_program(program, datasource, cfg.max_statements).expect("split");
+    codegen::compile(cfg, &input(program, datasource), statements)
+}
+
+/// Statements that broke the original SQLFlow's `bash -c "step -e \"...\""` steps.
+const HOSTILE: &str = concat!(
+    "SELECT 'it''s', \"quoted \\\"ident\\\"\", 'back\\\\slash' AS b;\n",
+    "SELECT '$HOME $(rm -rf /) `id` ${x}' AS shell;\n",
+    "SELECT '{{workflow.name}} {{inputs.parameters.x}} {{=sprig.env(\"X\")}}' AS argo;\n",
+    "SELECT 'line one\nline two\r\nline three' AS nl;\n",
+    "SELECT '日本語 ünïcödé 🚀 \u{200b}' AS uni -- trailing comment\n;\n",
+    "SELECT 1 /* ; not a separator */ ; SELECT \"a;b\" FROM `t;t`",
+);
+
+#[test]
+fn generated_workflows_validate_against_argos_schema_and_use_no_unknown_keys() {
+    let Some(root) = schema() else { return };
+    let programs = [
+        ("SELECT 1", "mysql://u:p@db:3306/x"),
+        (HOSTILE, "mysql://u:p@db:3306/x"),
+        (
+            "CREATE TABLE t(a INT); INSERT INTO t VALUES (1); SELECT * FROM t",
+            "sqlite:///data/x.db",
+        ),
+        ("SELECT $$a;b$$; SELECT 2", "postgres://u:p@db/x"),
+    ];
+    let minimal = Config {
+        step_image: Some("sqlflow/step".into()),
+        ..Config::default()
+    };
+    for cfg in [full_config(), minimal] {
+        for (program, ds) in programs {
+            let c = compile(&cfg, program, ds);
+            let (errors, unknown) = validate(&root, &c.workflow);
+            assert!(errors.is_empty(), "schema errors: {errors:#?}");
+            assert!(unknown.is_empty(), "keys Argo does not know: {unknown:#?}");
+        }
+    }
+}
+
+#[test]
+fn the_validator_catches_what_it_should() {
+    let Some(root) = schema() else { return };
+    let c = compile(&full_config(), "SELECT 1", "mysql://h/d");
+    let mut bad = c.workflow.clone();
+    bad["spec"]["activeDeadLineSeconds"] = json!(5);
+    bad["spec"]["templates"][1]["container"]
+        .as_object_mut()
+        .unwrap()
+        .remove("image");
+    bad["spec"]["ttlStrategy"]["secondsAfterCompletion"] = json!("soon");
+    let (errors, unknown) = validate(&root, &bad);
+    assert_eq!(unknown, ["$.spec.activeDeadLineSeconds"]);
+    assert!(
+        errors.iter().any(|e| e.contains("missing required image")),
+        "{errors:?}"
+    );
+    assert!(
+        errors.iter().any(|e| e.contains("not of type integer")),
+        "{errors:?}"
+    );
+}
+
+#[test]
+fn statements_reach_the_step_byte_for_byte_and_nothing_is_substituted() {
+    for ds in ["mysql://u:p@db/x", "postgres://u:p@db/x", "sqlite:///x.db"] {
+        let program = if ds.starts_with("mysql") {
+            HOSTILE.to_string()
+        } else {
+            // Backticks quote identifiers in MySQL only; elsewhere they are plain text.
+            HOSTILE.replace("`t;t`", "t")
+        };
+        let c = compile(&full_config(), &program, ds);
+        // The step reads the program from the Secret: exactly the user's bytes.
+        let mounted = STANDARD
+            .decode(c.secret["data"]["program.sql"].as_str().unwrap())
+            .unwrap();
+        assert_eq!(mounted, program.as_bytes());
+        let dialect = codegen::dialect_of(ds).unwrap();
+        let again: Vec<String> =
+            sqlflow_sql::split(std::str::from_utf8(&mounted).unwrap(), dialect)
+                .unwrap()
+                .into_iter()
+                .map(|s| s.text)
+                .collect();
+        assert_eq!(again, c.statements, "step i runs statement i");
+        assert_eq!(c.statements.len(), 7);
+        let spec = c.workflow["spec"].to_string();
+        assert!(!spec.contains("{{"), "Argo would substitute in: {spec}");
+        for (i, t) in c.workflow["spec"]["templates"].as_array().unwrap()[1..]
+            .iter()
+            .enumerate()
+        {
+            assert_eq!(
+                t["container"]["args"],
+                json!([
+                    "run",
+                    "--only-statement",
+                    i.to_string(),
+                    "/var/run/sqlflow/program.sql"
+                ]),
+                "no SQL on any command line"
+            );
+            let env = &t["container"]["env"];
+            assert_eq!(env.as_array().unwrap().len(), 1);
+            assert!(
+                env[0].get("value").is_none(),
+                "the datasource is never a plain value"
+            );
+        }
+        let wf = c.workflow.to_string();
+        assert!(
+            !wf.contains("u:p@"),
+            "the password is nowhere in the Workflow"
+        );
+    }
+}
+
+fn golden_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden")
+}
+
+/// Compares with a file under tests/golden; `UPDATE_GOLDEN=1` rewrites it.
+fn golden(name: &str, actual: &str) {
+    let path = golden_dir().join(name);
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::create_dir_all(golden_dir()).unwrap();
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (UPDATE_GOLDEN=1 writes it)", path.display()));
+    assert_eq!(
+        actual, expected,
+        "{name} changed; review and rerun with UPDATE_GOLDEN=1"
+    );
+}
+
+#[test]
+fn golden_workflow_and_secret_for_hostile_statements() {
+    let c = compile(&full_config(), HOSTILE, "mysql://u:p@db:3306/x");
+    golden(
+        "hostile-workflow.json",
+        &(serde_json::to_string_pretty(&c.workflow).unwrap() + "\n"),
+    );
+    golden(
+        "hostile-secret.json",
+        &(serde_json::to_string_pretty(&c.secret).unwrap() + "\n"),
+    );
+    let heads: Vec<String> = c
+        .statements
+        .iter()
+        .map(|s| codegen::statement_head(s))
+        .collect();
+    golden("hostile-heads.txt", &(heads.join("\n") + "\n"));
+}
+
+#[test]
+fn the_dry_run_yaml_reads_back_as_the_same_objects() {
+    // What kubectl would see: YAML quoting must not turn strings into numbers,
+    // booleans or folded lines.
+    let c = compile(&full_config(), HOSTILE, "mysql://u:p@db:3306/x");
+    for obj in [&c.workflow, &c.secret] {
+        let yaml = serde_yaml::to_string(obj).unwrap();
+        let back: Value = serde_yaml::from_str(&yaml).unwrap();
+        assert_eq!(&back, obj);
+    }
+}
+
+#[test]
+fn the_dry_run_tool_prints_what_the_runner_submits() {
+    let exe = Path::new(env!("CARGO_BIN_EXE_sqlflow-argo-dryrun"));
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("sqlflow.toml");
+    std::fs::write(
+        &cfg,
+        "datasource = \"mysql://u:p@db/x\"\n[runners.argo]\nstep_image = \"sqlflow/step:1\"\nnamespace = \"jobs\"\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(exe)
+        .args(["--config", cfg.to_str().unwrap(), "--json", "--name"])
+        .arg("sqlflow-0123456789abcdef0123456789abcdef")
+        .args(["-e", "SELECT 1; SELECT '{{x}}'"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let list: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(list["items"][0]["kind"], "Secret");
+    assert_eq!(list["items"][1]["kind"], "Workflow");
+    assert_eq!(list["items"][1]["metadata"]["namespace"], "jobs");
+    assert_eq!(
+        list["items"][1]["spec"]["templates"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+
+    let yaml = std::process::Command::new(exe)
+        .args([
+            "--config",
+            cfg.to_str().unwrap(),
+            "-e",
+            "SELECT 1;\nSELECT 2",
+        ])
+        .output()
+        .unwrap();
+    assert!(yaml.status.success());
+    let text = String::from_utf8(yaml.stdout).unwrap();
+    assert!(text.contains("# step-2:\n#   SELECT 2\n"), "{text}");
+    let docs: Vec<Value> = text
+        .split("\n---\n")
+        .skip(1)
+        .map(|d| serde_yaml::from_str(d).unwrap())
+        .collect();
+    assert_eq!(docs.len(), 2);
+    assert_eq!(docs[1]["kind"], "Workflow");
+
+    // Configuration errors name the key.
+    std::fs::write(
+        &cfg,
+        "[runners.argo]\nstep_image = \"x\"\nttl_seconds_after_finished = 0\n",
+    )
+    .unwrap();
+    let bad = std::process::Command::new(exe)
+        .args([
+            "--config",
+            cfg.to_str().unwrap(),
+            "--datasource",
+            "mysql://h/d",
+            "-e",
+            "SELECT 1",
+        ])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("ttl_seconds_after_finished"));
+}
