@@ -88,23 +88,38 @@ fn run_statements<W: Write>(
         statement: String::new(),
         error,
     };
-    let ds = Datasource::parse(datasource).map_err(|e| fail_early(e.to_string()))?;
-    let statements = split(program, ds.dialect()).map_err(|e| fail_early(e.to_string()))?;
-    if statements.is_empty() {
-        return Err(fail_early(
-            "the program has no statements: give at least one SQL statement".into(),
-        ));
-    }
+    let setup = (|| {
+        let ds = Datasource::parse(datasource).map_err(|e| e.to_string())?;
+        let statements = split(program, ds.dialect()).map_err(|e| e.to_string())?;
+        if statements.is_empty() {
+            return Err("the program has no statements: give at least one SQL statement".into());
+        }
+        if let Some(i) = only
+            && i >= statements.len()
+        {
+            return Err(format!(
+                "statement {} was asked for, but the program has {}",
+                i + 1,
+                statements.len()
+            ));
+        }
+        let db = backend::open(&ds).map_err(|e| e.to_string())?;
+        Ok((ds, statements, db))
+    })();
+    let (ds, statements, mut db) = match setup {
+        Ok(ok) => ok,
+        Err(error) => {
+            // Recorded in the stream too, so a runner reading only the stream (an Argo
+            // step's log) can say why.
+            let _ = out.failure(Failure {
+                setup: true,
+                error: error.clone(),
+                ..Default::default()
+            });
+            return Err(fail_early(error));
+        }
+    };
     let count = statements.len();
-    if let Some(i) = only
-        && i >= count
-    {
-        return Err(fail_early(format!(
-            "statement {} was asked for, but the program has {count}",
-            i + 1
-        )));
-    }
-    let mut db = backend::open(&ds).map_err(|e| fail_early(e.to_string()))?;
     for (i, stmt) in statements.iter().enumerate() {
         if only.is_some_and(|o| o != i) {
             continue;
@@ -142,6 +157,7 @@ fn run_statements<W: Write>(
                 statement_index: i as u32,
                 statement: stmt.text.clone(),
                 error: failure.error.clone(),
+                setup: false,
             });
             return Err(failure);
         }

@@ -257,3 +257,30 @@ fn run_mode_can_run_one_statement_of_a_program() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("the program has 5"));
 }
+
+#[test]
+fn a_program_that_cannot_start_says_why_in_the_stream() {
+    let out = step()
+        .args([
+            "run",
+            "--datasource",
+            "mysql://u:pw@127.0.0.1:1/db",
+            "-e",
+            "SELECT 1",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let recs = records(&out.stdout);
+    let [record::Record::Failure(f)] = recs.as_slice() else {
+        panic!("{recs:?}")
+    };
+    assert!(f.setup);
+    assert!(
+        f.error
+            .contains("cannot connect to mysql://u:***@127.0.0.1:1/db"),
+        "{}",
+        f.error
+    );
+    assert!(!f.error.contains("pw@"));
+}

@@ -146,6 +146,9 @@ pub fn parse_stamp(s: &[u8]) -> Option<Stamp> {
 /// The step's failure as the local runner words it (the engine's `ProgramFailure`),
 /// so a failed job reads the same on both runners.
 pub fn failure_text(f: &Failure, statement_count: usize) -> String {
+    if f.setup {
+        return f.error.clone();
+    }
     let one_line = f.statement.split_whitespace().collect::<Vec<_>>().join(" ");
     let shown: String = one_line.chars().take(160).collect();
     let ellipsis = if shown.len() < one_line.len() {
@@ -296,6 +299,7 @@ mod tests {
                 statement_index: 1,
                 statement: "SELECT x".into(),
                 error: "no such column: x".into(),
+                setup: false,
             })),
         ));
         body.extend(line(

@@ -324,6 +324,7 @@ pub fn failure_line(i: u32, sql: &str, error: &str) -> Vec<u8> {
         statement_index: i,
         statement: sql.into(),
         error: error.into(),
+        setup: false,
     }))
 }
 
