@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
 # Builds the whole workspace (server, plugins, step, CLI), starts the real server with
-# ./sqlflow.toml and the local runner, runs demo/demo.sql through the CLI, and stops.
+# ./sqlflow.toml and the local runner, and runs through the CLI:
+#   demo/demo.sql   standard SQL;
+#   sqlflow demo-data, then demo/ml.sql   SQLFlow's extensions: train, evaluate, predict,
+#                                         explain and show models.
+# On the embedded default (SQLite). SQLFLOW_DEMO_DATASOURCES="mysql://... postgres://..."
+# repeats the ML part on those databases too.
 set -euo pipefail
 cd "$(dirname "$0")"
 
 cargo build --workspace
 bin=target/debug
 state=target/demo
+rm -rf "$state"
 mkdir -p "$state"
 
 # Same configuration as sqlflow.toml, with state under target/ and any free port.
@@ -17,6 +23,7 @@ export SQLFLOW_RUNNERS__LOCAL__WORK_DIR="$state/jobs"
 server=$!
 trap 'kill -TERM $server 2>/dev/null; wait $server 2>/dev/null || true' EXIT
 
+addr=""
 for _ in $(seq 1 100); do
   addr=$(sed -n 's/^listening on //p' "$state/server.out")
   [ -n "$addr" ] && break
@@ -24,6 +31,14 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 [ -n "$addr" ] || { echo "the server did not start; see $state/server.log"; exit 1; }
+sqlflow() { "$bin/sqlflow" --server "http://$addr" "$@"; }
 
-echo "== sqlflow-server on $addr with the local runner; running demo/demo.sql"
-"$bin/sqlflow" --server "http://$addr" demo/demo.sql
+echo "== sqlflow-server on $addr with the local runner"
+echo "== demo/demo.sql (SQLite)"
+sqlflow demo/demo.sql
+for ds in "" ${SQLFLOW_DEMO_DATASOURCES:-}; do
+  echo
+  echo "== sqlflow demo-data, then demo/ml.sql on ${ds:-SQLite, the server default}"
+  sqlflow demo-data ${ds:+--datasource "$ds"}
+  sqlflow ${ds:+--datasource "$ds"} demo/ml.sql
+done
