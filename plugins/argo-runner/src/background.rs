@@ -127,6 +127,9 @@ impl Shared {
     pub(crate) async fn sweep_loop(&self) {
         let mut tick = tokio::time::interval(self.tuning.sweep_every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // Not at start-up: a replica starting while others run Runs must not race
+        // their create-Secret-then-Workflow sequence on a clock it has not seen tick.
+        tick.tick().await;
         loop {
             tick.tick().await;
             if let Err(e) = self.sweep_once().await {
