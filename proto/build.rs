@@ -22,6 +22,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     tonic_prost_build::configure()
         .build_server(grpc)
         .build_client(grpc)
-        .compile_fds(fds)?;
+        .compile_fds(fds.clone())?;
+    if grpc {
+        // The server once more, replying to Fetch with `RawResponses` (the same wire
+        // format, responses left encoded) so the host passes a runner's page through
+        // without decoding it. Every message is the one generated above.
+        let raw = out.join("raw");
+        std::fs::create_dir_all(&raw)?;
+        tonic_prost_build::configure()
+            .build_server(true)
+            .build_client(false)
+            .extern_path(".sqlflow", "crate::sqlflow")
+            .extern_path(".sqlflow.Responses", "crate::raw::RawResponses")
+            .out_dir(&raw)
+            .compile_fds(fds)?;
+    }
     Ok(())
 }

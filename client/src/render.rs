@@ -290,7 +290,9 @@ pub fn cell_text<'a>(c: &'a Cell, null: &'a str) -> Cow<'a, str> {
         None | Some(Value::Null(_)) => Cow::Borrowed(null),
         Some(Value::Bool(b)) => Cow::Borrowed(if *b { "true" } else { "false" }),
         Some(Value::Int64(i)) => Cow::Owned(i.to_string()),
-        Some(Value::Double(f)) => Cow::Owned(f.to_string()),
+        // Debug keeps the type visible (`2.0`, not `2`) and switches to an exponent for
+        // very large or small magnitudes, where Display writes out hundreds of digits.
+        Some(Value::Double(f)) => Cow::Owned(format!("{f:?}")),
         Some(
             Value::String(s)
             | Value::Decimal(s)
@@ -356,9 +358,9 @@ fn json_value(out: &mut String, c: &Cell) {
             let _ = write!(out, "{i}");
         }
         Some(Value::Double(f)) if f.is_finite() => {
-            let _ = write!(out, "{f}");
+            let _ = write!(out, "{f:?}");
         }
-        Some(Value::Double(f)) => json_string(out, &f.to_string()),
+        Some(Value::Double(f)) => json_string(out, &format!("{f:?}")),
         _ => json_string(out, &cell_text(c, "")),
     }
 }
@@ -433,5 +435,22 @@ mod tests {
             out,
             "{\"a\":1,\"name\":\"x,\\\"y\\\"\"}\n{\"a\":22,\"name\":null}\n"
         );
+    }
+
+    #[test]
+    fn doubles_stay_floats_and_huge_ones_use_an_exponent() {
+        let text = |f: f64| {
+            cell_text(
+                &Cell {
+                    value: Some(Value::Double(f)),
+                },
+                "",
+            )
+            .into_owned()
+        };
+        assert_eq!(text(2.0), "2.0");
+        assert_eq!(text(0.5), "0.5");
+        assert_eq!(text(1e300), "1e300");
+        assert_eq!(text(-1.5e-9), "-1.5e-9");
     }
 }

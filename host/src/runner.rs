@@ -10,7 +10,8 @@ use sqlflow_plugin_api::{
 };
 use sqlflow_proto::{
     plugin::{CancelCall, FetchCall, ListJobsCall, RunCall, RunnerStats},
-    sqlflow::{JobId, JobStatus, ListJobsResponse, Responses},
+    raw::RawResponses,
+    sqlflow::{JobId, JobStatus, ListJobsResponse},
 };
 use tonic::{Code, Status};
 
@@ -97,8 +98,8 @@ impl RunnerHandle {
         &self,
         call: FetchCall,
         waker: Option<FetchWakerBox>,
-    ) -> Result<Responses, Status> {
-        self.call("fetch", move |r| r.fetch(&call, waker)).await
+    ) -> Result<RawResponses, Status> {
+        self.call("fetch", move |r| r.fetch_as(&call, waker)).await
     }
 
     pub async fn cancel(&self, call: CancelCall) -> Result<JobStatus, Status> {

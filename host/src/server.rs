@@ -4,7 +4,7 @@ use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
 use figment::Figment;
 use sqlflow_plugin_api::{library_file_name, loader};
-use sqlflow_proto::sqlflow::sql_flow_server::SqlFlowServer;
+use sqlflow_proto::raw::server::sql_flow_server::SqlFlowServer;
 use tonic::transport::{Identity, Server, ServerTlsConfig, server::TcpIncoming};
 
 use crate::{

@@ -10,9 +10,9 @@ use std::{
 use sqlflow_plugin_api::loader::NotifyWaker;
 use sqlflow_proto::{
     plugin::{Caller, CancelCall, FetchCall, ListJobsCall, RunCall},
+    raw::{RawResponses, server::sql_flow_server::SqlFlow},
     sqlflow::{
-        FetchRequest, JobId, JobStatus, ListJobsRequest, ListJobsResponse, Request, Responses,
-        Session, sql_flow_server::SqlFlow,
+        FetchRequest, JobId, JobStatus, ListJobsRequest, ListJobsResponse, Request, Session,
     },
 };
 use tokio::sync::Notify;
@@ -122,7 +122,7 @@ impl Service {
     async fn fetch_inner(
         &self,
         request: tonic::Request<FetchRequest>,
-    ) -> Result<Responses, Status> {
+    ) -> Result<RawResponses, Status> {
         let caller = self.caller(&request, None)?;
         let mut req = request.into_inner();
         let job = job_id(req.job.as_ref())?;
@@ -204,7 +204,7 @@ impl SqlFlow for Service {
     async fn fetch(
         &self,
         request: tonic::Request<FetchRequest>,
-    ) -> Result<tonic::Response<Responses>, Status> {
+    ) -> Result<tonic::Response<RawResponses>, Status> {
         self.observed("Fetch", self.fetch_inner(request)).await
     }
 

@@ -187,12 +187,31 @@ impl PluginRunner {
         call: &FetchCall,
         waker: Option<FetchWakerBox>,
     ) -> Result<Responses, RunnerError> {
+        self.fetch_as(call, waker)
+    }
+
+    /// [`fetch`](Self::fetch) decoded as any message wire-compatible with `Responses`,
+    /// such as [`RawResponses`](sqlflow_proto::raw::RawResponses). The reply is decoded
+    /// from one shared buffer, so bytes fields become views into it, not copies.
+    pub fn fetch_as<T: Message + Default>(
+        &self,
+        call: &FetchCall,
+        waker: Option<FetchWakerBox>,
+    ) -> Result<T, RunnerError> {
         let bytes = call.encode_to_vec();
-        decode(
-            "fetch",
-            self.inner
-                .fetch(bytes.as_slice().into(), ROption::from(waker)),
-        )
+        match self
+            .inner
+            .fetch(bytes.as_slice().into(), ROption::from(waker))
+        {
+            RResult::ROk(reply) => {
+                T::decode(prost::bytes::Bytes::from(reply.into_vec())).map_err(|e| {
+                    RunnerError::internal(format!(
+                        "runner returned an undecodable fetch reply: {e}"
+                    ))
+                })
+            }
+            RResult::RErr(e) => Err(e),
+        }
     }
 
     pub fn cancel(&self, call: &CancelCall) -> Result<JobStatus, RunnerError> {

@@ -41,6 +41,12 @@ pub trait Runner: Send + Sync + 'static {
     /// waker is given, keep the waker and wake it once when the job changes.
     fn fetch(&self, call: FetchCall, waker: Option<Waker>) -> Result<Responses, RunnerError>;
 
+    /// [`fetch`](Runner::fetch), encoded. Override it to build the reply's bytes without
+    /// materializing every response (the host passes them through unparsed).
+    fn fetch_encoded(&self, call: FetchCall, waker: Option<Waker>) -> Result<Vec<u8>, RunnerError> {
+        self.fetch(call, waker).map(|r| r.encode_to_vec())
+    }
+
     /// Stops the job. Harmless on a finished one.
     fn cancel(&self, call: CancelCall) -> Result<JobStatus, RunnerError>;
 
@@ -224,6 +230,20 @@ impl<R: Runner> Guarded<R> {
         Req: Message + Default + HasCaller,
         Resp: Message,
     {
+        self.call_raw(what, bytes, |r, req| {
+            f(r, req).map(|resp| resp.encode_to_vec())
+        })
+    }
+
+    fn call_raw<Req>(
+        &self,
+        what: &str,
+        bytes: RSlice<'_, u8>,
+        f: impl FnOnce(&R, Req) -> Result<Vec<u8>, RunnerError>,
+    ) -> RResult<RVec<u8>, RunnerError>
+    where
+        Req: Message + Default + HasCaller,
+    {
         let decoded = Req::decode(bytes.as_slice()).map_err(|e| {
             RunnerError::invalid_argument(format!("{what}: undecodable request: {e}"))
         });
@@ -232,7 +252,7 @@ impl<R: Runner> Guarded<R> {
             if req.caller().is_some_and(|c| c.panic_probe) {
                 panic!("panic probe requested by the conformance kit");
             }
-            f(runner, req).map(|resp| resp.encode_to_vec())
+            f(runner, req)
         })
         .map(RVec::from)
         .into()
@@ -250,7 +270,7 @@ impl<R: Runner> JobRunner for Guarded<R> {
         waker: abi_stable::std_types::ROption<FetchWakerBox>,
     ) -> RResult<RVec<u8>, RunnerError> {
         let waker = waker.into_option().map(Waker);
-        self.call("fetch", call, |r, c: FetchCall| r.fetch(c, waker))
+        self.call_raw("fetch", call, |r, c: FetchCall| r.fetch_encoded(c, waker))
     }
 
     fn cancel(&self, call: RSlice<'_, u8>) -> RResult<RVec<u8>, RunnerError> {

@@ -27,4 +27,5 @@ pub const FILE_DESCRIPTOR_SET: &[u8] =
 pub use prost::Message as ProstMessage;
 
 pub mod jobdir;
+pub mod raw;
 pub mod stream;

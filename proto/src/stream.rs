@@ -62,6 +62,71 @@ pub fn decode_line(line: &[u8]) -> Result<Line, DecodeError> {
     }
 }
 
+/// Appends a line's response to `out` as one entry of `Responses.response` (field 2),
+/// without decoding it: a record holds its `Response` as field 1, byte for byte, so it
+/// is copied as it is. Text lines become log messages; statement starts and failures
+/// are not responses. Returns whether something was appended. `scratch` is reused.
+pub fn append_response_field(line: &[u8], scratch: &mut Vec<u8>, out: &mut Vec<u8>) -> bool {
+    use crate::sqlflow::{Message, Response, message::Kind, response};
+    let line = line.strip_suffix(b"\n").unwrap_or(line);
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let as_message = |text: String, kind: Kind, out: &mut Vec<u8>| {
+        let r = Response {
+            response: Some(response::Response::Message(Message {
+                message: text,
+                kind: kind as i32,
+            })),
+        };
+        prost::encoding::message::encode(2, &r, out);
+    };
+    let Some(b64) = line.strip_prefix(RECORD_PREFIX) else {
+        as_message(String::from_utf8_lossy(line).into_owned(), Kind::Log, out);
+        return true;
+    };
+    scratch.clear();
+    if STANDARD_NO_PAD.decode_vec(b64, scratch).is_err() {
+        as_message(
+            "skipped a corrupt output line: bad base64".into(),
+            Kind::Error,
+            out,
+        );
+        return true;
+    }
+    let mut buf = scratch.as_slice();
+    if buf.is_empty() {
+        // An empty record: nothing to show (decode_line reads it as a record of nothing).
+        return false;
+    }
+    let corrupt = |out: &mut Vec<u8>| {
+        as_message(
+            "skipped a corrupt output line: bad record".into(),
+            Kind::Error,
+            out,
+        );
+        true
+    };
+    let Ok(key) = prost::encoding::decode_varint(&mut buf) else {
+        return corrupt(out);
+    };
+    match (key >> 3, key & 7) {
+        // Record.response: copy the Response bytes under Responses.response's tag.
+        (1, 2) => {
+            let Ok(len) = prost::encoding::decode_varint(&mut buf) else {
+                return corrupt(out);
+            };
+            if len as usize != buf.len() {
+                return corrupt(out);
+            }
+            prost::encoding::encode_key(2, prost::encoding::WireType::LengthDelimited, out);
+            prost::encoding::encode_varint(len, out);
+            out.extend_from_slice(buf);
+            true
+        }
+        (2, 2) | (3, 2) => false,
+        _ => corrupt(out),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,6 +164,42 @@ mod tests {
             Line::Text("epoch 1 loss 0.5".into())
         );
         assert_eq!(decode_line(b"").unwrap(), Line::Text(String::new()));
+    }
+
+    #[test]
+    fn responses_are_copied_without_decoding() {
+        use crate::{
+            sqlflow::Responses,
+            step::{Failure, StatementStart},
+        };
+        let rec = row(vec![cell::Value::Int64(7), cell::Value::String("x".into())]);
+        let mut lines = Vec::new();
+        encode_record(&rec, &mut lines);
+        encode_record(
+            &Record {
+                record: Some(record::Record::Start(StatementStart::default())),
+            },
+            &mut lines,
+        );
+        encode_record(
+            &Record {
+                record: Some(record::Record::Failure(Failure::default())),
+            },
+            &mut lines,
+        );
+        lines.extend_from_slice(b"plain text\n");
+        let (mut scratch, mut out) = (Vec::new(), Vec::new());
+        let appended: Vec<bool> = lines
+            .split_inclusive(|&b| b == b'\n')
+            .map(|l| append_response_field(l, &mut scratch, &mut out))
+            .collect();
+        assert_eq!(appended, [true, false, false, true]);
+        let decoded = Responses::decode(out.as_slice()).unwrap();
+        let Some(record::Record::Response(r)) = rec.record else {
+            panic!()
+        };
+        assert_eq!(decoded.response[0], r);
+        assert_eq!(decoded.response.len(), 2);
     }
 
     #[test]

@@ -26,6 +26,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+use prost::Message as _;
 use sqlflow_plugin_api::{
     ErrorCode, RunnerError,
     sdk::{self, PluginContext, Runner, Waker},
@@ -133,6 +134,15 @@ impl Runner for LocalRunner {
     }
 
     fn fetch(&self, call: FetchCall, waker: Option<Waker>) -> Result<Responses, RunnerError> {
+        let bytes = self.fetch_encoded(call, waker)?;
+        Responses::decode(bytes.as_slice())
+            .map_err(|e| RunnerError::internal(format!("cannot decode a page: {e}")))
+    }
+
+    /// Fetch without decoding the output: record lines carry encoded responses, which
+    /// are copied into the reply as they are (a million-row result never turns into a
+    /// million structs here).
+    fn fetch_encoded(&self, call: FetchCall, waker: Option<Waker>) -> Result<Vec<u8>, RunnerError> {
         let caller = call.caller.unwrap_or_default();
         let req = call.request.unwrap_or_default();
         let id = req.job.map(|j| j.job_id).unwrap_or_default();
@@ -160,19 +170,22 @@ impl Runner for LocalRunner {
         })?;
         let eof = phase.is_done() && page.next_offset == page.file_len;
         let next_cursor = Cursor::encode(page.next_offset, phase.code());
-        if page.responses.is_empty()
+        if page.count == 0
             && next_cursor == req.cursor
             && !eof
             && let Some(w) = waker
         {
             job.add_waker(w, page.file_len);
         }
-        Ok(Responses {
-            job_status: Some(phase.status()),
-            response: page.responses,
-            next_cursor,
-            eof,
-        })
+        // `Responses`, field by field: 1 job_status, 2 the responses, 3 next_cursor, 4 eof.
+        let mut out = Vec::with_capacity(page.encoded.len() + 128);
+        prost::encoding::message::encode(1, &phase.status(), &mut out);
+        out.extend_from_slice(&page.encoded);
+        prost::encoding::string::encode(3, &next_cursor, &mut out);
+        if eof {
+            prost::encoding::bool::encode(4, &eof, &mut out);
+        }
+        Ok(out)
     }
 
     fn cancel(&self, call: CancelCall) -> Result<JobStatus, RunnerError> {

@@ -6,15 +6,14 @@ use std::{
     path::Path,
 };
 
-use sqlflow_proto::{
-    sqlflow::{Message, Response, message::Kind, response},
-    step::record,
-    stream::{Line, decode_line},
-};
+use sqlflow_proto::stream::append_response_field;
 
 /// A page of complete lines read from `offset`.
 pub struct Page {
-    pub responses: Vec<Response>,
+    /// The responses, already encoded as `Responses.response` entries (field 2): they
+    /// are copied out of the record lines without being decoded.
+    pub encoded: Vec<u8>,
+    pub count: usize,
     /// Offset just after the last consumed line.
     pub next_offset: u64,
     /// Length of the file when it was read.
@@ -48,7 +47,8 @@ pub fn read_page(
         // No output file yet: the process has not started.
         Err(e) if e.kind() == io::ErrorKind::NotFound && offset == 0 => {
             return Ok(Page {
-                responses: Vec::new(),
+                encoded: Vec::new(),
+                count: 0,
                 next_offset: 0,
                 file_len: 0,
             });
@@ -88,36 +88,18 @@ pub fn read_page(
     if final_ && consumed == 0 && buf.len() as u64 == available {
         consumed = buf.len();
     }
-    let mut responses = Vec::new();
+    let mut encoded = Vec::with_capacity(consumed);
+    let mut scratch = Vec::new();
+    let mut count = 0;
     for line in buf[..consumed].split_inclusive(|&b| b == b'\n') {
-        if let Some(r) = to_response(line) {
-            responses.push(r);
+        if append_response_field(line, &mut scratch, &mut encoded) {
+            count += 1;
         }
     }
     Ok(Page {
-        responses,
+        encoded,
+        count,
         next_offset: offset + consumed as u64,
         file_len,
     })
-}
-
-fn to_response(line: &[u8]) -> Option<Response> {
-    let message = |text: String, kind: Kind| Response {
-        response: Some(response::Response::Message(Message {
-            message: text,
-            kind: kind as i32,
-        })),
-    };
-    match decode_line(line) {
-        Ok(Line::Record(rec)) => match rec.record? {
-            record::Record::Response(r) => Some(r),
-            // The final status carries the failure; statement starts are for runners.
-            record::Record::Failure(_) | record::Record::Start(_) => None,
-        },
-        Ok(Line::Text(text)) => Some(message(text, Kind::Log)),
-        Err(e) => Some(message(
-            format!("skipped a corrupt output line: {e}"),
-            Kind::Error,
-        )),
-    }
 }

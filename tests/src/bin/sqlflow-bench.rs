@@ -6,6 +6,7 @@
 //!   target/release/sqlflow-bench poll --clients 5000   # N clients polling once a second
 //!   target/release/sqlflow-bench submit --jobs 1000    # throughput of trivial jobs
 //!   target/release/sqlflow-bench memory --jobs 20      # idle server RSS, per-job memory
+//!   target/release/sqlflow-bench stream --rows 1000000 # CLI csv vs `sqlite3 -csv`
 //!
 //! On ext4, creating files right after many were deleted is slower (the allocator skips
 //! recently freed inodes), so back-to-back runs of anything that creates and deletes
@@ -73,6 +74,14 @@ enum Bench {
         #[arg(long, default_value_t = 20)]
         jobs: usize,
     },
+    /// Wall time of `sqlflow --format csv -e "SELECT * FROM t"` for a table of N rows
+    /// (5 columns), against `sqlite3 -csv` on the same file when sqlite3 is installed.
+    Stream {
+        #[arg(long, default_value_t = 1_000_000)]
+        rows: usize,
+        #[arg(long, default_value_t = 7)]
+        runs: usize,
+    },
 }
 
 fn main() {
@@ -109,6 +118,7 @@ fn main() {
             Bench::Memory { jobs } => {
                 memory(start_with(&args, "max_running_per_user = 0"), jobs).await
             }
+            Bench::Stream { rows, runs } => stream(start(&args), rows, runs),
         }
     });
 }
@@ -384,5 +394,66 @@ async fn memory(server: Server, jobs: usize) {
     );
     for job in ids {
         let _ = c.cancel(JobId { job_id: job }).await;
+    }
+}
+
+fn stream(server: Server, rows: usize, runs: usize) {
+    let create = format!(
+        "CREATE TABLE t AS WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n \
+         WHERE i < {rows}) SELECT i AS id, 'name_' || i AS name, i * 0.5 AS x, i % 1000 AS y, \
+         'some note text' AS note FROM n"
+    );
+    let made = server
+        .cli()
+        .args(["-e", &create])
+        .output()
+        .expect("run sqlflow");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let out = server.dir().join("out.csv");
+    let timed = |cmd: &mut std::process::Command| -> Option<Duration> {
+        let file = std::fs::File::create(&out).expect("out.csv");
+        let t = Instant::now();
+        let status = cmd.stdout(file).status().ok()?;
+        status.success().then(|| t.elapsed())
+    };
+    let sql = "SELECT * FROM t";
+    let mut ours = Vec::new();
+    let mut theirs = Vec::new();
+    for _ in 0..runs {
+        ours.push(
+            timed(server.cli().args(["--format", "csv", "-e", sql])).expect("sqlflow failed"),
+        );
+        let db = server.dir().join("test.db");
+        if let Some(d) = timed(
+            std::process::Command::new("sqlite3")
+                .arg("-csv")
+                .arg(&db)
+                .arg(sql),
+        ) {
+            theirs.push(d);
+        }
+    }
+    let median = |mut v: Vec<Duration>| {
+        v.sort();
+        v[v.len() / 2]
+    };
+    let ours = median(ours);
+    print!(
+        "stream {rows} rows: sqlflow --format csv median {:.3} s",
+        ours.as_secs_f64()
+    );
+    if theirs.is_empty() {
+        println!(" (sqlite3 not installed: no baseline)");
+    } else {
+        let theirs = median(theirs);
+        println!(
+            ", sqlite3 -csv {:.3} s, ratio {:.2}",
+            theirs.as_secs_f64(),
+            ours.as_secs_f64() / theirs.as_secs_f64()
+        );
     }
 }
