@@ -68,16 +68,10 @@ fn split(mut rows: Vec<String>, test_share: f64, seed: u64) -> (Vec<String>, Vec
     (train, rows)
 }
 
-fn iris(schema: &str) -> String {
-    let rows: Vec<String> = IRIS
-        .lines()
-        .skip(1)
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| format!("({})", l.trim()))
-        .collect();
+/// A dataset as `<schema>.train` and `<schema>.test` (a fifth of the rows, shuffled the
+/// same way on every run).
+fn dataset(schema: &str, cols: &str, rows: Vec<String>) -> String {
     let (train, test) = split(rows, 0.2, 42);
-    let cols = "sepal_length DOUBLE PRECISION, sepal_width DOUBLE PRECISION, \
-                petal_length DOUBLE PRECISION, petal_width DOUBLE PRECISION, class INT";
     format!(
         "CREATE SCHEMA IF NOT EXISTS {schema};\n{}{}",
         table(schema, "train", cols, &train),
@@ -85,23 +79,28 @@ fn iris(schema: &str) -> String {
     )
 }
 
-fn boston(schema: &str) -> String {
-    let rows: Vec<String> = BOSTON
-        .lines()
-        .skip(2)
+/// The rows of a numeric CSV file after its `header_lines`, as SQL tuples.
+fn csv_rows(csv: &str, header_lines: usize) -> Vec<String> {
+    csv.lines()
+        .skip(header_lines)
         .filter(|l| !l.trim().is_empty())
         .map(|l| format!("({})", l.trim()))
-        .collect();
-    let (train, test) = split(rows, 0.2, 42);
+        .collect()
+}
+
+fn iris(schema: &str) -> String {
+    let cols = "sepal_length DOUBLE PRECISION, sepal_width DOUBLE PRECISION, \
+                petal_length DOUBLE PRECISION, petal_width DOUBLE PRECISION, class INT";
+    dataset(schema, cols, csv_rows(IRIS, 1))
+}
+
+fn boston(schema: &str) -> String {
     let cols = "crim DOUBLE PRECISION, zn DOUBLE PRECISION, indus DOUBLE PRECISION, chas INT, \
                 nox DOUBLE PRECISION, rm DOUBLE PRECISION, age DOUBLE PRECISION, \
                 dis DOUBLE PRECISION, rad INT, tax INT, ptratio DOUBLE PRECISION, \
                 b DOUBLE PRECISION, lstat DOUBLE PRECISION, medv DOUBLE PRECISION";
-    format!(
-        "CREATE SCHEMA IF NOT EXISTS {schema};\n{}{}",
-        table(schema, "train", cols, &train),
-        table(schema, "test", cols, &test)
-    )
+    // Its first line is the row count, the second the column names.
+    dataset(schema, cols, csv_rows(BOSTON, 2))
 }
 
 fn churn(schema: &str) -> String {
@@ -199,7 +198,6 @@ fn churn(schema: &str) -> String {
             sql_str(if churned { "Yes" } else { "No" }),
         ));
     }
-    let (train, test) = split(rows, 0.2, 42);
     let v = "VARCHAR(32)";
     let cols = format!(
         "customerID {v}, gender {v}, SeniorCitizen INT, Partner {v}, Dependents {v}, tenure INT, \
@@ -208,24 +206,18 @@ fn churn(schema: &str) -> String {
          StreamingMovies {v}, Contract {v}, PaperlessBilling {v}, PaymentMethod {v}, \
          MonthlyCharges DOUBLE PRECISION, TotalCharges DOUBLE PRECISION, Churn {v}"
     );
-    format!(
-        "CREATE SCHEMA IF NOT EXISTS {schema};\n{}{}",
-        table(schema, "train", &cols, &train),
-        table(schema, "test", &cols, &test)
-    )
+    dataset(schema, &cols, rows)
 }
 
 /// The loading programs, one per dataset, with schema names `<prefix>iris`, ...
 pub fn programs(prefix: &str) -> Vec<(String, String)> {
-    ["iris", "boston", "churn"]
+    let datasets: [(&str, fn(&str) -> String); 3] =
+        [("iris", iris), ("boston", boston), ("churn", churn)];
+    datasets
         .into_iter()
-        .map(|name| {
+        .map(|(name, program)| {
             let schema = format!("{prefix}{name}");
-            let p = match name {
-                "iris" => iris(&schema),
-                "boston" => boston(&schema),
-                _ => churn(&schema),
-            };
+            let p = program(&schema);
             (schema, p)
         })
         .collect()

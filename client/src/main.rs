@@ -353,16 +353,12 @@ async fn list_jobs(client: &Client, limit: u32) -> Result<(), String> {
         .await
         .map_err(|s| client.explain(&s))?
         .into_inner();
+    // Like `ls | head`, a closed stdout ends the listing quietly.
     let mut out = io::stdout().lock();
-    let w = |out: &mut io::StdoutLock<'_>, line: String| {
-        let _ = writeln!(out, "{line}");
-    };
-    w(
-        &mut out,
-        format!(
-            "{:<32}  {:<9}  {:<19}  {:>9}  PROGRAM",
-            "JOB", "STATUS", "SUBMITTED", "TOOK"
-        ),
+    let _ = writeln!(
+        out,
+        "{:<32}  {:<9}  {:<19}  {:>9}  PROGRAM",
+        "JOB", "STATUS", "SUBMITTED", "TOOK"
     );
     for j in reply.jobs {
         let status = j.status.unwrap_or_default();
@@ -374,23 +370,18 @@ async fn list_jobs(client: &Client, limit: u32) -> Result<(), String> {
         } else {
             "-".into()
         };
-        w(
-            &mut out,
-            format!(
-                "{:<32}  {:<9}  {:<19}  {:>9}  {}",
-                j.job_id,
-                format!("{:?}", status.code()).to_uppercase(),
-                utc(j.submitted_at_ms),
-                took,
-                j.summary
-            ),
+        let _ = writeln!(
+            out,
+            "{:<32}  {:<9}  {:<19}  {:>9}  {}",
+            j.job_id,
+            status.code().as_str_name(),
+            utc(j.submitted_at_ms),
+            took,
+            j.summary
         );
     }
     if !reply.next_page_token.is_empty() {
-        w(
-            &mut out,
-            "(more: raise --limit to see older jobs)".to_string(),
-        );
+        let _ = writeln!(out, "(more: raise --limit to see older jobs)");
     }
     Ok(())
 }

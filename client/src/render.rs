@@ -360,7 +360,7 @@ fn json_value(out: &mut String, c: &Cell) {
         Some(Value::Double(f)) if f.is_finite() => {
             let _ = write!(out, "{f:?}");
         }
-        Some(Value::Double(f)) => json_string(out, &format!("{f:?}")),
+        // NaN and infinities, like every other value, as their text.
         _ => json_string(out, &cell_text(c, "")),
     }
 }

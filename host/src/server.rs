@@ -123,22 +123,14 @@ pub async fn serve(cfg: Config, figment: Figment) -> Result<(), StartError> {
     } else {
         tracing::info!("authentication on: {} user(s)", auth.users());
     }
+    let read_pem = |key: &str, path: &std::path::Path| {
+        std::fs::read(path)
+            .map_err(|e| config_error(&figment, key, format!("{}: {e}", path.display())))
+    };
     let tls = match &cfg.tls {
         Some(t) => {
-            let cert = std::fs::read(&t.cert_file).map_err(|e| {
-                config_error(
-                    &figment,
-                    "tls.cert_file",
-                    format!("{}: {e}", t.cert_file.display()),
-                )
-            })?;
-            let key = std::fs::read(&t.key_file).map_err(|e| {
-                config_error(
-                    &figment,
-                    "tls.key_file",
-                    format!("{}: {e}", t.key_file.display()),
-                )
-            })?;
+            let cert = read_pem("tls.cert_file", &t.cert_file)?;
+            let key = read_pem("tls.key_file", &t.key_file)?;
             Some(ServerTlsConfig::new().identity(Identity::from_pem(cert, key)))
         }
         None => None,

@@ -109,6 +109,12 @@ impl RunnerError {
         Self::new(ErrorCode::NOT_FOUND, message)
     }
 
+    /// A job the caller may not see. Missing and someone else's jobs get the same
+    /// answer, so ids of other users' jobs cannot be probed.
+    pub fn unknown_job(id: &str) -> Self {
+        Self::not_found(format!("no job with id '{id}'"))
+    }
+
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::INTERNAL, message)
     }

@@ -169,9 +169,12 @@ fn decode<T: Message + Default>(
     r: RResult<RVec<u8>, RunnerError>,
 ) -> Result<T, RunnerError> {
     match r {
-        RResult::ROk(bytes) => T::decode(bytes.as_slice()).map_err(|e| {
-            RunnerError::internal(format!("runner returned an undecodable {what} reply: {e}"))
-        }),
+        // From one owned buffer, so `bytes` fields become views into it, not copies.
+        RResult::ROk(bytes) => {
+            T::decode(prost::bytes::Bytes::from(bytes.into_vec())).map_err(|e| {
+                RunnerError::internal(format!("runner returned an undecodable {what} reply: {e}"))
+            })
+        }
         RResult::RErr(e) => Err(e),
     }
 }
@@ -191,27 +194,19 @@ impl PluginRunner {
     }
 
     /// [`fetch`](Self::fetch) decoded as any message wire-compatible with `Responses`,
-    /// such as [`RawResponses`](sqlflow_proto::raw::RawResponses). The reply is decoded
-    /// from one shared buffer, so bytes fields become views into it, not copies.
+    /// such as [`RawResponses`](sqlflow_proto::raw::RawResponses), whose responses stay
+    /// views into the reply's buffer.
     pub fn fetch_as<T: Message + Default>(
         &self,
         call: &FetchCall,
         waker: Option<FetchWakerBox>,
     ) -> Result<T, RunnerError> {
         let bytes = call.encode_to_vec();
-        match self
-            .inner
-            .fetch(bytes.as_slice().into(), ROption::from(waker))
-        {
-            RResult::ROk(reply) => {
-                T::decode(prost::bytes::Bytes::from(reply.into_vec())).map_err(|e| {
-                    RunnerError::internal(format!(
-                        "runner returned an undecodable fetch reply: {e}"
-                    ))
-                })
-            }
-            RResult::RErr(e) => Err(e),
-        }
+        decode(
+            "fetch",
+            self.inner
+                .fetch(bytes.as_slice().into(), ROption::from(waker)),
+        )
     }
 
     pub fn cancel(&self, call: &CancelCall) -> Result<JobStatus, RunnerError> {

@@ -22,7 +22,7 @@ use abi_stable::std_types::{RResult, RSlice, RStr, RString, RVec};
 use prost::Message;
 use sqlflow_proto::{
     plugin::{Caller, CancelCall, FetchCall, ListJobsCall, RunCall, RunnerStats},
-    sqlflow::{JobId, JobStatus, ListJobsResponse, Responses},
+    sqlflow::{JobId, JobStatus, ListJobsResponse, Responses, job_status::Code},
 };
 use tracing::{Event, Level, Subscriber, field::Visit, span};
 use tracing_subscriber::{Layer, layer::Context, prelude::*, registry::LookupSpan};
@@ -66,6 +66,45 @@ pub trait Runner: Send + Sync + 'static {
     fn stats(&self) -> Result<RunnerStats, RunnerError> {
         Ok(RunnerStats::default())
     }
+}
+
+/// `JobInfo.summary`: the program's first non-empty line, at most 100 characters.
+pub fn program_summary(program: &str) -> String {
+    let first = program
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("");
+    let mut s: String = first.chars().take(100).collect();
+    if s.len() < first.len() {
+        s.push_str("...");
+    }
+    s
+}
+
+/// The job state as one letter, for cursors: a cursor carries the state the client last
+/// saw, so a state change alone makes a new cursor (which ends a long-poll).
+/// `UNKNOWN` reads as running.
+pub fn state_letter(code: Code) -> char {
+    match code {
+        Code::Pending => 'P',
+        Code::Running | Code::Unknown => 'R',
+        Code::Succeeded => 'S',
+        Code::Failed => 'F',
+        Code::Cancelled => 'C',
+    }
+}
+
+/// The inverse of [`state_letter`].
+pub fn state_from_letter(s: &str) -> Option<Code> {
+    Some(match s {
+        "P" => Code::Pending,
+        "R" => Code::Running,
+        "S" => Code::Succeeded,
+        "F" => Code::Failed,
+        "C" => Code::Cancelled,
+        _ => return None,
+    })
 }
 
 /// Handed to the runner's `create` function.

@@ -47,17 +47,12 @@ pub enum DecodeError {
 
 /// Decodes one line (with or without its trailing newline).
 pub fn decode_line(line: &[u8]) -> Result<Line, DecodeError> {
-    let line = line.strip_suffix(b"\n").unwrap_or(line);
-    let line = line.strip_suffix(b"\r").unwrap_or(line);
-    match line.strip_prefix(RECORD_PREFIX) {
-        Some(b64) => {
-            let bytes = STANDARD_NO_PAD
-                .decode(b64)
-                .map_err(|e| DecodeError::Corrupt(e.to_string()))?;
-            Record::decode(bytes.as_slice())
-                .map(Line::Record)
-                .map_err(|e| DecodeError::Corrupt(e.to_string()))
-        }
+    let line = trim_eol(line);
+    let mut scratch = Vec::new();
+    match record_bytes(line, &mut scratch)? {
+        Some(bytes) => Record::decode(bytes)
+            .map(Line::Record)
+            .map_err(|e| DecodeError::Corrupt(e.to_string())),
         None => Ok(Line::Text(String::from_utf8_lossy(line).into_owned())),
     }
 }
@@ -67,63 +62,88 @@ pub fn decode_line(line: &[u8]) -> Result<Line, DecodeError> {
 /// is copied as it is. Text lines become log messages; statement starts and failures
 /// are not responses. Returns whether something was appended. `scratch` is reused.
 pub fn append_response_field(line: &[u8], scratch: &mut Vec<u8>, out: &mut Vec<u8>) -> bool {
-    use crate::sqlflow::{Message, Response, message::Kind, response};
-    let line = line.strip_suffix(b"\n").unwrap_or(line);
-    let line = line.strip_suffix(b"\r").unwrap_or(line);
-    let as_message = |text: String, kind: Kind, out: &mut Vec<u8>| {
-        let r = Response {
-            response: Some(response::Response::Message(Message {
-                message: text,
-                kind: kind as i32,
-            })),
-        };
-        prost::encoding::message::encode(2, &r, out);
+    use crate::sqlflow::message::Kind;
+    let line = trim_eol(line);
+    let response = match record_bytes(line, scratch) {
+        Ok(Some(record)) => response_field(record),
+        Ok(None) => {
+            append_message(String::from_utf8_lossy(line).into_owned(), Kind::Log, out);
+            return true;
+        }
+        Err(e) => Err(e),
     };
+    match response {
+        Ok(Some(r)) => {
+            prost::encoding::encode_key(2, prost::encoding::WireType::LengthDelimited, out);
+            prost::encoding::encode_varint(r.len() as u64, out);
+            out.extend_from_slice(r);
+        }
+        Ok(None) => return false,
+        Err(e) => append_message(
+            format!("skipped a corrupt output line: {e}"),
+            Kind::Error,
+            out,
+        ),
+    }
+    true
+}
+
+fn append_message(text: String, kind: crate::sqlflow::message::Kind, out: &mut Vec<u8>) {
+    use crate::sqlflow::{Message, Response, response};
+    let r = Response {
+        response: Some(response::Response::Message(Message {
+            message: text,
+            kind: kind as i32,
+        })),
+    };
+    prost::encoding::message::encode(2, &r, out);
+}
+
+fn trim_eol(line: &[u8]) -> &[u8] {
+    let line = line.strip_suffix(b"\n").unwrap_or(line);
+    line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+/// The encoded `Record` of a record line, base64-decoded into `scratch`; `None` for a
+/// text line.
+fn record_bytes<'s>(
+    line: &[u8],
+    scratch: &'s mut Vec<u8>,
+) -> Result<Option<&'s [u8]>, DecodeError> {
     let Some(b64) = line.strip_prefix(RECORD_PREFIX) else {
-        as_message(String::from_utf8_lossy(line).into_owned(), Kind::Log, out);
-        return true;
+        return Ok(None);
     };
     scratch.clear();
-    if STANDARD_NO_PAD.decode_vec(b64, scratch).is_err() {
-        as_message(
-            "skipped a corrupt output line: bad base64".into(),
-            Kind::Error,
-            out,
-        );
-        return true;
-    }
-    let mut buf = scratch.as_slice();
+    STANDARD_NO_PAD
+        .decode_vec(b64, scratch)
+        .map_err(|e| DecodeError::Corrupt(e.to_string()))?;
+    Ok(Some(scratch.as_slice()))
+}
+
+/// The `Response` bytes of an encoded `Record` (its field 1); `None` for the other kinds
+/// of record and for a record of nothing.
+fn response_field(mut buf: &[u8]) -> Result<Option<&[u8]>, DecodeError> {
     if buf.is_empty() {
-        // An empty record: nothing to show (decode_line reads it as a record of nothing).
-        return false;
+        return Ok(None);
     }
-    let corrupt = |out: &mut Vec<u8>| {
-        as_message(
-            "skipped a corrupt output line: bad record".into(),
-            Kind::Error,
-            out,
-        );
-        true
-    };
-    let Ok(key) = prost::encoding::decode_varint(&mut buf) else {
-        return corrupt(out);
-    };
+    let corrupt = DecodeError::Corrupt;
+    let key = prost::encoding::decode_varint(&mut buf).map_err(|e| corrupt(e.to_string()))?;
     match (key >> 3, key & 7) {
-        // Record.response: copy the Response bytes under Responses.response's tag.
         (1, 2) => {
-            let Ok(len) = prost::encoding::decode_varint(&mut buf) else {
-                return corrupt(out);
-            };
+            let len =
+                prost::encoding::decode_varint(&mut buf).map_err(|e| corrupt(e.to_string()))?;
             if len as usize != buf.len() {
-                return corrupt(out);
+                return Err(corrupt(format!(
+                    "a response of {len} bytes in a record of {}",
+                    buf.len()
+                )));
             }
-            prost::encoding::encode_key(2, prost::encoding::WireType::LengthDelimited, out);
-            prost::encoding::encode_varint(len, out);
-            out.extend_from_slice(buf);
-            true
+            Ok(Some(buf))
         }
-        (2, 2) | (3, 2) => false,
-        _ => corrupt(out),
+        (2, 2) | (3, 2) => Ok(None),
+        (field, wire) => Err(corrupt(format!(
+            "unexpected field {field} (wire type {wire})"
+        ))),
     }
 }
 
@@ -188,18 +208,25 @@ mod tests {
             &mut lines,
         );
         lines.extend_from_slice(b"plain text\n");
+        lines.extend_from_slice(b"SQLFLOW/1 !!\n");
         let (mut scratch, mut out) = (Vec::new(), Vec::new());
         let appended: Vec<bool> = lines
             .split_inclusive(|&b| b == b'\n')
             .map(|l| append_response_field(l, &mut scratch, &mut out))
             .collect();
-        assert_eq!(appended, [true, false, false, true]);
+        assert_eq!(appended, [true, false, false, true, true]);
         let decoded = Responses::decode(out.as_slice()).unwrap();
         let Some(record::Record::Response(r)) = rec.record else {
             panic!()
         };
         assert_eq!(decoded.response[0], r);
-        assert_eq!(decoded.response.len(), 2);
+        assert_eq!(decoded.response.len(), 3);
+        let text = |i: usize| match &decoded.response[i].response {
+            Some(crate::sqlflow::response::Response::Message(m)) => m.message.clone(),
+            other => panic!("not a message: {other:?}"),
+        };
+        assert_eq!(text(1), "plain text");
+        assert!(text(2).starts_with("skipped a corrupt output line: corrupt record line"));
     }
 
     #[test]

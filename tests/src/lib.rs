@@ -5,7 +5,7 @@ use std::{
     fs,
     io::{BufRead, BufReader},
     path::{Path, PathBuf},
-    process::{Child, Command, ExitStatus, Stdio},
+    process::{Child, Command, ExitStatus, Output, Stdio},
     sync::mpsc,
     time::{Duration, Instant},
 };
@@ -17,6 +17,19 @@ use sqlflow_proto::sqlflow::{
 use tonic::transport::Channel;
 
 pub use sqlflow_proto::sqlflow;
+
+/// Runs a command that must succeed (the failure shows its stderr) and returns its output.
+pub fn output_ok(cmd: &mut Command) -> Output {
+    let out = cmd.output().expect("run the command");
+    assert!(
+        out.status.success(),
+        "{:?} failed ({}): {}",
+        cmd.get_program(),
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
 
 /// target/<profile>, where cargo puts the binaries.
 pub fn profile_dir() -> PathBuf {

@@ -4,7 +4,7 @@
 //! every model family trained, evaluated, used to predict and explained.
 
 use sqlflow_e2e::{
-    Server, fetch_all, run_with,
+    Server, fetch_all, output_ok, run_with,
     sqlflow::{Request, Response, Session, cell::Value, job_status::Code, response},
 };
 
@@ -94,16 +94,11 @@ async fn setup(datasource: Option<String>) -> Db {
     let server = Server::start();
     let datasource = datasource.unwrap_or_default();
     let p = prefix();
-    let out = server
-        .cli()
-        .args(["demo-data", "--schema-prefix", &p])
-        .env("SQLFLOW_DATASOURCE", &datasource)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "demo-data failed: {}",
-        String::from_utf8_lossy(&out.stderr)
+    output_ok(
+        server
+            .cli()
+            .args(["demo-data", "--schema-prefix", &p])
+            .env("SQLFLOW_DATASOURCE", &datasource),
     );
     Db {
         server,

@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use sqlflow_e2e::{
-    IDLE_SQL, SLOW_SQL, Server, authed, fetch, fetch_all, run, run_with,
+    IDLE_SQL, SLOW_SQL, Server, authed, fetch, fetch_all, output_ok, run, run_with,
     sqlflow::{
         FetchRequest, JobId, ListJobsRequest, Request, Session, job_status::Code,
         sql_flow_client::SqlFlowClient,
@@ -372,17 +372,8 @@ async fn list_jobs_pages_newest_first_and_shows_only_your_own() {
     assert_eq!(bad.code(), tonic::Code::InvalidArgument);
 
     // The CLI shows the same.
-    let out = server
-        .cli()
-        .args(["--token", "tok-alice", "jobs"])
-        .output()
-        .unwrap();
+    let out = output_ok(server.cli().args(["--token", "tok-alice", "jobs"]));
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     assert_eq!(text.lines().count(), 6, "{text}");
     assert!(text.lines().nth(1).unwrap().starts_with(&mine[4]), "{text}");
     assert!(!text.contains(&bobs));

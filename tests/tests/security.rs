@@ -3,7 +3,7 @@
 use std::{os::unix::fs::PermissionsExt, time::Duration};
 
 use sqlflow_e2e::{
-    Server, authed, fetch_all, run_with,
+    Server, authed, fetch_all, output_ok, run_with,
     sqlflow::{
         FetchRequest, JobId, ListJobsRequest, Request, Session, job_status::Code,
         sql_flow_client::SqlFlowClient,
@@ -80,15 +80,10 @@ async fn without_a_valid_token_every_call_is_unauthenticated() {
     let out = server.cli().args(["-e", "SELECT 1"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("SQLFLOW_TOKEN"));
-    let out = server
-        .cli()
-        .args(["--token", "tok-alice", "-e", "SELECT 'hi' AS x"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    output_ok(
+        server
+            .cli()
+            .args(["--token", "tok-alice", "-e", "SELECT 'hi' AS x"]),
     );
 }
 
@@ -286,17 +281,12 @@ async fn tls_serves_clients_that_trust_the_certificate() {
         .start();
     let port = server.addr.rsplit_once(':').unwrap().1;
     let https = format!("https://localhost:{port}");
-    let out = server
-        .cli()
-        .args(["--server", &https, "--ca-cert"])
-        .arg(&ca_pem)
-        .args(["-e", "SELECT 'over tls' AS x"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = output_ok(
+        server
+            .cli()
+            .args(["--server", &https, "--ca-cert"])
+            .arg(&ca_pem)
+            .args(["-e", "SELECT 'over tls' AS x"]),
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("over tls"));
     // A plaintext client gets nowhere.

@@ -174,6 +174,15 @@ fn err_text(e: &RunnerError) -> String {
     format!("{:?}: {}", e.code, e.message)
 }
 
+/// `what` must have failed with `code`.
+fn want_error<T>(r: Result<T, RunnerError>, code: ErrorCode, what: &str) -> Check {
+    match r {
+        Err(e) if e.code == code => Ok(()),
+        Err(e) => Err(format!("{what}: {}, want {}", err_text(&e), code.name())),
+        Ok(_) => Err(format!("{what} succeeded, want {}", code.name())),
+    }
+}
+
 /// Everything fetched from one starting cursor to the end.
 struct Transcript {
     /// (cursor sent, responses received), one per non-empty page.
@@ -377,25 +386,16 @@ impl Kit {
             "no-such-job",
             "../../etc/passwd",
         ] {
-            match self.fetch(id, "") {
-                Err(e) if e.code == ErrorCode::NOT_FOUND => {}
-                Err(e) => return Err(format!("fetch of {id:?}: {}, want NOT_FOUND", err_text(&e))),
-                Ok(_) => return Err(format!("fetch of unknown job {id:?} succeeded")),
-            }
+            want_error(
+                self.fetch(id, ""),
+                ErrorCode::NOT_FOUND,
+                &format!("fetch of {id:?}"),
+            )?;
             let cancel = self.runner.cancel(&CancelCall {
                 job: Some(JobId { job_id: id.into() }),
                 caller: Some(caller()),
             });
-            match cancel {
-                Err(e) if e.code == ErrorCode::NOT_FOUND => {}
-                Err(e) => {
-                    return Err(format!(
-                        "cancel of {id:?}: {}, want NOT_FOUND",
-                        err_text(&e)
-                    ));
-                }
-                Ok(_) => return Err(format!("cancel of unknown job {id:?} succeeded")),
-            }
+            want_error(cancel, ErrorCode::NOT_FOUND, &format!("cancel of {id:?}"))?;
         }
         Ok(())
     }
@@ -407,16 +407,11 @@ impl Kit {
             "\u{0}\u{1}",
             "999999999999999999999999999999",
         ] {
-            match self.fetch(&job, bad) {
-                Err(e) if e.code == ErrorCode::INVALID_ARGUMENT => {}
-                Err(e) => {
-                    return Err(format!(
-                        "cursor {bad:?}: {}, want INVALID_ARGUMENT",
-                        err_text(&e)
-                    ));
-                }
-                Ok(_) => return Err(format!("malformed cursor {bad:?} was accepted")),
-            }
+            want_error(
+                self.fetch(&job, bad),
+                ErrorCode::INVALID_ARGUMENT,
+                &format!("cursor {bad:?}"),
+            )?;
         }
         Ok(())
     }

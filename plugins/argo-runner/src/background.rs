@@ -2,7 +2,7 @@
 //! running step's log grows, reaping abandoned jobs, and sweeping Secrets left without
 //! their Workflow.
 
-use std::{sync::Arc, time::Duration};
+use std::{collections::HashSet, time::Duration};
 
 use serde_json::json;
 use sqlflow_proto::jobdir::now_ms;
@@ -10,7 +10,6 @@ use sqlflow_proto::jobdir::now_ms;
 use crate::{
     codegen::{owner_reference, valid_job_name},
     kubeapi::CallError,
-    logs,
     runner::{Shared, Waiter},
     status::WfView,
 };
@@ -35,10 +34,10 @@ impl Shared {
                 let view = match self.cache.get(&job) {
                     Some(v) if self.cache.is_ready() => Some(v),
                     // No watch right now: look for ourselves.
-                    _ => match self.kube.get_workflow(&job).await {
-                        Ok(obj) => obj.as_ref().and_then(WfView::parse).map(Arc::new),
-                        Err(_) => self.cache.get(&job),
-                    },
+                    _ => self
+                        .get_view(&job)
+                        .await
+                        .unwrap_or_else(|_| self.cache.get(&job)),
                 };
                 let Some(view) = view else {
                     waiters.into_iter().for_each(|w| w.waker.wake());
@@ -75,13 +74,8 @@ impl Shared {
             return false;
         }
         let ended = node.is_done() || view.is_done();
-        let since = w.pos.last.map(|s| s.secs);
-        match self.kube.pod_log(&node.pod, since, PROBE_BYTES).await {
-            Ok(body) => {
-                let cut = body.len() as u64 >= PROBE_BYTES;
-                let page = logs::read_page(&body, w.pos, cut, ended);
-                page.progressed || cut
-            }
+        match self.read_page(node, w.pos, PROBE_BYTES, ended).await {
+            Ok((page, cut, _)) => page.progressed || cut,
             Err(_) => false,
         }
     }
@@ -112,12 +106,12 @@ impl Shared {
                     tracing::error!(job_id = %view.name, "cannot cancel an abandoned job: {e}");
                 }
             }
-            self.leases
-                .retain(|name| views.iter().any(|v| v.name == name));
+            let live: HashSet<&str> = views.iter().map(|v| v.name.as_str()).collect();
+            self.leases.retain(|name| live.contains(name));
             self.failures
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
-                .retain(|name, _| views.iter().any(|v| v.name == *name));
+                .retain(|name, _| live.contains(name.as_str()));
         }
     }
 
@@ -147,13 +141,7 @@ impl Shared {
             }
             let wf = match self.cache.get(&name) {
                 Some(v) => Some(v),
-                None => self
-                    .kube
-                    .get_workflow(&name)
-                    .await?
-                    .as_ref()
-                    .and_then(WfView::parse)
-                    .map(Arc::new),
+                None => self.get_view(&name).await?,
             };
             match wf {
                 Some(v) => {

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use base64::{Engine as _, engine::general_purpose::STANDARD};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use sqlflow_plugin_api::RunnerError;
+use sqlflow_plugin_api::{RunnerError, sdk::program_summary};
 use sqlflow_sql::Dialect;
 
 use crate::config::{Config, is_label_value};
@@ -215,20 +215,6 @@ pub fn defuse(s: &str) -> String {
     out
 }
 
-/// The program's first non-empty line, shortened (like the local runner's summary).
-pub fn summary(program: &str) -> String {
-    let first = program
-        .lines()
-        .map(str::trim)
-        .find(|l| !l.is_empty())
-        .unwrap_or("");
-    let mut s: String = first.chars().take(100).collect();
-    if s.len() < first.len() {
-        s.push_str("...");
-    }
-    s
-}
-
 /// Labels on the Workflow, its Secret and its pods.
 pub fn labels(cfg: &Config, name: &str, user: &str) -> BTreeMap<String, String> {
     let mut l = cfg.labels.clone();
@@ -332,7 +318,7 @@ pub fn compile(cfg: &Config, job: &JobInput, statements: Vec<String>) -> Compile
     annotations.insert(ANN_EXIT_ON_SUBMIT, job.exit_on_submit.to_string());
     annotations.insert(ANN_LAST_FETCH, job.now_ms.to_string());
     annotations.insert(ANN_STATEMENTS, n.to_string());
-    annotations.insert(ANN_SUMMARY, summary(&job.program));
+    annotations.insert(ANN_SUMMARY, program_summary(&job.program));
 
     let workflow = json!({
         "apiVersion": API_VERSION,

@@ -5,6 +5,8 @@ use std::{collections::BTreeMap, path::PathBuf};
 use serde::{Deserialize, Deserializer};
 use sqlflow_plugin_api::RunnerError;
 
+use crate::codegen::MANAGED_BY_KEY;
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
@@ -224,9 +226,7 @@ impl Config {
             ));
         }
         for (k, v) in &self.labels {
-            if RESERVED_LABEL_PREFIXES.iter().any(|p| k.starts_with(p))
-                || k == "app.kubernetes.io/managed-by"
-            {
+            if RESERVED_LABEL_PREFIXES.iter().any(|p| k.starts_with(p)) || k == MANAGED_BY_KEY {
                 return Err(RunnerError::config(
                     format!("labels.{k}"),
                     "this label is set by the runner itself",

@@ -13,6 +13,7 @@
 //! holds decides the position, so the same cursor gives the same responses on any
 //! replica.
 
+use sqlflow_plugin_api::sdk::{state_from_letter, state_letter};
 use sqlflow_proto::sqlflow::job_status::Code;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,29 +84,15 @@ impl Cursor {
             }
             Some(Stamp { secs, nanos })
         };
-        let seen = match state {
-            "P" => Code::Pending,
-            "R" => Code::Running,
-            "S" => Code::Succeeded,
-            "F" => Code::Failed,
-            "C" => Code::Cancelled,
-            _ => return None,
-        };
         Some(Cursor {
             step,
             pos: LogPos { last, count },
-            seen: Some(seen),
+            seen: Some(state_from_letter(state)?),
         })
     }
 
     pub fn encode(step: u32, pos: LogPos, state: Code) -> String {
-        let c = match state {
-            Code::Pending => 'P',
-            Code::Running | Code::Unknown => 'R',
-            Code::Succeeded => 'S',
-            Code::Failed => 'F',
-            Code::Cancelled => 'C',
-        };
+        let c = state_letter(state);
         let (secs, nanos) = pos.last.map_or((0, 0), |t| (t.secs, t.nanos));
         format!("a1:{step}:{secs}:{nanos}:{}:{c}", pos.count)
     }

@@ -164,10 +164,6 @@ fn caller_user(c: Option<&sqlflow_proto::plugin::Caller>) -> String {
     c.map(|c| c.user_id.clone()).unwrap_or_default()
 }
 
-fn not_found(id: &str) -> RunnerError {
-    RunnerError::not_found(format!("no job with id '{id}'"))
-}
-
 impl Runner for ArgoRunner {
     fn run(&self, call: RunCall) -> Result<JobId, RunnerError> {
         let user = caller_user(call.caller.as_ref());
@@ -334,14 +330,12 @@ impl Shared {
             Err(e) => return Err(e.to_runner("create the job's Secret")),
         }
         let view = match self.kube.create_workflow(&compiled.workflow).await {
-            Ok(obj) => WfView::parse(&obj),
+            Ok(obj) => WfView::parse(&obj).map(Arc::new),
             Err(e) if e.status() == Some(409) && retry => {
-                let existing = self
-                    .kube
-                    .get_workflow(name)
+                let view = self
+                    .get_view(name)
                     .await
                     .map_err(|e| e.to_runner("read the job of a retried Run"))?;
-                let view = existing.as_ref().and_then(WfView::parse);
                 if view.as_ref().is_some_and(|v| v.user != user) {
                     return Err(RunnerError::new(
                         ErrorCode::ALREADY_EXISTS,
@@ -355,9 +349,8 @@ impl Shared {
                 if created_secret && let Err(d) = self.kube.delete_secret(name).await {
                     tracing::warn!(job_id = %name, "cannot remove the Secret of a job that was not created: {}; the sweeper will", d.message());
                 }
-                let mut err = e.to_runner("create the job's Workflow");
-                if e.status() == Some(404) {
-                    err = RunnerError::new(
+                return Err(if e.status() == Some(404) {
+                    RunnerError::new(
                         ErrorCode::FAILED_PRECONDITION,
                         format!(
                             "cannot create the job's Workflow: the API server does not know \
@@ -365,9 +358,10 @@ impl Shared {
                             self.kube.namespace,
                             e.message()
                         ),
-                    );
-                }
-                return Err(err);
+                    )
+                } else {
+                    e.to_runner("create the job's Workflow")
+                });
             }
         };
         let Some(view) = view else {
@@ -380,34 +374,37 @@ impl Shared {
         if let Err(e) = self.kube.patch_secret(name, &owner).await {
             tracing::warn!(job_id = %name, "cannot make the Workflow own its Secret: {}; the sweeper will retry", e.message());
         }
-        self.cache.offer(Arc::new(view));
+        self.cache.offer(view);
         Ok(())
+    }
+
+    /// Reads the Workflow `name` from the API (not the cache): `None` if it is missing or
+    /// not a sqlflow job.
+    pub(crate) async fn get_view(&self, name: &str) -> Result<Option<Arc<WfView>>, CallError> {
+        let obj = self.kube.get_workflow(name).await?;
+        Ok(obj.as_ref().and_then(WfView::parse).map(Arc::new))
     }
 
     /// The job `id` if the caller owns it. Someone else's job is NOT_FOUND, like a
     /// missing one.
     async fn lookup(&self, id: &str, user: &str) -> Result<Arc<WfView>, RunnerError> {
         if !valid_job_name(id) {
-            return Err(not_found(id));
+            return Err(RunnerError::unknown_job(id));
         }
         let view = match self.cache.get(id) {
             Some(v) => v,
             None => {
-                let obj = self
-                    .kube
-                    .get_workflow(id)
+                let view = self
+                    .get_view(id)
                     .await
-                    .map_err(|e| e.to_runner(&format!("read job {id}")))?;
-                let Some(view) = obj.as_ref().and_then(WfView::parse) else {
-                    return Err(not_found(id));
-                };
-                let view = Arc::new(view);
+                    .map_err(|e| e.to_runner(&format!("read job {id}")))?
+                    .ok_or_else(|| RunnerError::unknown_job(id))?;
                 self.cache.offer(view.clone());
                 view
             }
         };
         if view.user != user {
-            return Err(not_found(id));
+            return Err(RunnerError::unknown_job(id));
         }
         Ok(view)
     }
@@ -471,13 +468,7 @@ impl Shared {
             .cloned();
         let failure = match known {
             Some(f) => f,
-            None => {
-                let f = self.read_failure(view).await;
-                if let Some(f) = &f {
-                    self.remember_failure(&view.name, Some(f.clone()));
-                }
-                f
-            }
+            None => self.read_failure(view).await,
         };
         view.status(failure.as_deref())
     }
@@ -489,7 +480,8 @@ impl Shared {
             .insert(job.to_string(), text);
     }
 
-    /// Reads the failed step's last lines for its Failure record or diagnostics.
+    /// Reads the failed step's last lines for its Failure record or diagnostics, and
+    /// remembers what the log said.
     async fn read_failure(&self, view: &WfView) -> Option<String> {
         let (_, node) = view.failed_step()?;
         if !node.may_have_log() {
@@ -499,9 +491,7 @@ impl Shared {
             Ok(body) => {
                 let text = failure_from_log(&body, view.statements);
                 // A log without an account (a pod killed from outside) is final too.
-                if text.is_none() {
-                    self.remember_failure(&view.name, None);
-                }
+                self.remember_failure(&view.name, text.clone());
                 text
             }
             Err(e) => {
@@ -614,19 +604,16 @@ impl Shared {
         budget: u64,
         ended: bool,
     ) -> Result<(logs::LogPage, bool, u64), LogError> {
-        let since = pos.last.map(|s| s.secs);
         let mut limit = budget.max(1024);
         loop {
-            let body = match self.kube.pod_log(&node.pod, since, limit).await {
-                Ok(b) => b,
+            let (page, cut, read) = match self.read_page(node, pos, limit, ended).await {
+                Ok(r) => r,
                 Err(e) if e.status() == Some(404) => return Err(LogError::NoPod),
                 Err(e) if e.status() == Some(400) => return Err(LogError::NotStarted),
                 Err(e) => return Err(LogError::Api(e)),
             };
-            let cut = body.len() as u64 >= limit;
-            let page = logs::read_page(&body, pos, cut, ended);
             if page.progressed || !cut {
-                return Ok((page, cut, body.len() as u64));
+                return Ok((page, cut, read));
             }
             if limit >= MAX_LOG_READ {
                 return Err(LogError::TooLong);
@@ -637,6 +624,28 @@ impl Shared {
                 .max(limit * 2)
                 .min(MAX_LOG_READ);
         }
+    }
+
+    /// One read of at most `limit` bytes of a step's log from `pos`'s second, and the
+    /// page after `pos` in it: the page, whether the read was cut at `limit`, and the
+    /// bytes read.
+    pub(crate) async fn read_page(
+        &self,
+        node: &StepNode,
+        pos: LogPos,
+        limit: u64,
+        ended: bool,
+    ) -> Result<(logs::LogPage, bool, u64), CallError> {
+        let body = self
+            .kube
+            .pod_log(&node.pod, pos.last.map(|s| s.secs), limit)
+            .await?;
+        let cut = body.len() as u64 >= limit;
+        Ok((
+            logs::read_page(&body, pos, cut, ended),
+            cut,
+            body.len() as u64,
+        ))
     }
 
     fn add_waiter(&self, view: &WfView, waker: Waker, step: u32, pos: LogPos) {

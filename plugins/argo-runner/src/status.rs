@@ -11,6 +11,8 @@
 //! |                                            |   else Argo's node or workflow message  |
 //! | `spec.shutdown` set (Cancel, reaper)       | `CANCELLED` with the recorded reason    |
 
+use std::collections::HashMap;
+
 use serde_json::Value;
 use sqlflow_proto::sqlflow::{JobStatus, job_status::Code};
 
@@ -53,9 +55,6 @@ impl WfPhase {
 /// The pod node of one step.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StepNode {
-    pub id: String,
-    pub name: String,
-    pub template: String,
     /// Pending, Running, Succeeded, Failed, Error, Skipped, Omitted.
     pub phase: String,
     pub message: String,
@@ -126,12 +125,18 @@ impl WfView {
         let meta = &obj["metadata"];
         let name = meta["name"].as_str()?.to_string();
         let statements: usize = ann(obj, ANN_STATEMENTS)?.parse().ok()?;
-        let templates = obj["spec"]["templates"].as_array();
+        // By name, the first of each (what a search from the front would find): one
+        // pass, not one per statement, on every watch event.
+        let mut templates: HashMap<&str, &Value> = HashMap::new();
+        for t in obj["spec"]["templates"].as_array().into_iter().flatten() {
+            if let Some(n) = t["name"].as_str() {
+                templates.entry(n).or_insert(t);
+            }
+        }
         let heads = (0..statements)
             .map(|i| {
-                let t = step_template_name(i);
                 templates
-                    .and_then(|ts| ts.iter().find(|x| x["name"] == t.as_str()))
+                    .get(step_template_name(i).as_str())
                     .and_then(|x| x["metadata"]["annotations"][ANN_STATEMENT].as_str())
                     .unwrap_or("")
                     .to_string()
@@ -154,17 +159,12 @@ impl WfView {
                 else {
                     continue;
                 };
-                let id = node["id"].as_str().unwrap_or("").to_string();
-                let node_name = node["name"].as_str().unwrap_or("").to_string();
                 let pod = if v1_names {
-                    id.clone()
+                    node["id"].as_str().unwrap_or("").to_string()
                 } else {
-                    pod_name_v2(&name, &node_name, template)
+                    pod_name_v2(&name, node["name"].as_str().unwrap_or(""), template)
                 };
                 steps[index] = Some(StepNode {
-                    id,
-                    name: node_name,
-                    template: template.to_string(),
                     phase: node["phase"].as_str().unwrap_or("").to_string(),
                     message: node["message"].as_str().unwrap_or("").to_string(),
                     pod,
@@ -505,10 +505,8 @@ mod tests {
         let mut w = wf("Running", nodes(vec![pod(0, "Running", "")]));
         w["metadata"]["annotations"]["workflows.argoproj.io/pod-name-format"] = json!("v1");
         let v = WfView::parse(&w).unwrap();
-        assert_eq!(
-            v.steps[0].as_ref().unwrap().pod,
-            v.steps[0].as_ref().unwrap().id
-        );
+        let (node_id, _) = pod(0, "Running", "");
+        assert_eq!(v.steps[0].as_ref().unwrap().pod, node_id);
         // Not ours: no statement count.
         assert!(WfView::parse(&json!({"metadata": {"name": "other"}})).is_none());
     }

@@ -11,8 +11,8 @@ use serde_json::json;
 use sqlflow_plugin_api::ErrorCode;
 use sqlflow_proto::sqlflow::{Request, job_status::Code};
 use support::{
-    Fake, Replica, T0, base_config, describe, eoe_line, eventually, failure_line, fake::Call,
-    fast_tuning, head_line, notify_waker, progress_line, request, row_line, start_line,
+    Fake, Replica, T0, base_config, describe, describe_pages, eoe_line, eventually, failure_line,
+    fake::Call, fast_tuning, head_line, notify_waker, progress_line, request, row_line, start_line,
 };
 
 fn replica(fake: &Fake) -> Replica {
@@ -159,10 +159,7 @@ fn a_program_that_succeeds_streams_each_step_while_it_runs() {
 
     // Every cursor replays the same responses, and a full read equals the pieces.
     let whole = r.drain(&job, "");
-    let all: Vec<String> = whole
-        .iter()
-        .flat_map(|(_, p)| describe(&p.response))
-        .collect();
+    let all = describe_pages(&whole);
     assert_eq!(all.len(), 9);
     for cursor in ["", &c1, &c2, &c3] {
         let a = r.fetch(&job, cursor).unwrap();
@@ -219,10 +216,7 @@ fn a_failing_second_step_fails_the_job_with_its_own_error() {
     let pages = r.drain(&job, "");
     let last = &pages.last().unwrap().1;
     assert!(last.eof);
-    let all: Vec<String> = pages
-        .iter()
-        .flat_map(|(_, p)| describe(&p.response))
-        .collect();
+    let all = describe_pages(&pages);
     assert_eq!(
         all,
         ["head a", "row Some(Int64(1))", "eoe 0 SELECT 1 AS a"],
@@ -595,10 +589,7 @@ fn logs_of_collected_pods_are_reported_missing_not_waited_for() {
     let pages = r.drain(&job, "");
     let last = &pages.last().unwrap().1;
     assert!(last.eof);
-    let all: Vec<String> = pages
-        .iter()
-        .flat_map(|(_, p)| describe(&p.response))
-        .collect();
+    let all = describe_pages(&pages);
     assert_eq!(all.len(), 1);
     assert!(
         all[0].contains("its pod") && all[0].contains("was deleted"),

@@ -2,6 +2,7 @@
 //! last saw, so that a state change alone yields a new cursor (the host's long-poll
 //! returns when the cursor changes). Opaque to clients: `1:<offset>:<state>`.
 
+use sqlflow_plugin_api::sdk::{state_from_letter, state_letter};
 use sqlflow_proto::sqlflow::job_status::Code;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,30 +31,14 @@ impl Cursor {
         if offset.is_empty() || !offset.bytes().all(|b| b.is_ascii_digit()) {
             return None;
         }
-        let seen = match state {
-            "P" => Code::Pending,
-            "R" => Code::Running,
-            "S" => Code::Succeeded,
-            "F" => Code::Failed,
-            "C" => Code::Cancelled,
-            _ => return None,
-        };
         Some(Cursor {
             offset: offset.parse().ok()?,
-            seen: Some(seen),
+            seen: Some(state_from_letter(state)?),
         })
     }
 
     pub fn encode(offset: u64, state: Code) -> String {
-        let c = match state {
-            Code::Pending => 'P',
-            Code::Running => 'R',
-            Code::Succeeded => 'S',
-            Code::Failed => 'F',
-            Code::Cancelled => 'C',
-            Code::Unknown => 'R',
-        };
-        format!("1:{offset}:{c}")
+        format!("1:{offset}:{}", state_letter(state))
     }
 }
 

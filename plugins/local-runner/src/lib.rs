@@ -153,11 +153,16 @@ impl Runner for LocalRunner {
         })?;
         // The phase is read before the file, so a finished job's output is complete.
         let phase = job.phase();
+        // `Responses`, field by field: 1 job_status, 2 the responses (appended by
+        // read_page), 3 next_cursor, 4 eof.
+        let mut out = Vec::new();
+        prost::encoding::message::encode(1, &phase.status(), &mut out);
         let page = read_page(
             &job.output_path(),
             cursor.offset,
             self.registry.cfg.fetch_page_bytes,
             phase.is_done(),
+            &mut out,
         )
         .map_err(|e| match e {
             PageError::BadOffset => RunnerError::invalid_argument(format!(
@@ -177,10 +182,6 @@ impl Runner for LocalRunner {
         {
             job.add_waker(w, page.file_len);
         }
-        // `Responses`, field by field: 1 job_status, 2 the responses, 3 next_cursor, 4 eof.
-        let mut out = Vec::with_capacity(page.encoded.len() + 128);
-        prost::encoding::message::encode(1, &phase.status(), &mut out);
-        out.extend_from_slice(&page.encoded);
         prost::encoding::string::encode(3, &next_cursor, &mut out);
         if eof {
             prost::encoding::bool::encode(4, &eof, &mut out);

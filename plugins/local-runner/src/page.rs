@@ -10,9 +10,7 @@ use sqlflow_proto::stream::append_response_field;
 
 /// A page of complete lines read from `offset`.
 pub struct Page {
-    /// The responses, already encoded as `Responses.response` entries (field 2): they
-    /// are copied out of the record lines without being decoded.
-    pub encoded: Vec<u8>,
+    /// How many responses were appended.
     pub count: usize,
     /// Offset just after the last consumed line.
     pub next_offset: u64,
@@ -33,21 +31,23 @@ impl From<io::Error> for PageError {
     }
 }
 
-/// Reads about `max_bytes` of complete lines starting at `offset`. A single line longer
-/// than `max_bytes` is still returned whole. With `final_`, the job has ended and a last
-/// line without its newline (the process was killed mid-write) counts as complete.
+/// Reads about `max_bytes` of complete lines starting at `offset` and appends their
+/// responses to `out`, encoded as `Responses.response` entries (field 2) copied out of
+/// the record lines without being decoded. A single line longer than `max_bytes` is
+/// still returned whole. With `final_`, the job has ended and a last line without its
+/// newline (the process was killed mid-write) counts as complete.
 pub fn read_page(
     path: &Path,
     offset: u64,
     max_bytes: u64,
     final_: bool,
+    out: &mut Vec<u8>,
 ) -> Result<Page, PageError> {
     let mut f = match File::open(path) {
         Ok(f) => f,
         // No output file yet: the process has not started.
         Err(e) if e.kind() == io::ErrorKind::NotFound && offset == 0 => {
             return Ok(Page {
-                encoded: Vec::new(),
                 count: 0,
                 next_offset: 0,
                 file_len: 0,
@@ -78,26 +78,31 @@ pub fn read_page(
         None => 0,
     };
     if consumed == 0 && (buf.len() as u64) < available {
-        // One line longer than a page: read on to its end.
-        let mut rest = Vec::new();
-        f.take(available - buf.len() as u64)
-            .read_to_end(&mut rest)?;
-        buf.extend_from_slice(&rest);
-        consumed = buf.iter().position(|&b| b == b'\n').map_or(0, |i| i + 1);
+        // One line longer than a page: read on to its end, and no further.
+        let mut rest = f.take(available - buf.len() as u64);
+        loop {
+            let start = buf.len();
+            if (&mut rest).take(max_bytes.max(1)).read_to_end(&mut buf)? == 0 {
+                break;
+            }
+            if let Some(i) = buf[start..].iter().position(|&b| b == b'\n') {
+                consumed = start + i + 1;
+                break;
+            }
+        }
     }
     if final_ && consumed == 0 && buf.len() as u64 == available {
         consumed = buf.len();
     }
-    let mut encoded = Vec::with_capacity(consumed);
+    out.reserve(consumed);
     let mut scratch = Vec::new();
     let mut count = 0;
     for line in buf[..consumed].split_inclusive(|&b| b == b'\n') {
-        if append_response_field(line, &mut scratch, &mut encoded) {
+        if append_response_field(line, &mut scratch, out) {
             count += 1;
         }
     }
     Ok(Page {
-        encoded,
         count,
         next_offset: offset + consumed as u64,
         file_len,

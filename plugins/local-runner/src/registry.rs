@@ -13,7 +13,7 @@ use std::{
 };
 
 use serde::{Deserialize, Serialize};
-use sqlflow_plugin_api::RunnerError;
+use sqlflow_plugin_api::{RunnerError, sdk::program_summary};
 use sqlflow_proto::{
     jobdir::{self, FinalCode, FinalStatus, JobSession, StepInput},
     plugin::RunnerStats,
@@ -74,23 +74,6 @@ fn valid_job_id(id: &str) -> bool {
     id.len() == 32 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
-fn not_found(id: &str) -> RunnerError {
-    RunnerError::not_found(format!("no job with id '{id}'"))
-}
-
-fn summary(program: &str) -> String {
-    let first = program
-        .lines()
-        .map(str::trim)
-        .find(|l| !l.is_empty())
-        .unwrap_or("");
-    let mut s: String = first.chars().take(100).collect();
-    if s.len() < first.len() {
-        s.push_str("...");
-    }
-    s
-}
-
 impl Registry {
     pub fn new(
         cfg: Config,
@@ -116,11 +99,11 @@ impl Registry {
     /// one, so ids of other users' jobs cannot be probed.
     pub fn lookup(&self, id: &str, user: &str) -> Result<Arc<Job>, RunnerError> {
         if !valid_job_id(id) {
-            return Err(not_found(id));
+            return Err(RunnerError::unknown_job(id));
         }
         match self.state().jobs.get(id) {
             Some(job) if job.meta.user_id == user => Ok(job.clone()),
-            _ => Err(not_found(id)),
+            _ => Err(RunnerError::unknown_job(id)),
         }
     }
 
@@ -170,7 +153,7 @@ impl Registry {
             request_id: req.request_id.clone(),
             timeout_seconds: req.timeout_seconds,
             exit_on_submit: session.exit_on_submit,
-            summary: summary(&req.sql),
+            summary: program_summary(&req.sql),
         };
         let record = JobRecord {
             meta: meta.clone(),
@@ -294,7 +277,7 @@ impl Registry {
             job.set_phase(Phase::Done(status));
             return Ok(());
         }
-        kill_job(&job.dir).map(|_| ())
+        kill_job(&job.dir)
     }
 
     /// Rebuilds the registry from the work dir after a (re)start.
@@ -532,22 +515,21 @@ impl Registry {
 }
 
 /// Sends SIGKILL to the job's process group if any of its processes is alive.
-/// Returns whether there was something to kill.
-fn kill_job(dir: &Path) -> io::Result<bool> {
+fn kill_job(dir: &Path) -> io::Result<()> {
     if !jobdir::is_alive(dir)? {
-        return Ok(false);
+        return Ok(());
     }
     let identity: jobdir::ProcessIdentity = match jobdir::read_json(dir, jobdir::PROCESS) {
         Ok(p) => p,
         // Alive but not yet recorded: the next round finds it.
-        Err(_) => return Ok(true),
+        Err(_) => return Ok(()),
     };
     // The group id cannot be reused while any member lives, and the lock says one does.
     match nix::sys::signal::killpg(
         nix::unistd::Pid::from_raw(identity.pgid),
         nix::sys::signal::Signal::SIGKILL,
     ) {
-        Ok(()) | Err(nix::errno::Errno::ESRCH) => Ok(true),
+        Ok(()) | Err(nix::errno::Errno::ESRCH) => Ok(()),
         Err(e) => Err(io::Error::from(e)),
     }
 }

@@ -318,32 +318,54 @@ impl Fake {
     }
 
     fn patch_workflow(&self, name: &str, patch: &Value) -> Response<Body> {
+        match self.modify(name, |obj| merge(obj, patch)) {
+            Some(obj) => reply(200, &obj),
+            None => reply(404, &status_body(404, "NotFound", "not found")),
+        }
+    }
+
+    /// Changes a workflow under a new resource version and publishes a watch event;
+    /// `None` if there is no such workflow.
+    fn modify(&self, name: &str, f: impl FnOnce(&mut Value)) -> Option<Value> {
         let mut st = self.state();
         let rv = st.rv + 1;
-        let Some(obj) = st.workflows.get_mut(name) else {
-            return reply(404, &status_body(404, "NotFound", "not found"));
-        };
-        merge(obj, patch);
+        let obj = st.workflows.get_mut(name)?;
+        f(obj);
         obj["metadata"]["resourceVersion"] = json!(rv.to_string());
         let obj = obj.clone();
         st.rv = rv;
         st.events.push((rv, "MODIFIED", obj.clone()));
         drop(st);
         self.bump();
-        reply(200, &obj)
+        Some(obj)
     }
 
-    fn list_workflows(&self, query: &HashMap<String, String>) -> Response<Body> {
-        let st = self.state();
-        let items: Vec<&Value> = st
-            .workflows
-            .values()
+    /// A list reply of the `objects` the query's label selector selects.
+    fn list<'a>(
+        objects: impl Iterator<Item = &'a Value>,
+        query: &HashMap<String, String>,
+        api_version: &str,
+        kind: &str,
+        rv: u64,
+    ) -> Response<Body> {
+        let items: Vec<&Value> = objects
             .filter(|o| selects(query.get("labelSelector"), o))
             .collect();
         reply(
             200,
-            &json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "WorkflowList",
-                           "metadata": {"resourceVersion": st.rv.to_string()}, "items": items}),
+            &json!({"apiVersion": api_version, "kind": kind,
+                    "metadata": {"resourceVersion": rv.to_string()}, "items": items}),
+        )
+    }
+
+    fn list_workflows(&self, query: &HashMap<String, String>) -> Response<Body> {
+        let st = self.state();
+        Self::list(
+            st.workflows.values(),
+            query,
+            "argoproj.io/v1alpha1",
+            "WorkflowList",
+            st.rv,
         )
     }
 
@@ -421,16 +443,7 @@ impl Fake {
 
     fn list_secrets(&self, query: &HashMap<String, String>) -> Response<Body> {
         let st = self.state();
-        let items: Vec<&Value> = st
-            .secrets
-            .values()
-            .filter(|o| selects(query.get("labelSelector"), o))
-            .collect();
-        reply(
-            200,
-            &json!({"apiVersion": "v1", "kind": "SecretList",
-                           "metadata": {"resourceVersion": st.rv.to_string()}, "items": items}),
-        )
+        Self::list(st.secrets.values(), query, "v1", "SecretList", st.rv)
     }
 
     fn pod_log(&self, pod: &str, query: &HashMap<String, String>) -> Response<Body> {
@@ -533,16 +546,7 @@ impl Fake {
 
     /// Changes a workflow as the controller would, publishing a watch event.
     pub fn update(&self, name: &str, f: impl FnOnce(&mut Value)) {
-        let mut st = self.state();
-        let rv = st.rv + 1;
-        let obj = st.workflows.get_mut(name).expect("workflow exists");
-        f(obj);
-        obj["metadata"]["resourceVersion"] = json!(rv.to_string());
-        let obj = obj.clone();
-        st.rv = rv;
-        st.events.push((rv, "MODIFIED", obj));
-        drop(st);
-        self.bump();
+        self.modify(name, f).expect("workflow exists");
     }
 
     pub fn statement_count(&self, name: &str) -> usize {

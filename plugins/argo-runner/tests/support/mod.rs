@@ -347,3 +347,11 @@ pub fn describe(rs: &[Response]) -> Vec<String> {
         })
         .collect()
 }
+
+/// [`describe`] of every page's responses, in order.
+pub fn describe_pages(pages: &[(String, Responses)]) -> Vec<String> {
+    pages
+        .iter()
+        .flat_map(|(_, p)| describe(&p.response))
+        .collect()
+}
