@@ -211,8 +211,8 @@ fn churn(schema: &str) -> String {
 
 /// The loading programs, one per dataset, with schema names `<prefix>iris`, ...
 pub fn programs(prefix: &str) -> Vec<(String, String)> {
-    let datasets: [(&str, fn(&str) -> String); 3] =
-        [("iris", iris), ("boston", boston), ("churn", churn)];
+    type Program = fn(&str) -> String;
+    let datasets: [(&str, Program); 3] = [("iris", iris), ("boston", boston), ("churn", churn)];
     datasets
         .into_iter()
         .map(|(name, program)| {

@@ -46,8 +46,8 @@ impl Datasource {
                 redacted: redact(s),
             });
         };
-        match scheme.to_ascii_lowercase().as_str() {
-            "sqlite" | "sqlite3" => {
+        match Dialect::of_scheme(scheme) {
+            Some(Dialect::Sqlite) => {
                 if rest.is_empty() {
                     return Err(DatasourceError::NoPath);
                 }
@@ -55,10 +55,10 @@ impl Datasource {
                     path: PathBuf::from(rest),
                 })
             }
-            "mysql" | "mariadb" => Ok(Datasource::MySql { url: s.to_string() }),
-            "postgres" | "postgresql" => Ok(Datasource::Postgres { url: s.to_string() }),
-            other => Err(DatasourceError::UnknownScheme {
-                scheme: other.to_string(),
+            Some(Dialect::MySql) => Ok(Datasource::MySql { url: s.to_string() }),
+            Some(Dialect::Postgres) => Ok(Datasource::Postgres { url: s.to_string() }),
+            None => Err(DatasourceError::UnknownScheme {
+                scheme: scheme.to_ascii_lowercase(),
             }),
         }
     }

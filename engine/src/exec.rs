@@ -10,7 +10,7 @@ use crate::{
     Datasource,
     backend::{self, DbError, Outcome},
     extended,
-    output::RecordWriter,
+    output::{RecordWriter, write_error},
     split::split,
 };
 
@@ -130,7 +130,7 @@ fn run_statements<W: Write>(
             statement: stmt.text.clone(),
             error,
         };
-        let io_fail = |e: std::io::Error| fail(format!("cannot write results: {e}"));
+        let io_fail = |e: std::io::Error| fail(write_error(e));
         out.start(i, count, &stmt.text).map_err(io_fail)?;
         let started = Instant::now();
         let result = match parse_statement(&stmt.text, ds.dialect()) {
@@ -141,11 +141,9 @@ fn run_statements<W: Write>(
                 Ok(Outcome::Affected(Some(n))) => {
                     let noun = if n == 1 { "row" } else { "rows" };
                     out.message(format!("{n} {noun} affected"), Kind::Log)
-                        .map_err(|e| format!("cannot write results: {e}"))
+                        .map_err(write_error)
                 }
-                Ok(Outcome::Affected(None)) => out
-                    .message("OK", Kind::Log)
-                    .map_err(|e| format!("cannot write results: {e}")),
+                Ok(Outcome::Affected(None)) => out.message("OK", Kind::Log).map_err(write_error),
                 Err(DbError::Sink(s)) => Err(s.0),
                 Err(other) => Err(other.to_string()),
             },
@@ -163,6 +161,5 @@ fn run_statements<W: Write>(
         }
         out.eoe(i, &stmt.text, started.elapsed()).map_err(io_fail)?;
     }
-    out.flush()
-        .map_err(|e| fail_early(format!("cannot write results: {e}")))
+    out.flush().map_err(|e| fail_early(write_error(e)))
 }

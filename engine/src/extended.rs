@@ -15,7 +15,7 @@ use crate::{
     Value,
     backend::{Backend, Collected, Column, ColumnType, RowSink, TableName, query_all},
     model_store::{self, ModelMeta, STORE_FORMAT},
-    output::RecordWriter,
+    output::{RecordWriter, write_error},
 };
 
 /// Attributes the engine itself handles; everything else goes to the model.
@@ -34,10 +34,6 @@ pub fn run<W: Write>(
         ExtKind::Explain(x) => explain(db, &ext.select, x, out),
         ExtKind::ShowTrain { model } => show_train(db, model, out),
     }
-}
-
-fn io(e: std::io::Error) -> String {
-    format!("cannot write results: {e}")
 }
 
 fn table(name: &str) -> Result<TableName, String> {
@@ -178,11 +174,13 @@ fn model_error(e: ModelError) -> String {
     }
 }
 
-fn default_metrics(task: Task) -> Vec<&'static str> {
+/// The metrics reported when none are asked for; none lets the model choose (ARI for
+/// clustering).
+fn default_metrics(task: Task) -> &'static [&'static str] {
     match task {
-        Task::Classification => vec!["Accuracy", "Precision", "Recall", "F1", "AUC"],
-        Task::Regression => vec!["MSE", "MAE", "R2"],
-        Task::Clustering => vec![],
+        Task::Classification => sqlflow_models::metrics::CLASSIFICATION_METRICS,
+        Task::Regression => sqlflow_models::metrics::REGRESSION_METRICS,
+        Task::Clustering => &[],
     }
 }
 
@@ -203,7 +201,7 @@ fn evaluate_on(
     let label_col = to_model_column(data, find(data, label)?)?;
     let names: Vec<&str> = match metrics {
         Some(m) => m.iter().map(String::as_str).collect(),
-        None => default_metrics(model.task()),
+        None => default_metrics(model.task()).to_vec(),
     };
     model
         .evaluate(&features, &label_col, &names)
@@ -273,7 +271,7 @@ fn train<W: Write>(
             "note: COLUMN ... FOR <input> is accepted for compatibility; all listed columns feed the one model",
             Kind::Log,
         )
-        .map_err(io)?;
+        .map_err(write_error)?;
     }
     let features: Vec<ModelColumn> = feature_idx
         .iter()
@@ -289,8 +287,8 @@ fn train<W: Write>(
         ),
         Kind::Progress,
     )
-    .map_err(io)?;
-    out.flush().map_err(io)?;
+    .map_err(write_error)?;
+    out.flush().map_err(write_error)?;
     let mut progress = |line: &str| {
         // Progress must reach the client while training, not after it.
         let _ = out.message(line, Kind::Progress);
@@ -313,7 +311,7 @@ fn train<W: Write>(
         if !unsupervised {
             metrics = evaluate_on(&model, &vdata, label_name, engine.metrics.as_deref())?;
             out.message(format!("validation: {}", metrics_text(&metrics)), Kind::Log)
-                .map_err(io)?;
+                .map_err(write_error)?;
         }
     }
     let meta = ModelMeta {
@@ -347,7 +345,7 @@ fn train<W: Write>(
         ),
         Kind::Log,
     )
-    .map_err(io)
+    .map_err(write_error)
 }
 
 fn data_for_validation(db: &mut dyn Backend, select: &str) -> Result<Collected, String> {
@@ -398,17 +396,30 @@ fn predict<W: Write>(
     let features = all_columns(&data)?;
     let predictions = stored.model.predict(&features).map_err(model_error)?;
     // The selected columns, except one named like the predicted column, then it.
-    let keep: Vec<usize> = (0..data.columns.len())
-        .filter(|&i| !data.columns[i].name.eq_ignore_ascii_case(&p.column))
+    let keep: Vec<bool> = data
+        .columns
+        .iter()
+        .map(|c| !c.name.eq_ignore_ascii_case(&p.column))
         .collect();
-    let mut names: Vec<String> = keep.iter().map(|&i| data.columns[i].name.clone()).collect();
+    let mut names: Vec<String> = data
+        .columns
+        .iter()
+        .zip(&keep)
+        .filter(|(_, k)| **k)
+        .map(|(c, _)| c.name.clone())
+        .collect();
     names.push(p.column.clone());
+    // The selected values move into the written rows: no copy of the data.
     let rows: Vec<Vec<Value>> = data
         .rows
-        .iter()
+        .into_iter()
         .zip(&predictions)
         .map(|(row, pred)| {
-            let mut r: Vec<Value> = keep.iter().map(|&i| row[i].clone()).collect();
+            let mut r: Vec<Value> = row
+                .into_iter()
+                .zip(&keep)
+                .filter_map(|(v, k)| k.then_some(v))
+                .collect();
             r.push(prediction_value(pred));
             r
         })
@@ -423,7 +434,7 @@ fn predict<W: Write>(
         ),
         Kind::Log,
     )
-    .map_err(io)
+    .map_err(write_error)
 }
 
 fn evaluate<W: Write>(
@@ -454,7 +465,7 @@ fn evaluate<W: Write>(
         ),
         Kind::Log,
     )
-    .map_err(io)
+    .map_err(write_error)
 }
 
 /// The explainer each kind of model supports.
@@ -525,7 +536,7 @@ fn explain<W: Write>(
                 ),
                 Kind::Log,
             )
-            .map_err(io)
+            .map_err(write_error)
         }
         None => send_table(out, &names, rows),
     }

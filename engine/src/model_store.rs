@@ -108,8 +108,8 @@ fn read_rows(
     })?;
     got.rows
         .into_iter()
-        .map(|r| match (r.first(), r.get(1)) {
-            (Some(Value::Int64(id)), Some(Value::Bytes(b))) => Ok((*id, b.clone())),
+        .map(|r| match <[Value; 2]>::try_from(r) {
+            Ok([Value::Int64(id), Value::Bytes(b)]) => Ok((id, b)),
             _ => Err(format!(
                 "{table} is not a model table (unexpected row layout)"
             )),

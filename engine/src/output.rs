@@ -22,6 +22,11 @@ const FLUSH_INTERVAL: Duration = Duration::from_millis(100);
 /// And whenever this much is buffered.
 const FLUSH_BYTES: usize = 256 * 1024;
 
+/// The error text for a failed write of the record stream.
+pub(crate) fn write_error(e: io::Error) -> String {
+    format!("cannot write results: {e}")
+}
+
 pub struct RecordWriter<W: Write> {
     out: W,
     buf: Vec<u8>,

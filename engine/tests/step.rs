@@ -155,23 +155,34 @@ fn a_job_cancelled_before_it_starts_never_runs() {
     );
 }
 
+/// A program that runs until it is killed.
+const ENDLESS: &str = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000000000) SELECT count(*) FROM n";
+
+/// Polls `found` every 10 ms until it finds something; fails with `missing` after 10 s.
+fn wait_for<T>(missing: &str, mut found: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(v) = found() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "{missing}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 #[test]
 fn a_killed_worker_is_reported_with_its_signal() {
-    let dir = job_dir(
-        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000000000) SELECT count(*) FROM n",
-    );
+    let dir = job_dir(ENDLESS);
     let mut supervisor = start_job(dir.path());
     // The worker is the supervisor's only child.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let worker = loop {
+    let worker = wait_for("no worker process appeared", || {
         let children = fs::read_to_string(format!("/proc/{0}/task/{0}/children", supervisor.id()))
             .unwrap_or_default();
-        if let Some(pid) = children.split_whitespace().next() {
-            break pid.parse::<i32>().unwrap();
-        }
-        assert!(Instant::now() < deadline, "no worker process appeared");
-        std::thread::sleep(Duration::from_millis(10));
-    };
+        children
+            .split_whitespace()
+            .next()
+            .map(|pid| pid.parse::<i32>().unwrap())
+    });
     assert!(jobdir::is_alive(dir.path()).unwrap());
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(worker),
@@ -191,15 +202,11 @@ fn a_killed_worker_is_reported_with_its_signal() {
 
 #[test]
 fn a_second_start_of_a_running_job_is_a_no_op() {
-    let dir = job_dir(
-        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000000000) SELECT count(*) FROM n",
-    );
+    let dir = job_dir(ENDLESS);
     let mut first = start_job(dir.path());
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !jobdir::is_alive(dir.path()).unwrap() {
-        assert!(Instant::now() < deadline);
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_for("the job did not start", || {
+        jobdir::is_alive(dir.path()).unwrap().then_some(())
+    });
     let second = step()
         .arg("job")
         .arg(dir.path())

@@ -4,6 +4,7 @@
 
 use std::path::{Component, Path, PathBuf};
 
+use sqlflow_sql::Dialect;
 use tonic::Status;
 
 pub struct DatasourcePolicy {
@@ -21,15 +22,16 @@ impl DatasourcePolicy {
             // The engine reports malformed datasources with their expected forms.
             return Ok(ds.to_string());
         };
-        match scheme.to_ascii_lowercase().as_str() {
-            "sqlite" | "sqlite3" => self
+        match Dialect::of_scheme(scheme) {
+            Some(Dialect::Sqlite) => self
                 .sqlite(rest)
                 .map(|p| format!("sqlite://{}", p.display())),
-            "mysql" | "mariadb" | "postgres" | "postgresql" => {
+            Some(Dialect::MySql | Dialect::Postgres) => {
                 self.db_host(rest)?;
                 Ok(ds.to_string())
             }
-            _ => Ok(ds.to_string()),
+            // The engine reports unknown schemes with the supported ones.
+            None => Ok(ds.to_string()),
         }
     }
 

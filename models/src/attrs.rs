@@ -9,6 +9,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::data::whole_number;
 use crate::error::{ModelError, Result};
 
 /// One attribute value as written after `WITH` (`key = value`).
@@ -267,7 +268,7 @@ fn normalize(ty: &AttrType, value: &AttrValue) -> Option<AttrValue> {
 fn as_int(value: &AttrValue) -> Option<i64> {
     match value {
         AttrValue::Int(i) => Some(*i),
-        AttrValue::Float(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Some(*f as i64),
+        AttrValue::Float(f) => whole_number(*f),
         _ => None,
     }
 }

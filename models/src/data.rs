@@ -148,27 +148,34 @@ pub(crate) struct Scaler {
     pub scale: Vec<f64>,
 }
 
+/// Per-column mean and (population) variance.
+pub(crate) fn column_moments(x: &Matrix) -> (Vec<f64>, Vec<f64>) {
+    let n = x.rows.max(1) as f64;
+    let mut mean = vec![0.0; x.cols];
+    for r in 0..x.rows {
+        for (m, v) in mean.iter_mut().zip(x.row(r)) {
+            *m += v;
+        }
+    }
+    mean.iter_mut().for_each(|m| *m /= n);
+    let mut var = vec![0.0; x.cols];
+    for r in 0..x.rows {
+        for ((s, v), m) in var.iter_mut().zip(x.row(r)).zip(&mean) {
+            *s += (v - m) * (v - m);
+        }
+    }
+    var.iter_mut().for_each(|s| *s /= n);
+    (mean, var)
+}
+
 impl Scaler {
     pub fn fit(x: &Matrix) -> Scaler {
-        let n = x.rows.max(1) as f64;
-        let mut mean = vec![0.0; x.cols];
-        for r in 0..x.rows {
-            for (m, v) in mean.iter_mut().zip(x.row(r)) {
-                *m += v;
-            }
-        }
-        mean.iter_mut().for_each(|m| *m /= n);
-        let mut var = vec![0.0; x.cols];
-        for r in 0..x.rows {
-            for ((s, v), m) in var.iter_mut().zip(x.row(r)).zip(&mean) {
-                *s += (v - m) * (v - m);
-            }
-        }
+        let (mean, var) = column_moments(x);
         // A constant column keeps scale 1: dividing by ~0 would blow up rounding noise.
         let scale = var
             .iter()
-            .map(|s| {
-                let sd = (s / n).sqrt();
+            .map(|v| {
+                let sd = v.sqrt();
                 if sd > 1e-12 { sd } else { 1.0 }
             })
             .collect();
@@ -203,4 +210,18 @@ pub(crate) enum Labels {
     },
     Values(Vec<f64>),
     None,
+}
+
+/// One row of `n_classes` indicators per class index (`rows × n_classes`).
+pub(crate) fn one_hot(y: &[usize], n_classes: usize) -> Vec<f64> {
+    let mut t = vec![0.0; y.len() * n_classes];
+    for (r, &c) in y.iter().enumerate() {
+        t[r * n_classes + c] = 1.0;
+    }
+    t
+}
+
+/// `x` as an integer when it is a whole number small enough to be exact.
+pub(crate) fn whole_number(x: f64) -> Option<i64> {
+    (x.fract() == 0.0 && x.abs() < 9.0e15).then_some(x as i64)
 }

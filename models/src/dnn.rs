@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::attrs::{AttrSpec, AttrType, DefaultValue, Resolved, spec};
-use crate::data::{Labels, Matrix, Scaler};
+use crate::data::{Labels, Matrix, Scaler, one_hot};
 use crate::error::{ModelError, Result};
 use crate::rng::Rng;
 
@@ -100,22 +100,18 @@ impl Mlp {
         let mut rng = Rng::new(attrs.seed("model.seed"));
 
         let (n_out, targets, head) = match labels {
-            Labels::Classes { y, n_classes } => {
-                let mut t = vec![0.0; y.len() * n_classes];
-                for (r, &c) in y.iter().enumerate() {
-                    t[r * n_classes + c] = 1.0;
-                }
-                (*n_classes, t, Head::Softmax)
-            }
+            Labels::Classes { y, n_classes } => (*n_classes, one_hot(y, *n_classes), Head::Softmax),
             Labels::Values(y) => {
                 let (y_mean, y_scale) = match warm.map(|m| &m.head) {
                     Some(Head::Linear { y_mean, y_scale }) => (*y_mean, *y_scale),
                     _ => {
-                        let mean = y.iter().sum::<f64>() / y.len().max(1) as f64;
-                        let var = y.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>()
-                            / y.len().max(1) as f64;
-                        let sd = var.sqrt();
-                        (mean, if sd > 1e-12 { sd } else { 1.0 })
+                        let target = Matrix {
+                            rows: y.len(),
+                            cols: 1,
+                            data: y.clone(),
+                        };
+                        let s = Scaler::fit(&target);
+                        (s.mean[0], s.scale[0])
                     }
                 };
                 let head = Head::Linear { y_mean, y_scale };
@@ -193,21 +189,18 @@ impl Mlp {
         let n = x.rows;
         let batch = batch.min(n).max(1);
         let mut adam = Adam {
-            m: self.params().iter().map(|p| vec![0.0; p.len()]).collect(),
-            v: self.params().iter().map(|p| vec![0.0; p.len()]).collect(),
+            m: self.zero_params(),
+            v: self.zero_params(),
             t: 0,
         };
         let mut buf = Buffers {
-            acts: std::iter::once(x.cols)
-                .chain(self.layers.iter().map(|l| l.n_out))
-                .map(|w| vec![0.0; w * batch])
-                .collect(),
+            acts: self.activations(batch),
             deltas: self
                 .layers
                 .iter()
                 .map(|l| vec![0.0; l.n_out * batch])
                 .collect(),
-            grads: self.params().iter().map(|p| vec![0.0; p.len()]).collect(),
+            grads: self.zero_params(),
         };
         let mut order: Vec<usize> = (0..n).collect();
         let softmax = matches!(self.head, Head::Softmax);
@@ -250,9 +243,21 @@ impl Mlp {
         Ok(())
     }
 
-    /// Parameter vectors in a fixed order: w0, b0, w1, b1, ...
-    fn params(&self) -> Vec<&Vec<f64>> {
-        self.layers.iter().flat_map(|l| [&l.w, &l.b]).collect()
+    /// Zeros shaped like the parameters, in their fixed order: w0, b0, w1, b1, ...
+    fn zero_params(&self) -> Vec<Vec<f64>> {
+        self.layers
+            .iter()
+            .flat_map(|l| [vec![0.0; l.w.len()], vec![0.0; l.b.len()]])
+            .collect()
+    }
+
+    /// Activation buffers for `rows` rows: the input, then each layer's output.
+    fn activations(&self, rows: usize) -> Vec<Vec<f64>> {
+        let n_in = self.layers.first().map_or(0, |l| l.n_in);
+        std::iter::once(n_in)
+            .chain(self.layers.iter().map(|l| l.n_out))
+            .map(|w| vec![0.0; w * rows])
+            .collect()
     }
 
     fn forward(&self, acts: &mut [Vec<f64>], rows: usize) {
@@ -379,10 +384,7 @@ impl Mlp {
         let k = self.layers.last().map_or(0, |l| l.n_out);
         let xs = self.scaler.transform(x);
         let mut out = Vec::with_capacity(x.rows * k);
-        let mut acts: Vec<Vec<f64>> = std::iter::once(x.cols)
-            .chain(self.layers.iter().map(|l| l.n_out))
-            .map(|w| vec![0.0; w * CHUNK])
-            .collect();
+        let mut acts = self.activations(CHUNK);
         let mut start = 0;
         while start < x.rows {
             let rows = CHUNK.min(x.rows - start);
@@ -399,13 +401,7 @@ impl Mlp {
 
     pub fn predict_proba(&self, x: &Matrix) -> Vec<Vec<f64>> {
         let (out, k) = self.outputs(x);
-        out.chunks(k.max(1))
-            .map(|row| {
-                let mut p = row.to_vec();
-                softmax_in_place(&mut p);
-                p
-            })
-            .collect()
+        softmax_rows(&out, k)
     }
 
     pub fn predict_values(&self, x: &Matrix) -> Vec<f64> {
@@ -447,4 +443,16 @@ pub(crate) fn softmax_in_place(v: &mut [f64]) {
         sum += *x;
     }
     v.iter_mut().for_each(|x| *x /= sum);
+}
+
+/// Softmax of each row of `k` scores in `scores` (`rows × k`).
+pub(crate) fn softmax_rows(scores: &[f64], k: usize) -> Vec<Vec<f64>> {
+    scores
+        .chunks(k.max(1))
+        .map(|row| {
+            let mut p = row.to_vec();
+            softmax_in_place(&mut p);
+            p
+        })
+        .collect()
 }

@@ -16,7 +16,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::data::{Column, Feature, Matrix};
+use crate::data::{Column, Feature, Matrix, whole_number};
 use crate::error::{ModelError, Result};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -72,10 +72,9 @@ fn num_value(v: &Option<Feature>) -> Option<f64> {
 
 /// How a number reads as a category when a string column gets one at predict time.
 fn num_as_category(x: f64) -> String {
-    if x.fract() == 0.0 && x.abs() < 9.0e15 {
-        format!("{}", x as i64)
-    } else {
-        format!("{x}")
+    match whole_number(x) {
+        Some(i) => format!("{i}"),
+        None => format!("{x}"),
     }
 }
 

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::attrs::{AttrSpec, AttrType, AttrValue, DefaultValue, Resolved, spec};
 use crate::binning::Binned;
-use crate::data::{Labels, Matrix};
+use crate::data::{Labels, Matrix, one_hot};
 use crate::error::{ModelError, Result};
 use crate::rng::Rng;
 use crate::tree::{RowStats, Tree, TreeParams, accumulate, build};
@@ -32,25 +32,20 @@ const SEED: AttrSpec = spec::seed("model.seed");
 pub(crate) const TREE_SPECS: &[AttrSpec] =
     &[MAX_DEPTH, MIN_SPLIT, MIN_LEAF, max_features("all"), SEED];
 
-pub(crate) const FOREST_CLASSIFIER_SPECS: &[AttrSpec] = &[
-    spec::int("model.n_estimators", 1, 100),
-    MAX_DEPTH,
-    MIN_SPLIT,
-    MIN_LEAF,
-    max_features("sqrt"),
-    spec::bool("model.bootstrap", true),
-    SEED,
-];
+const fn forest_specs(max_features_default: &'static str) -> [AttrSpec; 7] {
+    [
+        spec::int("model.n_estimators", 1, 100),
+        MAX_DEPTH,
+        MIN_SPLIT,
+        MIN_LEAF,
+        max_features(max_features_default),
+        spec::bool("model.bootstrap", true),
+        SEED,
+    ]
+}
 
-pub(crate) const FOREST_REGRESSOR_SPECS: &[AttrSpec] = &[
-    spec::int("model.n_estimators", 1, 100),
-    MAX_DEPTH,
-    MIN_SPLIT,
-    MIN_LEAF,
-    max_features("all"),
-    spec::bool("model.bootstrap", true),
-    SEED,
-];
+pub(crate) const FOREST_CLASSIFIER_SPECS: &[AttrSpec] = &forest_specs("sqrt");
+pub(crate) const FOREST_REGRESSOR_SPECS: &[AttrSpec] = &forest_specs("all");
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Forest {
@@ -81,13 +76,7 @@ impl Forest {
         progress: &mut dyn FnMut(&str),
     ) -> Result<Forest> {
         let (k, base): (usize, Vec<f64>) = match labels {
-            Labels::Classes { y, n_classes } => {
-                let mut g = vec![0.0; y.len() * n_classes];
-                for (r, &c) in y.iter().enumerate() {
-                    g[r * n_classes + c] = 1.0;
-                }
-                (*n_classes, g)
-            }
+            Labels::Classes { y, n_classes } => (*n_classes, one_hot(y, *n_classes)),
             Labels::Values(y) => (1, y.clone()),
             Labels::None => {
                 return Err(ModelError::InvalidLabel(
@@ -124,7 +113,8 @@ impl Forest {
         let mut trees = warm.map_or_else(Vec::new, |w| w.trees.clone());
         let first = trees.len();
         let n = x.rows;
-        let (mut g, mut h) = (vec![0.0; n * k], vec![0.0; n]);
+        // Without bootstrap every row counts once: `g = base`, `h = 1` for every tree.
+        let (mut g, mut h) = (base.clone(), vec![1.0; n]);
         let mut counts = vec![0u32; n];
         for t in 0..n_trees {
             let mut rng = Rng::derive(seed, (first + t) as u64);
@@ -143,8 +133,6 @@ impl Forest {
                 }
                 (0..n as u32).filter(|&r| counts[r as usize] > 0).collect()
             } else {
-                h.iter_mut().for_each(|v| *v = 1.0);
-                g.copy_from_slice(&base);
                 (0..n as u32).collect()
             };
             let stats = RowStats { g: &g, h: &h, k };

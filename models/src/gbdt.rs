@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::attrs::{AttrSpec, AttrType, DefaultValue, Resolved, spec};
 use crate::binning::Binned;
 use crate::data::{Labels, Matrix};
-use crate::dnn::softmax_in_place;
+use crate::dnn::{softmax_in_place, softmax_rows};
 use crate::error::{ModelError, Result};
 use crate::rng::Rng;
 use crate::tree::{RowStats, Tree, TreeParams, accumulate, build_with_leaves};
@@ -41,19 +41,7 @@ pub(crate) const SPECS: &[AttrSpec] = &[
         },
         default: None,
     },
-    aliased(
-        AttrSpec {
-            name: "eta",
-            aliases: &[],
-            ty: AttrType::Float {
-                min: 0.0,
-                max: 1.0,
-                min_open: true,
-            },
-            default: Some(DefaultValue::Float(0.3)),
-        },
-        &["learning_rate"],
-    ),
+    aliased(spec::fraction("eta", 0.3), &["learning_rate"]),
     spec::int("max_depth", 0, 6),
     aliased(
         spec::int("num_boost_round", 1, 10),
@@ -278,13 +266,7 @@ impl Gbdt {
                 })
                 .collect()
         } else {
-            m.chunks(self.groups)
-                .map(|row| {
-                    let mut p = row.to_vec();
-                    softmax_in_place(&mut p);
-                    p
-                })
-                .collect()
+            softmax_rows(&m, self.groups)
         }
     }
 

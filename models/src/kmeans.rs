@@ -3,8 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::attrs::{AttrSpec, AttrType, DefaultValue, Resolved, spec};
-use crate::data::Matrix;
+use crate::attrs::{AttrSpec, Resolved, spec};
+use crate::data::{Matrix, column_moments};
 use crate::error::{ModelError, Result};
 use crate::optim::dist2;
 use crate::rng::Rng;
@@ -12,16 +12,7 @@ use crate::rng::Rng;
 pub(crate) const SPECS: &[AttrSpec] = &[
     spec::int("model.n_clusters", 1, 3),
     spec::int("model.max_iter", 1, 300),
-    AttrSpec {
-        name: "model.tol",
-        aliases: &[],
-        ty: AttrType::Float {
-            min: 0.0,
-            max: f64::INFINITY,
-            min_open: false,
-        },
-        default: Some(DefaultValue::Float(1e-4)),
-    },
+    spec::non_negative("model.tol", 1e-4),
     spec::seed("model.seed"),
 ];
 
@@ -253,16 +244,8 @@ fn lloyd_hamerly(x: &Matrix, centroids: &mut [f64], k: usize, max_iter: usize, t
 }
 
 fn mean_variance(x: &Matrix) -> f64 {
-    let n = x.rows.max(1) as f64;
-    let mut total = 0.0;
-    for c in 0..x.cols {
-        let mean = (0..x.rows).map(|r| x.get(r, c)).sum::<f64>() / n;
-        total += (0..x.rows)
-            .map(|r| (x.get(r, c) - mean).powi(2))
-            .sum::<f64>()
-            / n;
-    }
-    total / x.cols.max(1) as f64
+    let (_, var) = column_moments(x);
+    var.iter().sum::<f64>() / x.cols.max(1) as f64
 }
 
 /// Greedy k-means++: each new centre is the best of `2 + ln k` candidates drawn with
@@ -276,9 +259,10 @@ fn kmeans_plus_plus(x: &Matrix, k: usize, rng: &mut Rng) -> Vec<f64> {
     centroids.extend_from_slice(x.row(first));
     let mut closest: Vec<f64> = (0..n).map(|r| dist2(x.row(r), x.row(first))).collect();
     let mut candidate_dist = vec![0.0; n];
+    let mut best_dist = vec![0.0; n];
     for _ in 1..k {
         let potential: f64 = closest.iter().sum();
-        let mut best: Option<(f64, usize, Vec<f64>)> = None;
+        let mut best: Option<(f64, usize)> = None;
         for _ in 0..trials {
             let target = rng.next_f64() * potential;
             let mut acc = 0.0;
@@ -294,13 +278,14 @@ fn kmeans_plus_plus(x: &Matrix, k: usize, rng: &mut Rng) -> Vec<f64> {
                 candidate_dist[r] = closest[r].min(dist2(x.row(r), x.row(pick)));
             }
             let pot: f64 = candidate_dist.iter().sum();
-            if best.as_ref().is_none_or(|b| pot < b.0) {
-                best = Some((pot, pick, candidate_dist.clone()));
+            if best.is_none_or(|b| pot < b.0) {
+                best = Some((pot, pick));
+                std::mem::swap(&mut best_dist, &mut candidate_dist);
             }
         }
-        if let Some((_, pick, dists)) = best {
+        if let Some((_, pick)) = best {
             centroids.extend_from_slice(x.row(pick));
-            closest = dists;
+            std::mem::swap(&mut closest, &mut best_dist);
         }
     }
     centroids

@@ -1,7 +1,7 @@
 //! Label columns: classes for classifiers (integers or strings, stored with the model so
 //! predictions map back to the original values) and numeric targets for regressors.
 
-use crate::data::{ClassLabel, Feature, LabelColumn};
+use crate::data::{ClassLabel, Feature, LabelColumn, whole_number};
 use crate::error::{ModelError, Result};
 
 fn null_label(label: &LabelColumn, row: usize) -> ModelError {
@@ -17,15 +17,14 @@ fn to_class(label: &LabelColumn, row: usize, v: &Option<Feature>) -> Result<Clas
     match v {
         None => Err(null_label(label, row)),
         Some(Feature::Str(s)) => Ok(ClassLabel::Str(s.clone())),
-        Some(Feature::Num(x)) if x.fract() == 0.0 && x.abs() < 9.0e15 => {
-            Ok(ClassLabel::Int(*x as i64))
-        }
-        Some(Feature::Num(x)) => Err(ModelError::InvalidLabel(format!(
-            "a classifier needs integer or string labels but '{}' is {x} at row {}; \
-             use a regressor for a continuous target",
-            label.name,
-            row + 1
-        ))),
+        Some(Feature::Num(x)) => whole_number(*x).map(ClassLabel::Int).ok_or_else(|| {
+            ModelError::InvalidLabel(format!(
+                "a classifier needs integer or string labels but '{}' is {x} at row {}; \
+                 use a regressor for a continuous target",
+                label.name,
+                row + 1
+            ))
+        }),
     }
 }
 

@@ -78,15 +78,8 @@ pub fn train(
             )));
         }
     };
-    if let Some(l) = label
-        && l.values.len() != x.rows
-    {
-        return Err(ModelError::InvalidLabel(format!(
-            "label column '{}' has {} rows but the features have {}",
-            l.name,
-            l.values.len(),
-            x.rows
-        )));
+    if let Some(l) = label {
+        check_label_rows(l, x.rows)?;
     }
     let (classes, labels) = match (task, label) {
         (Task::Classification, Some(l)) => {
@@ -215,6 +208,18 @@ fn check_warm_start(
             "column '{}' was not among the existing model's columns ({}); select the same columns",
             extra.name,
             trained.join(", ")
+        )));
+    }
+    Ok(())
+}
+
+fn check_label_rows(label: &LabelColumn, rows: usize) -> Result<()> {
+    if label.values.len() != rows {
+        return Err(ModelError::InvalidLabel(format!(
+            "label column '{}' has {} rows but the features have {}",
+            label.name,
+            label.values.len(),
+            rows
         )));
     }
     Ok(())
@@ -407,14 +412,7 @@ impl TrainedModel {
             })
             .collect::<Result<Vec<_>>>()?;
         let x = self.encode(features)?;
-        if label.values.len() != x.rows {
-            return Err(ModelError::InvalidLabel(format!(
-                "label column '{}' has {} rows but the features have {}",
-                label.name,
-                label.values.len(),
-                x.rows
-            )));
-        }
+        check_label_rows(label, x.rows)?;
         match (&self.body, &self.classes) {
             (Body::KMeans(m), _) => {
                 let truth = cluster_truth(label)?;

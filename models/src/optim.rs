@@ -42,9 +42,8 @@ pub(crate) fn lbfgs(
             s_hist.clear();
             y_hist.clear();
             rho.clear();
-            dir.iter_mut()
-                .zip(&g)
-                .for_each(|(d, gi)| *d = -gi / norm(&g).max(1e-12));
+            let g_norm = norm(&g).max(1e-12);
+            dir.iter_mut().zip(&g).for_each(|(d, gi)| *d = -gi / g_norm);
             slope = dot(&g, &dir);
         }
         // Backtracking line search (Armijo).
@@ -91,28 +90,20 @@ pub(crate) fn lbfgs(
     (loss, max_iter)
 }
 
-/// Dot product with four independent accumulators, so the compiler can vectorize it
-/// (a single running sum must be added in order). Deterministic: the order is fixed.
+/// Dot product, vectorizable (see [`sum_pairs`]).
 pub(crate) fn dot(a: &[f64], b: &[f64]) -> f64 {
-    let n = a.len().min(b.len());
-    let (a, b) = (&a[..n], &b[..n]);
-    let mut acc = [0.0f64; 4];
-    let (ca, cb) = (a.chunks_exact(4), b.chunks_exact(4));
-    let (ra, rb) = (ca.remainder(), cb.remainder());
-    for (x, y) in ca.zip(cb) {
-        for i in 0..4 {
-            acc[i] += x[i] * y[i];
-        }
-    }
-    let mut sum = (acc[0] + acc[1]) + (acc[2] + acc[3]);
-    for (x, y) in ra.iter().zip(rb) {
-        sum += x * y;
-    }
-    sum
+    sum_pairs(a, b, |x, y| x * y)
 }
 
 /// Squared Euclidean distance, vectorizable like [`dot`].
 pub(crate) fn dist2(a: &[f64], b: &[f64]) -> f64 {
+    sum_pairs(a, b, |x, y| (x - y) * (x - y))
+}
+
+/// `Σ term(a[i], b[i])` with four independent accumulators, so the compiler can vectorize
+/// it (a single running sum must be added in order). Deterministic: the order is fixed.
+#[inline(always)]
+fn sum_pairs(a: &[f64], b: &[f64], term: impl Fn(f64, f64) -> f64) -> f64 {
     let n = a.len().min(b.len());
     let (a, b) = (&a[..n], &b[..n]);
     let mut acc = [0.0f64; 4];
@@ -120,13 +111,12 @@ pub(crate) fn dist2(a: &[f64], b: &[f64]) -> f64 {
     let (ra, rb) = (ca.remainder(), cb.remainder());
     for (x, y) in ca.zip(cb) {
         for i in 0..4 {
-            let d = x[i] - y[i];
-            acc[i] += d * d;
+            acc[i] += term(x[i], y[i]);
         }
     }
     let mut sum = (acc[0] + acc[1]) + (acc[2] + acc[3]);
     for (x, y) in ra.iter().zip(rb) {
-        sum += (x - y) * (x - y);
+        sum += term(*x, *y);
     }
     sum
 }

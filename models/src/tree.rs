@@ -411,8 +411,12 @@ fn build_with(
                     .iter_mut()
                     .zip(&small)
                     .for_each(|(p, s)| *p -= s);
-                let small = (ctx.splittable(n - larger_n, depth) && ctx.hist_mode(n - larger_n))
-                    .then_some(small);
+                let small = if ctx.splittable(n - larger_n, depth) && ctx.hist_mode(n - larger_n) {
+                    Some(small)
+                } else {
+                    pool.push(small);
+                    None
+                };
                 if larger_left {
                     (left_hist, right_hist) = (Some(parent_hist), small);
                 } else {
@@ -717,6 +721,28 @@ mod tests {
         }
     }
 
+    /// A tree on every row with `hist_factor` (0: always histograms, infinity: always
+    /// sorting).
+    fn grow_all_rows(
+        binned: &Binned,
+        stats: &RowStats,
+        allowed: &[usize],
+        p: &TreeParams,
+        hist_factor: f64,
+    ) -> Tree {
+        let mut rows: Vec<u32> = (0..binned.rows as u32).collect();
+        build_with(
+            binned,
+            &mut rows,
+            stats,
+            allowed,
+            p,
+            &mut Rng::new(0),
+            hist_factor,
+            &mut Vec::new(),
+        )
+    }
+
     #[test]
     fn regression_tree_fits_a_step() {
         let x = Matrix {
@@ -759,19 +785,7 @@ mod tests {
         let h = vec![1.0; n];
         let binned = Binned::new(&x, 1024);
         let stats = RowStats { g: &y, h: &h, k: 1 };
-        let grow = |factor| {
-            let mut rows: Vec<u32> = (0..n as u32).collect();
-            build_with(
-                &binned,
-                &mut rows,
-                &stats,
-                &[0, 1],
-                &params(),
-                &mut Rng::new(0),
-                factor,
-                &mut Vec::new(),
-            )
-        };
+        let grow = |factor| grow_all_rows(&binned, &stats, &[0, 1], &params(), factor);
         let (hist, sorted) = (grow(0.0), grow(f64::INFINITY));
         assert!(hist.n_nodes() > 100);
         for (r, yr) in y.iter().enumerate() {
@@ -807,19 +821,7 @@ mod tests {
             leaf_scale: -0.3,
             ..params()
         };
-        let grow = |factor| {
-            let mut rows: Vec<u32> = (0..n as u32).collect();
-            build_with(
-                &binned,
-                &mut rows,
-                &stats,
-                &[0, 1, 2],
-                &p,
-                &mut Rng::new(0),
-                factor,
-                &mut Vec::new(),
-            )
-        };
+        let grow = |factor| grow_all_rows(&binned, &stats, &[0, 1, 2], &p, factor);
         let (hist, sorted, mixed) = (grow(0.0), grow(f64::INFINITY), grow(2.5));
         assert!(hist.n_nodes() > 50, "{}", hist.n_nodes());
         assert_eq!(hist.feature, sorted.feature);

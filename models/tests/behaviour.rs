@@ -2,16 +2,10 @@
 
 mod common;
 
+use common::{attrs, fit};
 use sqlflow_models::{
     AttrValue, Attrs, ClassLabel, Column, Feature, ModelError, Prediction, Task, train,
 };
-
-fn attrs(items: &[(&str, AttrValue)]) -> Attrs {
-    items
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.clone()))
-        .collect()
-}
 
 fn iris3() -> Attrs {
     attrs(&[("model.n_classes", AttrValue::Int(3))])
@@ -75,20 +69,12 @@ fn string_features_are_category_encoded() {
             ]),
         ),
     ] {
-        let model = train(estimator, &a, &features, Some(&label), None, &mut quiet()).unwrap();
+        let model = fit(estimator, &a, &features, &label).unwrap();
         let acc = model.evaluate(&features, &label, &["Accuracy"]).unwrap()[0].1;
         assert!(acc > 0.95, "{estimator}: accuracy {acc}");
         assert_eq!(model.feature_names(), vec!["color", "size"]);
     }
-    let linear = train(
-        "LinearClassifier",
-        &Attrs::new(),
-        &features,
-        Some(&label),
-        None,
-        &mut quiet(),
-    )
-    .unwrap();
+    let linear = fit("LinearClassifier", &Attrs::new(), &features, &label).unwrap();
     assert_eq!(
         linear.encoded_feature_names(),
         vec!["color=blue", "color=green", "color=red", "size"]
@@ -104,15 +90,7 @@ fn nulls_follow_the_documented_rules() {
     ys.push(Some(10.0)); // = 2 * 4.5 + 1: the NULL row sits exactly at the mean
     let features = vec![num_col("x", &xs)];
     let label = num_col("y", &ys);
-    let model = train(
-        "LinearRegressor",
-        &Attrs::new(),
-        &features,
-        Some(&label),
-        None,
-        &mut quiet(),
-    )
-    .unwrap();
+    let model = fit("LinearRegressor", &Attrs::new(), &features, &label).unwrap();
     let p = model
         .predict(&[num_col("x", &[None, Some(f64::NAN), Some(4.5)])])
         .unwrap();
@@ -151,13 +129,11 @@ fn nulls_follow_the_documented_rules() {
         ],
     );
     for estimator in ["DecisionTreeClassifier", "LinearClassifier"] {
-        let model = train(
+        let model = fit(
             estimator,
             &Attrs::new(),
             std::slice::from_ref(&color),
-            Some(&label),
-            None,
-            &mut quiet(),
+            &label,
         )
         .unwrap();
         let p = model
@@ -184,28 +160,18 @@ fn nulls_follow_the_documented_rules() {
 fn null_labels_are_an_error() {
     let features = vec![num_col("x", &[Some(1.0), Some(2.0)])];
     let label = num_col("y", &[Some(1.0), None]);
-    let err = train(
-        "LinearRegressor",
-        &Attrs::new(),
-        &features,
-        Some(&label),
-        None,
-        &mut quiet(),
-    )
-    .unwrap_err();
+    let err = fit("LinearRegressor", &Attrs::new(), &features, &label).unwrap_err();
     assert!(err.to_string().contains("IS NOT NULL"), "{err}");
 }
 
 #[test]
 fn missing_column_at_predict_names_it() {
     let (train_set, _) = common::iris_split();
-    let model = train(
+    let model = fit(
         "DecisionTreeClassifier",
         &Attrs::new(),
         &train_set.features,
-        Some(&train_set.label),
-        None,
-        &mut quiet(),
+        &train_set.label,
     )
     .unwrap();
     let partial: Vec<Column> = train_set
@@ -232,16 +198,7 @@ fn missing_column_at_predict_names_it() {
 #[test]
 fn attribute_errors_name_the_attribute() {
     let (train_set, _) = common::iris_split();
-    let run = |est: &str, a: Attrs| {
-        train(
-            est,
-            &a,
-            &train_set.features,
-            Some(&train_set.label),
-            None,
-            &mut quiet(),
-        )
-    };
+    let run = |est: &str, a: Attrs| fit(est, &a, &train_set.features, &train_set.label);
 
     let err = run(
         "DNNClassifier",
@@ -335,15 +292,7 @@ fn class_count_must_agree_with_the_data() {
             "multi:softprob",
         ),
     ] {
-        let err = train(
-            est,
-            &a,
-            &train_set.features,
-            Some(&train_set.label),
-            None,
-            &mut quiet(),
-        )
-        .unwrap_err();
+        let err = fit(est, &a, &train_set.features, &train_set.label).unwrap_err();
         let msg = err.to_string();
         assert!(
             matches!(err, ModelError::InvalidLabel(_)) && msg.contains(attr) && msg.contains("3"),
@@ -352,13 +301,11 @@ fn class_count_must_agree_with_the_data() {
     }
     // a regression objective on string labels says what to do
     let strings = train_set.label_as_strings(&common::IRIS_CLASSES);
-    let err = train(
+    let err = fit(
         "xgboost.gbtree",
         &Attrs::new(),
         &train_set.features,
-        Some(&strings),
-        None,
-        &mut quiet(),
+        &strings,
     )
     .unwrap_err();
     assert!(err.to_string().contains("objective"), "{err}");
@@ -378,13 +325,11 @@ fn class_count_must_agree_with_the_data() {
 #[test]
 fn unknown_metric_lists_valid_ones() {
     let (train_set, test_set) = common::iris_split();
-    let model = train(
+    let model = fit(
         "LinearClassifier",
         &iris3(),
         &train_set.features,
-        Some(&train_set.label),
-        None,
-        &mut quiet(),
+        &train_set.label,
     )
     .unwrap();
     let err = model
@@ -419,15 +364,7 @@ fn evaluate_matches_hand_computed_metrics() {
     // A depth-1 tree on x splits at 2.5: predicts 0 for x <= 2.5, else 1.
     let features = vec![num_col("x", &[Some(1.0), Some(2.0), Some(3.0), Some(4.0)])];
     let label = num_col("y", &[Some(0.0), Some(0.0), Some(1.0), Some(1.0)]);
-    let model = train(
-        "DecisionTreeClassifier",
-        &Attrs::new(),
-        &features,
-        Some(&label),
-        None,
-        &mut quiet(),
-    )
-    .unwrap();
+    let model = fit("DecisionTreeClassifier", &Attrs::new(), &features, &label).unwrap();
     // on new rows: x = 1, 3, 4, 2 with truth 0, 0, 1, 1 -> predictions 0, 1, 1, 0
     let test = vec![num_col("x", &[Some(1.0), Some(3.0), Some(4.0), Some(2.0)])];
     let truth = num_col("y", &[Some(0.0), Some(0.0), Some(1.0), Some(1.0)]);
@@ -441,13 +378,11 @@ fn evaluate_matches_hand_computed_metrics() {
     let values: Vec<f64> = m.iter().map(|(_, v)| *v).collect();
     assert_eq!(values, vec![0.5, 0.5, 0.5, 0.5, 0.5]);
 
-    let reg = train(
+    let reg = fit(
         "DecisionTreeRegressor",
         &Attrs::new(),
         &features,
-        Some(&num_col("y", &[Some(1.0), Some(2.0), Some(3.0), Some(4.0)])),
-        None,
-        &mut quiet(),
+        &num_col("y", &[Some(1.0), Some(2.0), Some(3.0), Some(4.0)]),
     )
     .unwrap();
     let m = reg
@@ -497,18 +432,8 @@ fn all_estimators() -> Vec<(&'static str, Attrs)> {
 fn same_seed_same_model_other_seed_other_model() {
     let (train_set, test_set) = common::iris_split();
     for (est, a) in all_estimators() {
-        let fit = |a: &Attrs| {
-            train(
-                est,
-                a,
-                &train_set.features,
-                Some(&train_set.label),
-                None,
-                &mut quiet(),
-            )
-            .unwrap()
-        };
-        let (m1, m2) = (fit(&a), fit(&a));
+        let fit_iris = |a: &Attrs| fit(est, a, &train_set.features, &train_set.label).unwrap();
+        let (m1, m2) = (fit_iris(&a), fit_iris(&a));
         assert_eq!(m1.to_bytes().unwrap(), m2.to_bytes().unwrap(), "{est}");
         if est == "LinearClassifier" {
             continue; // no randomness
@@ -520,7 +445,7 @@ fn same_seed_same_model_other_seed_other_model() {
         };
         let mut other = a.clone();
         other.insert(key.to_string(), AttrValue::Int(7));
-        let m3 = fit(&other);
+        let m3 = fit_iris(&other);
         assert_ne!(
             m1.to_bytes().unwrap(),
             m3.to_bytes().unwrap(),
@@ -700,13 +625,11 @@ fn warm_start_continues_training() {
 fn metadata_accessors() {
     let (train_set, _) = common::iris_split();
     let strings = train_set.label_as_strings(&common::IRIS_CLASSES);
-    let m = train(
+    let m = fit(
         "RandomForestClassifier",
         &attrs(&[("model.n_estimators", AttrValue::Int(3))]),
         &train_set.features,
-        Some(&strings),
-        None,
-        &mut quiet(),
+        &strings,
     )
     .unwrap();
     assert_eq!(m.estimator(), "RandomForestClassifier");
@@ -762,8 +685,7 @@ fn edge_cases_are_errors_or_work_never_panics() {
     let one = vec![num_col("a", &[Some(1.0)]), num_col("b", &[None])];
     let y = num_col("y", &[Some(3.0)]);
     for (est, a) in &estimators {
-        let model = train(est, a, &one, Some(&y), None, &mut quiet())
-            .unwrap_or_else(|e| panic!("{est}: {e}"));
+        let model = fit(est, a, &one, &y).unwrap_or_else(|e| panic!("{est}: {e}"));
         let p = model
             .predict(&[
                 num_col("a", &[Some(5.0), None]),
@@ -786,40 +708,28 @@ fn edge_cases_are_errors_or_work_never_panics() {
         vec![],
         vec![num_col("a", &[Some(1.0)]), num_col("b", &[])],
     ] {
-        let err = train(
+        let err = fit(
             "LinearRegressor",
             &Attrs::new(),
             &features,
-            Some(&num_col("y", &[])),
-            None,
-            &mut quiet(),
+            &num_col("y", &[]),
         )
         .unwrap_err();
         assert!(matches!(err, ModelError::InvalidData(_)), "{err}");
     }
     // label length mismatch, more clusters than rows, a duplicated column name
-    let err = train(
+    let err = fit(
         "LinearRegressor",
         &Attrs::new(),
         &one,
-        Some(&num_col("y", &[Some(1.0), Some(2.0)])),
-        None,
-        &mut quiet(),
+        &num_col("y", &[Some(1.0), Some(2.0)]),
     )
     .unwrap_err();
     assert!(err.to_string().contains("rows"), "{err}");
     let err = train("KMeans", &Attrs::new(), &one, None, None, &mut quiet()).unwrap_err();
     assert!(err.to_string().contains("model.n_clusters = 3"), "{err}");
     let dup = vec![num_col("a", &[Some(1.0)]), num_col("a", &[Some(2.0)])];
-    let err = train(
-        "LinearRegressor",
-        &Attrs::new(),
-        &dup,
-        Some(&y),
-        None,
-        &mut quiet(),
-    )
-    .unwrap_err();
+    let err = fit("LinearRegressor", &Attrs::new(), &dup, &y).unwrap_err();
     assert!(err.to_string().contains("appears twice"), "{err}");
     // a diverging DNN is a training error, not NaN predictions
     let (train_set, _) = common::boston_split();
@@ -827,14 +737,7 @@ fn edge_cases_are_errors_or_work_never_panics() {
         ("optimizer.learning_rate", AttrValue::Float(1e6)),
         ("train.epoch", AttrValue::Int(50)),
     ]);
-    match train(
-        "DNNRegressor",
-        &wild,
-        &train_set.features,
-        Some(&train_set.label),
-        None,
-        &mut quiet(),
-    ) {
+    match fit("DNNRegressor", &wild, &train_set.features, &train_set.label) {
         Ok(m) => assert!(
             m.predict(&train_set.features)
                 .unwrap()

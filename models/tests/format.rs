@@ -2,15 +2,9 @@
 
 mod common;
 
+use common::{attrs, fit};
 use proptest::prelude::*;
-use sqlflow_models::{AttrValue, Attrs, FORMAT_VERSION, ModelError, TrainedModel, train};
-
-fn attrs(items: &[(&str, AttrValue)]) -> Attrs {
-    items
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.clone()))
-        .collect()
-}
+use sqlflow_models::{AttrValue, Attrs, FORMAT_VERSION, ModelError, TrainedModel};
 
 fn models() -> Vec<TrainedModel> {
     let (iris, _) = common::iris_split();
@@ -61,15 +55,7 @@ fn models() -> Vec<TrainedModel> {
     cases
         .into_iter()
         .map(|(est, a, data, label)| {
-            train(
-                est,
-                &a,
-                &data.features,
-                Some(label.unwrap_or(&data.label)),
-                None,
-                &mut |_| {},
-            )
-            .unwrap()
+            fit(est, &a, &data.features, label.unwrap_or(&data.label)).unwrap()
         })
         .collect()
 }

@@ -3,25 +3,12 @@
 
 mod common;
 
+use common::attrs;
 use sqlflow_models::{AttrValue, Attrs, ClassLabel, Prediction, TrainedModel, train};
 
-fn attrs(items: &[(&str, AttrValue)]) -> Attrs {
-    items
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.clone()))
-        .collect()
-}
-
 fn fit(estimator: &str, a: &Attrs, data: &common::Dataset) -> TrainedModel {
-    train(
-        estimator,
-        a,
-        &data.features,
-        Some(&data.label),
-        None,
-        &mut |_| {},
-    )
-    .unwrap_or_else(|e| panic!("{estimator}: {e}"))
+    common::fit(estimator, a, &data.features, &data.label)
+        .unwrap_or_else(|e| panic!("{estimator}: {e}"))
 }
 
 fn metric(model: &TrainedModel, data: &common::Dataset, name: &str) -> f64 {
@@ -177,15 +164,7 @@ fn binary_logistic_with_string_labels() {
         ("LinearClassifier", Attrs::new()),
         ("DecisionTreeClassifier", Attrs::new()),
     ] {
-        let model = train(
-            estimator,
-            &a,
-            &train_set.features,
-            Some(&ytr),
-            None,
-            &mut |_| {},
-        )
-        .unwrap();
+        let model = common::fit(estimator, &a, &train_set.features, &ytr).unwrap();
         assert_eq!(
             model.classes().unwrap(),
             &[

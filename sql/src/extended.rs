@@ -165,10 +165,12 @@ pub fn parse_statement(text: &str, dialect: Dialect) -> Result<Parsed, ParseErro
             TokenKind::RParen | TokenKind::RBracket => depth -= 1,
             _ => {}
         }
-        let next_is_ext = tokens
-            .get(i + 1)
-            .is_some_and(|n| EXTENSIONS.iter().any(|k| n.is_keyword(text, k)));
-        if i > 0 && depth == 0 && t.is_keyword(text, "TO") && next_is_ext {
+        let next_is_ext = || {
+            tokens
+                .get(i + 1)
+                .is_some_and(|n| EXTENSIONS.iter().any(|k| n.is_keyword(text, k)))
+        };
+        if i > 0 && depth == 0 && t.is_keyword(text, "TO") && next_is_ext() {
             let select = text[..t.start].trim_end().to_string();
             let kind = parse_extension(text, tokens[i + 1].start)?;
             return Ok(Parsed::Extended(Extended { select, kind }));
@@ -457,16 +459,22 @@ impl<'a> ExtParser<'a> {
     }
 
     fn expect_keyword(&mut self, kw: &str, what: &str) -> Result<(), ParseError> {
-        self.skip_space();
-        let at = self.pos;
         if self.keyword(kw) {
             return Ok(());
         }
-        let found = self.peek()?.map(|(t, _)| t);
-        Err(self.error_at(
-            at,
+        Err(self.expected(what))
+    }
+
+    /// "expected {what}, found ..." at the next token.
+    fn expected(&mut self, what: &str) -> ParseError {
+        let found = match self.peek() {
+            Ok(t) => t.map(|(t, _)| t),
+            Err(e) => return e,
+        };
+        self.error_at(
+            self.pos,
             format!("expected {what}, found {}", Self::describe(&found)),
-        ))
+        )
     }
 
     fn punct(&mut self, c: char) -> Result<bool, ParseError> {
@@ -490,14 +498,7 @@ impl<'a> ExtParser<'a> {
             let at = self.pos;
             let name = self.ident("an attribute name such as model.n_classes")?;
             if !self.punct('=')? {
-                let found = self.peek()?.map(|(t, _)| t);
-                return Err(self.error_at(
-                    self.pos,
-                    format!(
-                        "expected '=' after attribute {name}, found {}",
-                        Self::describe(&found)
-                    ),
-                ));
+                return Err(self.expected(&format!("'=' after attribute {name}")));
             }
             let value = self.value()?;
             if attrs.iter().any(|(n, _)| n.eq_ignore_ascii_case(&name)) {
@@ -535,14 +536,7 @@ impl<'a> ExtParser<'a> {
                             break;
                         }
                         if !self.punct(',')? {
-                            let found = self.peek()?.map(|(t, _)| t);
-                            return Err(self.error_at(
-                                self.pos,
-                                format!(
-                                    "expected ',' or ']' in a list, found {}",
-                                    Self::describe(&found)
-                                ),
-                            ));
+                            return Err(self.expected("',' or ']' in a list"));
                         }
                     }
                 }

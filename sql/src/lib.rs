@@ -20,6 +20,20 @@ pub enum Dialect {
     Postgres,
 }
 
+impl Dialect {
+    /// The dialect of a datasource URL's scheme (`sqlite`/`sqlite3`, `mysql`/`mariadb`,
+    /// `postgres`/`postgresql`, any case): the one list the server, the engine and the
+    /// runners agree on.
+    pub fn of_scheme(scheme: &str) -> Option<Dialect> {
+        match scheme.to_ascii_lowercase().as_str() {
+            "sqlite" | "sqlite3" => Some(Dialect::Sqlite),
+            "mysql" | "mariadb" => Some(Dialect::MySql),
+            "postgres" | "postgresql" => Some(Dialect::Postgres),
+            _ => None,
+        }
+    }
+}
+
 impl std::fmt::Display for Dialect {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {

@@ -6,7 +6,7 @@
 //! accepts), and each value is converted from its text form by its column's type, so
 //! DECIMAL and dates keep their exact text.
 
-use std::str::FromStr;
+use std::{fmt::Write as _, str::FromStr, sync::Arc};
 
 use futures_util::TryStreamExt;
 use sqlx::{
@@ -105,32 +105,68 @@ impl Server {
     }
 }
 
-/// Turns a value's text form into a typed cell, by its column's type name.
-fn typed(type_name: &str, text: &[u8]) -> Value {
-    let s = || String::from_utf8_lossy(text).into_owned();
-    let t = type_name.to_ascii_uppercase();
-    let int = |s: String| match s.parse::<i64>() {
-        Ok(i) => Value::Int64(i),
-        // BIGINT UNSIGNED beyond i64: keep it exact.
-        Err(_) => Value::Decimal(s),
-    };
-    match t.as_str() {
-        "BOOLEAN" | "BOOL" => Value::Bool(matches!(text, b"1" | b"t" | b"true")),
-        "FLOAT" | "DOUBLE" | "REAL" | "FLOAT4" | "FLOAT8" => s()
-            .parse()
-            .map(Value::Double)
-            .unwrap_or_else(|_| Value::String(s())),
-        "DECIMAL" | "NUMERIC" | "DECIMAL UNSIGNED" => Value::Decimal(s()),
-        "DATE" => Value::Date(s()),
-        "TIME" | "TIMETZ" => Value::Time(s()),
-        "DATETIME" | "TIMESTAMP" | "TIMESTAMPTZ" => Value::Timestamp(s()),
-        "YEAR" => int(s()),
-        "BYTEA" => Value::Bytes(decode_bytea(text)),
-        _ if t.contains("INT") || t == "OID" => int(s()),
-        _ if t.contains("BLOB") || t.contains("BINARY") || t == "BIT" || t == "GEOMETRY" => {
-            Value::Bytes(text.to_vec())
+/// How a column's text form becomes a typed cell, decided once per column by its type
+/// name.
+#[derive(Clone, Copy)]
+enum CellKind {
+    Bool,
+    Double,
+    Decimal,
+    Date,
+    Time,
+    Timestamp,
+    Int,
+    /// PostgreSQL's `\x` hex text.
+    Bytea,
+    Bytes,
+    Text,
+}
+
+impl CellKind {
+    fn of(type_name: &str) -> CellKind {
+        let t = type_name.to_ascii_uppercase();
+        match t.as_str() {
+            "BOOLEAN" | "BOOL" => CellKind::Bool,
+            "FLOAT" | "DOUBLE" | "REAL" | "FLOAT4" | "FLOAT8" => CellKind::Double,
+            "DECIMAL" | "NUMERIC" | "DECIMAL UNSIGNED" => CellKind::Decimal,
+            "DATE" => CellKind::Date,
+            "TIME" | "TIMETZ" => CellKind::Time,
+            "DATETIME" | "TIMESTAMP" | "TIMESTAMPTZ" => CellKind::Timestamp,
+            "YEAR" => CellKind::Int,
+            "BYTEA" => CellKind::Bytea,
+            _ if t.contains("INT") || t == "OID" => CellKind::Int,
+            _ if t.contains("BLOB") || t.contains("BINARY") || t == "BIT" || t == "GEOMETRY" => {
+                CellKind::Bytes
+            }
+            _ => CellKind::Text,
         }
-        _ => Value::String(s()),
+    }
+
+    /// Turns a value's text form into a typed cell.
+    fn cell(self, text: &[u8]) -> Value {
+        let s = || String::from_utf8_lossy(text).into_owned();
+        match self {
+            CellKind::Bool => Value::Bool(matches!(text, b"1" | b"t" | b"true")),
+            CellKind::Double => s()
+                .parse()
+                .map(Value::Double)
+                .unwrap_or_else(|_| Value::String(s())),
+            CellKind::Decimal => Value::Decimal(s()),
+            CellKind::Date => Value::Date(s()),
+            CellKind::Time => Value::Time(s()),
+            CellKind::Timestamp => Value::Timestamp(s()),
+            CellKind::Int => {
+                let s = s();
+                match s.parse::<i64>() {
+                    Ok(i) => Value::Int64(i),
+                    // BIGINT UNSIGNED beyond i64: keep it exact.
+                    Err(_) => Value::Decimal(s),
+                }
+            }
+            CellKind::Bytea => Value::Bytes(decode_bytea(text)),
+            CellKind::Bytes => Value::Bytes(text.to_vec()),
+            CellKind::Text => Value::String(s()),
+        }
     }
 }
 
@@ -147,43 +183,33 @@ fn decode_bytea(text: &[u8]) -> Vec<u8> {
         .collect()
 }
 
-trait RowValues {
-    fn value(&self, i: usize) -> Result<Value, DbError>;
-    fn head(&self) -> Vec<Column>;
+/// A row of the text protocol: each value as the text the server sent.
+trait TextRow: Row {
+    /// The text of value `i`; None for NULL.
+    fn text(&self, i: usize) -> Result<Option<&[u8]>, DbError>;
 }
 
-impl RowValues for MySqlRow {
-    fn value(&self, i: usize) -> Result<Value, DbError> {
+impl TextRow for MySqlRow {
+    fn text(&self, i: usize) -> Result<Option<&[u8]>, DbError> {
         let raw = self.try_get_raw(i).map_err(db_error)?;
         if raw.is_null() {
-            return Ok(Value::Null(Default::default()));
+            return Ok(None);
         }
-        let type_name = raw.type_info().name().to_string();
-        let text = <&[u8] as sqlx::Decode<MySql>>::decode(raw)
-            .map_err(|e| DbError::Database(e.to_string()))?;
-        Ok(typed(&type_name, text))
-    }
-
-    fn head(&self) -> Vec<Column> {
-        self.columns().iter().map(column).collect()
+        <&[u8] as sqlx::Decode<MySql>>::decode(raw)
+            .map(Some)
+            .map_err(|e| DbError::Database(e.to_string()))
     }
 }
 
-impl RowValues for PgRow {
-    fn value(&self, i: usize) -> Result<Value, DbError> {
+impl TextRow for PgRow {
+    fn text(&self, i: usize) -> Result<Option<&[u8]>, DbError> {
         let raw = self.try_get_raw(i).map_err(db_error)?;
         if raw.is_null() {
-            return Ok(Value::Null(Default::default()));
+            return Ok(None);
         }
-        let type_name = raw.type_info().name().to_string();
-        let text = raw
-            .as_bytes()
-            .map_err(|e| DbError::Database(e.to_string()))?;
-        Ok(typed(&type_name, text))
-    }
-
-    fn head(&self) -> Vec<Column> {
-        self.columns().iter().map(column).collect()
+        raw.as_bytes()
+            .map(Some)
+            .map_err(|e| DbError::Database(e.to_string()))
     }
 }
 
@@ -194,8 +220,36 @@ fn column<C: sqlx::Column>(c: &C) -> Column {
     }
 }
 
-fn row_values<R: RowValues + Row>(row: &R) -> Result<Vec<Value>, DbError> {
-    (0..row.len()).map(|i| row.value(i)).collect()
+/// Converts the rows of the result set being read, by column kinds worked out from its
+/// first row (all rows of a result set share their columns).
+#[derive(Default)]
+struct Cells(Vec<CellKind>);
+
+impl Cells {
+    fn values<R: TextRow>(&mut self, row: &R) -> Result<Vec<Value>, DbError> {
+        if self.0.is_empty() {
+            self.0 = row
+                .columns()
+                .iter()
+                .map(|c| CellKind::of(sqlx::Column::type_info(c).name()))
+                .collect();
+        }
+        self.0
+            .iter()
+            .enumerate()
+            .map(|(i, kind)| {
+                Ok(match row.text(i)? {
+                    None => Value::Null(Default::default()),
+                    Some(text) => kind.cell(text),
+                })
+            })
+            .collect()
+    }
+
+    /// The next rows belong to another result set.
+    fn reset(&mut self) {
+        self.0.clear();
+    }
 }
 
 impl Backend for Server {
@@ -208,51 +262,47 @@ impl Backend for Server {
 
     fn execute(&mut self, sql: &str, sink: &mut dyn RowSink) -> Result<Outcome, DbError> {
         with_conn!(self, c => {
-            let prepared = c.prepare(AssertSqlSafe(sql).into_sql_str()).await;
-            match prepared {
-                Ok(stmt) if !stmt.columns().is_empty() => {
-                    let head: Vec<Column> = stmt.columns().iter().map(column).collect();
-                    sink.head(&head)?;
-                    let mut rows = sqlx::raw_sql(AssertSqlSafe(sql)).fetch(&mut *c);
-                    let mut count = 0u64;
-                    while let Some(row) = rows.try_next().await.map_err(db_error)? {
-                        sink.row(row_values(&row)?)?;
-                        count += 1;
-                    }
-                    Ok(Outcome::Rows(count))
-                }
-                Ok(_) => {
+            // Some statements cannot be prepared (MySQL refuses a few): those learn their
+            // shape from what comes back.
+            let mut head_sent = false;
+            match c.prepare(AssertSqlSafe(sql).into_sql_str()).await {
+                Ok(stmt) if stmt.columns().is_empty() => {
                     let r = sqlx::raw_sql(AssertSqlSafe(sql)).execute(&mut *c).await.map_err(db_error)?;
                     let verb = sql.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
                     let dml = ["INSERT", "UPDATE", "DELETE", "REPLACE"].contains(&verb.as_str());
-                    Ok(Outcome::Affected(dml.then(|| r.rows_affected())))
+                    return Ok(Outcome::Affected(dml.then(|| r.rows_affected())));
                 }
-                // Some statements cannot be prepared (MySQL refuses a few): run them as
-                // text and learn their shape from what comes back.
-                Err(_) => {
-                    let mut items = sqlx::raw_sql(AssertSqlSafe(sql)).fetch_many(&mut *c);
-                    let mut count = 0u64;
-                    let mut affected = None;
-                    let mut head_sent = false;
-                    while let Some(item) = items.try_next().await.map_err(db_error)? {
-                        match item {
-                            Either::Right(row) => {
-                                if !head_sent {
-                                    sink.head(&row.head())?;
-                                    head_sent = true;
-                                }
-                                sink.row(row_values(&row)?)?;
-                                count += 1;
-                            }
-                            Either::Left(r) => affected = Some(r.rows_affected()),
+                Ok(stmt) => {
+                    let head: Vec<Column> = stmt.columns().iter().map(column).collect();
+                    sink.head(&head)?;
+                    head_sent = true;
+                }
+                Err(_) => {}
+            }
+            let mut items = sqlx::raw_sql(AssertSqlSafe(sql)).fetch_many(&mut *c);
+            let mut cells = Cells::default();
+            let mut count = 0u64;
+            let mut affected = None;
+            while let Some(item) = items.try_next().await.map_err(db_error)? {
+                match item {
+                    Either::Right(row) => {
+                        if !head_sent {
+                            sink.head(&row.columns().iter().map(column).collect::<Vec<_>>())?;
+                            head_sent = true;
                         }
+                        sink.row(cells.values(&row)?)?;
+                        count += 1;
                     }
-                    if head_sent {
-                        Ok(Outcome::Rows(count))
-                    } else {
-                        Ok(Outcome::Affected(affected.filter(|n| *n > 0)))
+                    Either::Left(r) => {
+                        affected = Some(r.rows_affected());
+                        cells.reset();
                     }
                 }
+            }
+            if head_sent {
+                Ok(Outcome::Rows(count))
+            } else {
+                Ok(Outcome::Affected(affected.filter(|n| *n > 0)))
             }
         })
     }
@@ -309,29 +359,41 @@ impl Backend for Server {
         let write_err = |e: sqlx::Error| {
             DbError::Database(format!("cannot write into {table}: {}", db_error(e)))
         };
+        // The statement for `n` rows. Every full batch has the same one: it is built once.
+        let statement = |n: usize| -> Arc<str> {
+            let mut sql = prefix.clone();
+            let mut p = 0usize;
+            for ri in 0..n {
+                if ri > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push('(');
+                for (ci, cast) in casts.iter().enumerate() {
+                    if ci > 0 {
+                        sql.push_str(", ");
+                    }
+                    p += 1;
+                    // PostgreSQL types parameters strictly: cast each to its column's type.
+                    match d {
+                        Dialect::Postgres => {
+                            let _ = write!(sql, "${p}::{cast}");
+                        }
+                        _ => sql.push('?'),
+                    }
+                }
+                sql.push(')');
+            }
+            sql.into()
+        };
+        let mut full_batch: Option<Arc<str>> = None;
         with_conn!(self, c => {
             let mut tx = c.begin().await.map_err(write_err)?;
             for batch in rows.chunks(per_batch) {
-                let mut sql = prefix.clone();
-                let mut n = 0usize;
-                for (ri, _) in batch.iter().enumerate() {
-                    if ri > 0 {
-                        sql.push_str(", ");
-                    }
-                    sql.push('(');
-                    for (ci, cast) in casts.iter().enumerate() {
-                        if ci > 0 {
-                            sql.push_str(", ");
-                        }
-                        n += 1;
-                        // PostgreSQL types parameters strictly: cast each to its column's type.
-                        match d {
-                            Dialect::Postgres => sql.push_str(&format!("${n}::{cast}")),
-                            _ => sql.push('?'),
-                        }
-                    }
-                    sql.push(')');
-                }
+                let sql = if batch.len() == per_batch {
+                    full_batch.get_or_insert_with(|| statement(per_batch)).clone()
+                } else {
+                    statement(batch.len())
+                };
                 let mut q = sqlx::query(AssertSqlSafe(sql));
                 for row in batch {
                     for (v, (_, t)) in row.iter().zip(columns) {
@@ -400,6 +462,10 @@ fn as_text(v: &Value) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn typed(type_name: &str, text: &[u8]) -> Value {
+        CellKind::of(type_name).cell(text)
+    }
 
     #[test]
     fn text_forms_become_typed_cells() {

@@ -11,7 +11,10 @@ use std::{
     time::Duration,
 };
 
-use rusqlite::{Connection, OpenFlags, types::ValueRef};
+use rusqlite::{
+    Connection, OpenFlags,
+    types::{ToSqlOutput, ValueRef},
+};
 use sqlflow_sql::lexer::{TokenKind, tokenize};
 
 use super::{Backend, Column, ColumnType, DbError, Outcome, RowSink, TableName, quote_ident};
@@ -89,19 +92,22 @@ impl Sqlite {
 
     /// Attaches the schemas a statement names in table position.
     fn attach_referenced(&mut self, sql: &str) -> Result<(), DbError> {
+        // No dot, no `schema.table`: spare the statement a second lexing.
+        if !sql.contains('.') {
+            return Ok(());
+        }
         let tokens: Vec<_> = tokenize(sql, Dialect::Sqlite)
             .into_iter()
             .filter(|t| !t.is_trivia())
             .collect();
         let mut wanted = Vec::new();
         for w in tokens.windows(4) {
-            let table_position = ["FROM", "JOIN", "INTO", "TABLE", "UPDATE", "EXISTS"]
-                .iter()
-                .any(|k| w[0].is_keyword(sql, k));
-            if table_position
-                && matches!(w[1].kind, TokenKind::Word | TokenKind::QuotedIdent)
+            if matches!(w[1].kind, TokenKind::Word | TokenKind::QuotedIdent)
                 && w[2].kind == TokenKind::Dot
                 && matches!(w[3].kind, TokenKind::Word | TokenKind::QuotedIdent)
+                && ["FROM", "JOIN", "INTO", "TABLE", "UPDATE", "EXISTS"]
+                    .iter()
+                    .any(|k| w[0].is_keyword(sql, k))
             {
                 let name = w[1]
                     .text(sql)
@@ -121,7 +127,8 @@ impl Sqlite {
 
 /// `CREATE SCHEMA [IF NOT EXISTS] name`, which SQLite lacks.
 fn create_schema(sql: &str) -> Option<String> {
-    let words: Vec<&str> = sql.split_whitespace().collect();
+    // Every statement passes here: look at no more words than the longest form has, +1.
+    let words: Vec<&str> = sql.split_whitespace().take(7).collect();
     let upper: Vec<String> = words.iter().map(|w| w.to_ascii_uppercase()).collect();
     match upper
         .iter()
@@ -150,20 +157,20 @@ fn sqlite_type(t: ColumnType) -> &'static str {
     }
 }
 
-fn to_sql(v: &Value) -> rusqlite::types::Value {
-    use rusqlite::types::Value as S;
-    match v {
-        Value::Null(_) => S::Null,
-        Value::Bool(b) => S::Integer(i64::from(*b)),
-        Value::Int64(i) => S::Integer(*i),
-        Value::Double(f) => S::Real(*f),
-        Value::Bytes(b) => S::Blob(b.clone()),
+/// A cell as a statement parameter, borrowed: no copy of text or bytes.
+fn to_sql(v: &Value) -> ToSqlOutput<'_> {
+    ToSqlOutput::Borrowed(match v {
+        Value::Null(_) => ValueRef::Null,
+        Value::Bool(b) => ValueRef::Integer(i64::from(*b)),
+        Value::Int64(i) => ValueRef::Integer(*i),
+        Value::Double(f) => ValueRef::Real(*f),
+        Value::Bytes(b) => ValueRef::Blob(b),
         Value::String(s)
         | Value::Decimal(s)
         | Value::Date(s)
         | Value::Time(s)
-        | Value::Timestamp(s) => S::Text(s.clone()),
-    }
+        | Value::Timestamp(s) => ValueRef::Text(s.as_bytes()),
+    })
 }
 
 impl Backend for Sqlite {
@@ -198,13 +205,13 @@ impl Backend for Sqlite {
             })
             .collect();
         sink.head(&columns)?;
+        let declared: Vec<Declared> = columns.iter().map(|c| Declared::of(&c.decl_type)).collect();
         let mut rows = stmt.raw_query();
         let mut count = 0u64;
         while let Some(row) = rows.next().map_err(db)? {
             let mut values = Vec::with_capacity(n);
-            for (i, col) in columns.iter().enumerate() {
-                let v = row.get_ref(i).map_err(db)?;
-                values.push(to_value(v, &col.decl_type));
+            for (i, d) in declared.iter().enumerate() {
+                values.push(d.value(row.get_ref(i).map_err(db)?));
             }
             sink.row(values)?;
             count += 1;
@@ -279,64 +286,63 @@ fn register_sleep(conn: &Connection) -> rusqlite::Result<()> {
     })
 }
 
-/// SQLite stores dates and decimals as text or numbers; the declared type says which
-/// typed cell the client should see.
-fn to_value(v: ValueRef<'_>, decl_type: &str) -> Value {
-    match v {
-        ValueRef::Null => Value::Null(Default::default()),
-        ValueRef::Integer(i) => {
-            if is_bool_type(decl_type) {
-                Value::Bool(i != 0)
-            } else if is_decimal_type(decl_type) {
-                Value::Decimal(i.to_string())
-            } else {
-                Value::Int64(i)
-            }
-        }
-        // SQLite keeps DECIMAL as a number; say it is one.
-        ValueRef::Real(f) if is_decimal_type(decl_type) => Value::Decimal(f.to_string()),
-        ValueRef::Real(f) => Value::Double(f),
-        ValueRef::Text(t) => {
-            let s = String::from_utf8_lossy(t).into_owned();
-            match temporal_kind(decl_type) {
-                Some(Temporal::Date) => Value::Date(s),
-                Some(Temporal::Time) => Value::Time(s),
-                Some(Temporal::Timestamp) => Value::Timestamp(s),
-                None if is_decimal_type(decl_type) => Value::Decimal(s),
-                None => Value::String(s),
-            }
-        }
-        ValueRef::Blob(b) => Value::Bytes(b.to_vec()),
-    }
+/// SQLite stores dates and decimals as text or numbers; a column's declared type says
+/// which typed cell the client should see. Worked out once per column.
+#[derive(Clone, Copy)]
+struct Declared {
+    bool: bool,
+    decimal: bool,
+    temporal: Option<Temporal>,
 }
 
+#[derive(Clone, Copy)]
 enum Temporal {
     Date,
     Time,
     Timestamp,
 }
 
-fn temporal_kind(decl: &str) -> Option<Temporal> {
-    let d = decl.to_ascii_uppercase();
-    if d.contains("TIMESTAMP") || d.contains("DATETIME") {
-        Some(Temporal::Timestamp)
-    } else if d.contains("DATE") {
-        Some(Temporal::Date)
-    } else if d == "TIME" || d.starts_with("TIME(") {
-        Some(Temporal::Time)
-    } else {
-        None
+impl Declared {
+    fn of(decl_type: &str) -> Declared {
+        let d = decl_type.to_ascii_uppercase();
+        let temporal = if d.contains("TIMESTAMP") || d.contains("DATETIME") {
+            Some(Temporal::Timestamp)
+        } else if d.contains("DATE") {
+            Some(Temporal::Date)
+        } else if d == "TIME" || d.starts_with("TIME(") {
+            Some(Temporal::Time)
+        } else {
+            None
+        };
+        Declared {
+            bool: d == "BOOLEAN" || d == "BOOL",
+            decimal: d.starts_with("DECIMAL") || d.starts_with("NUMERIC"),
+            temporal,
+        }
     }
-}
 
-fn is_decimal_type(decl: &str) -> bool {
-    let d = decl.to_ascii_uppercase();
-    d.starts_with("DECIMAL") || d.starts_with("NUMERIC")
-}
-
-fn is_bool_type(decl: &str) -> bool {
-    let d = decl.to_ascii_uppercase();
-    d == "BOOLEAN" || d == "BOOL"
+    fn value(self, v: ValueRef<'_>) -> Value {
+        match v {
+            ValueRef::Null => Value::Null(Default::default()),
+            ValueRef::Integer(i) if self.bool => Value::Bool(i != 0),
+            ValueRef::Integer(i) if self.decimal => Value::Decimal(i.to_string()),
+            ValueRef::Integer(i) => Value::Int64(i),
+            // SQLite keeps DECIMAL as a number; say it is one.
+            ValueRef::Real(f) if self.decimal => Value::Decimal(f.to_string()),
+            ValueRef::Real(f) => Value::Double(f),
+            ValueRef::Text(t) => {
+                let s = String::from_utf8_lossy(t).into_owned();
+                match self.temporal {
+                    Some(Temporal::Date) => Value::Date(s),
+                    Some(Temporal::Time) => Value::Time(s),
+                    Some(Temporal::Timestamp) => Value::Timestamp(s),
+                    None if self.decimal => Value::Decimal(s),
+                    None => Value::String(s),
+                }
+            }
+            ValueRef::Blob(b) => Value::Bytes(b.to_vec()),
+        }
+    }
 }
 
 fn is_dml(sql: &str) -> bool {

@@ -219,31 +219,26 @@ fn apply_limits(limits: &Limits) -> Result<(), String> {
 
 fn worker(dir: &Path, input: StepInput) -> i32 {
     let limits = input.session.limits;
-    let result = (|| -> Result<Result<(), String>, String> {
+    let result = (|| -> Result<(), String> {
         apply_limits(&limits)?;
         let out = stdout_file().map_err(|e| format!("cannot open the job's output: {e}"))?;
-        let session = &input.session;
         let mut w = RecordWriter::with_limit(out, limits.output_mb.saturating_mul(MIB));
-        Ok(
-            run_program(&input.program, &session.db_conn_str, &mut w).map_err(|f| {
-                let mut msg = f.to_string();
-                if msg.contains("output limit exceeded") {
-                    msg.push_str(&format!(" (limits.output_mb = {})", limits.output_mb));
-                } else if limits.memory_mb > 0 && msg.to_ascii_lowercase().contains("out of memory")
-                {
-                    msg.push_str(&format!(
-                        " (the job exceeded its memory limit: limits.memory_mb = {})",
-                        limits.memory_mb
-                    ));
-                }
-                msg
-            }),
-        )
+        run_program(&input.program, &input.session.db_conn_str, &mut w).map_err(|f| {
+            let mut msg = f.to_string();
+            if msg.contains("output limit exceeded") {
+                msg.push_str(&format!(" (limits.output_mb = {})", limits.output_mb));
+            } else if limits.memory_mb > 0 && msg.to_ascii_lowercase().contains("out of memory") {
+                msg.push_str(&format!(
+                    " (the job exceeded its memory limit: limits.memory_mb = {})",
+                    limits.memory_mb
+                ));
+            }
+            msg
+        })
     })();
     let (code, message) = match result {
-        Ok(Ok(())) => (FinalCode::Succeeded, String::new()),
-        Ok(Err(failure)) => (FinalCode::Failed, failure),
-        Err(setup) => (FinalCode::Failed, setup),
+        Ok(()) => (FinalCode::Succeeded, String::new()),
+        Err(failure) => (FinalCode::Failed, failure),
     };
     finalize(dir, code, message);
     i32::from(code != FinalCode::Succeeded)

@@ -18,7 +18,7 @@ mod common;
 use std::time::Instant;
 
 use common::Dataset;
-use sqlflow_models::{AttrValue, Attrs, train};
+use sqlflow_models::{AttrValue, Attrs, TrainedModel, train};
 
 struct Case {
     model: &'static str,
@@ -44,21 +44,23 @@ fn list(v: &[i64]) -> AttrValue {
     AttrValue::List(v.iter().map(|i| AttrValue::Int(*i)).collect())
 }
 
+/// A maker of cases on `dataset`, scored with `metric`.
+fn on(
+    dataset: &'static str,
+    metric: &'static str,
+) -> impl Fn(&'static str, &'static str, Vec<(&'static str, AttrValue)>) -> Case {
+    move |model, estimator, attrs| Case {
+        model,
+        dataset,
+        estimator,
+        attrs,
+        metric,
+    }
+}
+
 fn cases() -> Vec<Case> {
-    let iris = |model, estimator, attrs| Case {
-        model,
-        dataset: "iris",
-        estimator,
-        attrs,
-        metric: "Accuracy",
-    };
-    let boston = |model, estimator, attrs| Case {
-        model,
-        dataset: "boston",
-        estimator,
-        attrs,
-        metric: "R2",
-    };
+    let iris = on("iris", "Accuracy");
+    let boston = on("boston", "R2");
     vec![
         iris(
             "DNNClassifier",
@@ -96,13 +98,7 @@ fn cases() -> Vec<Case> {
             "RandomForestClassifier",
             vec![("model.n_estimators", int(100))],
         ),
-        Case {
-            model: "KMeans",
-            dataset: "iris",
-            estimator: "KMeans",
-            attrs: vec![("model.n_clusters", int(3))],
-            metric: "ARI",
-        },
+        on("iris", "ARI")("KMeans", "KMeans", vec![("model.n_clusters", int(3))]),
         boston(
             "DNNRegressor",
             "DNNRegressor",
@@ -135,20 +131,8 @@ fn cases() -> Vec<Case> {
 
 /// `--large`: the same families on 20,000 synthetic rows (16,000 train / 4,000 test).
 fn large_cases() -> Vec<Case> {
-    let cls = |model, estimator, attrs| Case {
-        model,
-        dataset: "synth-cls",
-        estimator,
-        attrs,
-        metric: "Accuracy",
-    };
-    let reg = |model, estimator, attrs| Case {
-        model,
-        dataset: "synth-reg",
-        estimator,
-        attrs,
-        metric: "R2",
-    };
+    let cls = on("synth-cls", "Accuracy");
+    let reg = on("synth-reg", "R2");
     let dnn = |classes: bool| {
         let mut a = vec![
             ("model.hidden_units", list(&[64, 32])),
@@ -190,13 +174,7 @@ fn large_cases() -> Vec<Case> {
             "RandomForestClassifier",
             vec![("model.n_estimators", int(50))],
         ),
-        Case {
-            model: "KMeans",
-            dataset: "synth-cls",
-            estimator: "KMeans",
-            attrs: vec![("model.n_clusters", int(3))],
-            metric: "ARI",
-        },
+        on("synth-cls", "ARI")("KMeans", "KMeans", vec![("model.n_clusters", int(3))]),
         reg("DNNRegressor", "DNNRegressor", dnn(false)),
         reg("LinearRegressor", "LinearRegressor", vec![]),
         reg(
@@ -280,38 +258,40 @@ fn main() {
             "synth-cls" => (&cls_train, &cls_test),
             _ => (&reg_train, &reg_test),
         };
-        let attrs: Attrs = case
-            .attrs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.clone()))
-            .collect();
-        let mut times = Vec::with_capacity(runs);
-        let mut model = None;
-        for _ in 0..runs {
+        let attrs = common::attrs(&case.attrs);
+        // The model and its training time in ms; `run` tags the progress lines.
+        let fit = |attrs: &Attrs, run: &str| {
             let start = Instant::now();
-            let m = train(
+            let trained = train(
                 case.estimator,
-                &attrs,
+                attrs,
                 &train_set.features,
                 Some(&train_set.label),
                 None,
                 &mut |line| {
                     if verbose {
-                        eprintln!("{}: {line}", case.model);
+                        eprintln!("{}{run}: {line}", case.model);
                     }
                 },
             );
-            times.push(start.elapsed().as_secs_f64() * 1000.0);
-            match m {
-                Ok(m) => model = Some(m),
+            let ms = start.elapsed().as_secs_f64() * 1000.0;
+            match trained {
+                Ok(m) => (m, ms),
                 Err(e) => {
                     eprintln!("{}: {e}", case.model);
                     std::process::exit(1);
                 }
             }
+        };
+        let mut times = Vec::with_capacity(runs);
+        let mut model = None;
+        for _ in 0..runs {
+            let (m, ms) = fit(&attrs, "");
+            times.push(ms);
+            model = Some(m);
         }
         let Some(model) = model else { continue };
-        let evaluate = |m: &sqlflow_models::TrainedModel| match m.evaluate(
+        let evaluate = |m: &TrainedModel| match m.evaluate(
             &test_set.features,
             &test_set.label,
             &[case.metric],
@@ -334,27 +314,9 @@ fn main() {
             let Some(key) = seed_key else { break };
             let mut attrs = attrs.clone();
             attrs.insert(key.to_string(), AttrValue::Int(seed as i64));
-            let start = Instant::now();
-            let trained = train(
-                case.estimator,
-                &attrs,
-                &train_set.features,
-                Some(&train_set.label),
-                None,
-                &mut |line| {
-                    if verbose {
-                        eprintln!("{} (seed {seed}): {line}", case.model);
-                    }
-                },
-            );
-            seed_times.push(start.elapsed().as_secs_f64() * 1000.0);
-            match trained {
-                Ok(m) => values.push(evaluate(&m)),
-                Err(e) => {
-                    eprintln!("{}: {e}", case.model);
-                    std::process::exit(1);
-                }
-            }
+            let (m, ms) = fit(&attrs, &format!(" (seed {seed})"));
+            seed_times.push(ms);
+            values.push(evaluate(&m));
         }
         let value = values.iter().sum::<f64>() / values.len() as f64;
         println!(

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use sqlflow_models::{Column, Feature};
+use sqlflow_models::{AttrValue, Attrs, Column, Feature, ModelError, TrainedModel, train};
 
 pub struct Dataset {
     pub features: Vec<Column>,
@@ -76,6 +76,24 @@ pub fn boston() -> Dataset {
         features: columns(&names[..13], &rows),
         label: Column::numeric(names[13], rows.iter().map(|r| r[13])),
     }
+}
+
+/// Attributes from `(key, value)` pairs.
+pub fn attrs(items: &[(&str, AttrValue)]) -> Attrs {
+    items
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect()
+}
+
+/// Trains from scratch (no warm start), ignoring progress lines.
+pub fn fit(
+    estimator: &str,
+    a: &Attrs,
+    features: &[Column],
+    label: &Column,
+) -> Result<TrainedModel, ModelError> {
+    train(estimator, a, features, Some(label), None, &mut |_| {})
 }
 
 fn splitmix64(state: &mut u64) -> u64 {

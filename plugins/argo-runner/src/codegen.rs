@@ -153,14 +153,12 @@ pub fn dialect_of(datasource: &str) -> Result<Dialect, RunnerError> {
              postgres://user:pass@host:port/db or sqlite://path",
         ));
     };
-    match scheme.to_ascii_lowercase().as_str() {
-        "sqlite" | "sqlite3" => Ok(Dialect::Sqlite),
-        "mysql" | "mariadb" => Ok(Dialect::MySql),
-        "postgres" | "postgresql" => Ok(Dialect::Postgres),
-        other => Err(RunnerError::invalid_argument(format!(
-            "unsupported datasource scheme '{other}': use mysql://, postgres:// or sqlite://"
-        ))),
-    }
+    Dialect::of_scheme(scheme).ok_or_else(|| {
+        RunnerError::invalid_argument(format!(
+            "unsupported datasource scheme '{}': use mysql://, postgres:// or sqlite://",
+            scheme.to_ascii_lowercase()
+        ))
+    })
 }
 
 /// Splits the program into the statements the steps will run.
