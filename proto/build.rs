@@ -34,6 +34,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .build_client(false)
             .extern_path(".sqlflow", "crate::sqlflow")
             .extern_path(".sqlflow.Responses", "crate::raw::RawResponses")
+            // Malformed requests are INVALID_ARGUMENT, not tonic's INTERNAL.
+            .codec_path("crate::codec::StrictCodec")
             .out_dir(&raw)
             .compile_fds(fds)?;
     }

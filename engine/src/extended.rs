@@ -14,8 +14,9 @@ use sqlflow_sql::extended::{Evaluate, Explain, Expr, ExtKind, Extended, Predict,
 use crate::{
     Value,
     backend::{Backend, Collected, Column, ColumnType, RowSink, TableName, query_all},
+    exec::EngineError,
     model_store::{self, ModelMeta, STORE_FORMAT},
-    output::{RecordWriter, write_error},
+    output::RecordWriter,
 };
 
 /// Attributes the engine itself handles; everything else goes to the model.
@@ -26,7 +27,7 @@ pub fn run<W: Write>(
     ext: &Extended,
     statement: &str,
     out: &mut RecordWriter<W>,
-) -> Result<(), String> {
+) -> Result<(), EngineError> {
     match &ext.kind {
         ExtKind::Train(t) => train(db, &ext.select, t, statement, out),
         ExtKind::Predict(p) => predict(db, &ext.select, p, out),
@@ -36,18 +37,18 @@ pub fn run<W: Write>(
     }
 }
 
-fn table(name: &str) -> Result<TableName, String> {
-    TableName::parse(name).map_err(|e| e.to_string())
+fn table(name: &str) -> Result<TableName, EngineError> {
+    Ok(TableName::parse(name)?)
 }
 
-fn data(db: &mut dyn Backend, select: &str) -> Result<Collected, String> {
-    let d = query_all(db, select).map_err(|e| e.to_string())?;
+fn data(db: &mut dyn Backend, select: &str) -> Result<Collected, EngineError> {
+    let d = query_all(db, select)?;
     Ok(d)
 }
 
 /// A result column as model input. NULL stays missing; numbers and booleans are
 /// numeric; text, dates and times are categories.
-fn to_model_column(data: &Collected, idx: usize) -> Result<ModelColumn, String> {
+fn to_model_column(data: &Collected, idx: usize) -> Result<ModelColumn, EngineError> {
     let name = data.columns[idx].name.clone();
     let mut values = Vec::with_capacity(data.rows.len());
     for row in &data.rows {
@@ -65,14 +66,14 @@ fn to_model_column(data: &Collected, idx: usize) -> Result<ModelColumn, String> 
             Value::Bytes(_) => {
                 return Err(format!(
                     "column {name} holds binary data, which cannot be a feature; leave it out of the SELECT"
-                ));
+                ).into());
             }
         });
     }
     Ok(ModelColumn { name, values })
 }
 
-fn find(data: &Collected, name: &str) -> Result<usize, String> {
+fn find(data: &Collected, name: &str) -> Result<usize, EngineError> {
     data.columns
         .iter()
         .position(|c| c.name == name)
@@ -87,6 +88,7 @@ fn find(data: &Collected, name: &str) -> Result<usize, String> {
                 "the query has no column {name}; its columns are {}",
                 have.join(", ")
             )
+            .into()
         })
 }
 
@@ -126,7 +128,7 @@ struct EngineAttrs {
 fn split_attrs(
     attrs: &[(String, Expr)],
     allowed_extra: &[&str],
-) -> Result<(EngineAttrs, Attrs), String> {
+) -> Result<(EngineAttrs, Attrs), EngineError> {
     let mut engine = EngineAttrs {
         validation_select: None,
         metrics: None,
@@ -135,8 +137,8 @@ fn split_attrs(
     for (name, value) in attrs {
         let lower = name.to_ascii_lowercase();
         let text = || match value {
-            Expr::Str(s) | Expr::Ident(s) => Ok(s.clone()),
-            other => Err(format!("attribute {name} expects a string, got {other}")),
+            Expr::Str(s) | Expr::Ident(s) => Ok::<_, EngineError>(s.clone()),
+            other => Err(format!("attribute {name} expects a string, got {other}").into()),
         };
         match lower.as_str() {
             "validation.select" => engine.validation_select = Some(text()?),
@@ -154,7 +156,8 @@ fn split_attrs(
                 return Err(format!(
                     "unknown attribute {name}; validation attributes are {}",
                     ENGINE_ATTRS.join(", ")
-                ));
+                )
+                .into());
             }
             _ => {
                 model.insert(name.clone(), attr_value(value));
@@ -165,12 +168,12 @@ fn split_attrs(
 }
 
 /// Model errors, with the engine's own attributes added where the model lists its own.
-fn model_error(e: ModelError) -> String {
+fn model_error(e: ModelError) -> EngineError {
     match e {
         ModelError::UnknownAttribute { .. } => {
-            format!("{e}; and for any model: {}", ENGINE_ATTRS.join(", "))
+            format!("{e}; and for any model: {}", ENGINE_ATTRS.join(", ")).into()
         }
-        other => other.to_string(),
+        other => other.to_string().into(),
     }
 }
 
@@ -196,7 +199,7 @@ fn evaluate_on(
     data: &Collected,
     label: &str,
     metrics: Option<&[String]>,
-) -> Result<Vec<(String, f64)>, String> {
+) -> Result<Vec<(String, f64)>, EngineError> {
     let features = all_columns(data)?;
     let label_col = to_model_column(data, find(data, label)?)?;
     let names: Vec<&str> = match metrics {
@@ -208,7 +211,7 @@ fn evaluate_on(
         .map_err(model_error)
 }
 
-fn all_columns(data: &Collected) -> Result<Vec<ModelColumn>, String> {
+fn all_columns(data: &Collected) -> Result<Vec<ModelColumn>, EngineError> {
     (0..data.columns.len())
         .filter(|&i| {
             // Binary columns cannot be features; leaving them out lets SELECT * work.
@@ -224,19 +227,20 @@ fn train<W: Write>(
     t: &Train,
     statement: &str,
     out: &mut RecordWriter<W>,
-) -> Result<(), String> {
+) -> Result<(), EngineError> {
     let into = table(&t.into)?;
     let (engine, attrs) = split_attrs(&t.attrs, &[])?;
     let unsupervised = t.estimator.eq_ignore_ascii_case("KMeans");
     match (&t.label, unsupervised) {
         (Some(_), true) => {
-            return Err(format!("{} is unsupervised: remove LABEL", t.estimator));
+            return Err(format!("{} is unsupervised: remove LABEL", t.estimator).into());
         }
         (None, false) => {
             return Err(format!(
                 "{} learns from a label: add LABEL <column> before INTO",
                 t.estimator
-            ));
+            )
+            .into());
         }
         _ => {}
     }
@@ -247,10 +251,7 @@ fn train<W: Write>(
     let started = Instant::now();
     let data = data(db, select)?;
     if data.rows.is_empty() {
-        return Err(format!(
-            "the query returned no rows to train {} on",
-            t.estimator
-        ));
+        return Err(format!("the query returned no rows to train {} on", t.estimator).into());
     }
     let label_idx = t.label.as_deref().map(|l| find(&data, l)).transpose()?;
     let feature_idx: Vec<usize> = if t.columns.is_empty() {
@@ -271,7 +272,7 @@ fn train<W: Write>(
             "note: COLUMN ... FOR <input> is accepted for compatibility; all listed columns feed the one model",
             Kind::Log,
         )
-        .map_err(write_error)?;
+        ?;
     }
     let features: Vec<ModelColumn> = feature_idx
         .iter()
@@ -286,9 +287,8 @@ fn train<W: Write>(
             features.len()
         ),
         Kind::Progress,
-    )
-    .map_err(write_error)?;
-    out.flush().map_err(write_error)?;
+    )?;
+    out.flush()?;
     let mut progress = |line: &str| {
         // Progress must reach the client while training, not after it.
         let _ = out.message(line, Kind::Progress);
@@ -310,8 +310,7 @@ fn train<W: Write>(
         let label_name = t.label.as_deref().unwrap_or_default();
         if !unsupervised {
             metrics = evaluate_on(&model, &vdata, label_name, engine.metrics.as_deref())?;
-            out.message(format!("validation: {}", metrics_text(&metrics)), Kind::Log)
-                .map_err(write_error)?;
+            out.message(format!("validation: {}", metrics_text(&metrics)), Kind::Log)?;
         }
     }
     let meta = ModelMeta {
@@ -345,11 +344,11 @@ fn train<W: Write>(
         ),
         Kind::Log,
     )
-    .map_err(write_error)
+    .map_err(Into::into)
 }
 
-fn data_for_validation(db: &mut dyn Backend, select: &str) -> Result<Collected, String> {
-    query_all(db, select).map_err(|e| format!("validation.select failed: {e}"))
+fn data_for_validation(db: &mut dyn Backend, select: &str) -> Result<Collected, EngineError> {
+    query_all(db, select).map_err(|e| format!("validation.select failed: {e}").into())
 }
 
 fn prediction_value(p: &Prediction) -> Value {
@@ -367,14 +366,14 @@ fn write_table(
     name: &TableName,
     columns: &[String],
     rows: &[Vec<Value>],
-) -> Result<(), String> {
+) -> Result<(), EngineError> {
     let cols: Vec<(String, ColumnType)> = columns
         .iter()
         .enumerate()
         .map(|(i, c)| (c.clone(), ColumnType::infer(rows.iter().map(|r| &r[i]))))
         .collect();
-    db.create_table(name, &cols).map_err(|e| e.to_string())?;
-    db.insert_rows(name, &cols, rows).map_err(|e| e.to_string())
+    db.create_table(name, &cols)?;
+    Ok(db.insert_rows(name, &cols, rows)?)
 }
 
 fn predict<W: Write>(
@@ -382,14 +381,15 @@ fn predict<W: Write>(
     select: &str,
     p: &Predict,
     out: &mut RecordWriter<W>,
-) -> Result<(), String> {
+) -> Result<(), EngineError> {
     let target = table(&p.table)?;
     if !p.attrs.is_empty() {
         let names: Vec<&str> = p.attrs.iter().map(|(n, _)| n.as_str()).collect();
         return Err(format!(
             "TO PREDICT takes no attributes here (got {}); remove the WITH clause",
             names.join(", ")
-        ));
+        )
+        .into());
     }
     let stored = model_store::load(db, &table(&p.using)?)?;
     let data = data(db, select)?;
@@ -434,7 +434,7 @@ fn predict<W: Write>(
         ),
         Kind::Log,
     )
-    .map_err(write_error)
+    .map_err(Into::into)
 }
 
 fn evaluate<W: Write>(
@@ -442,12 +442,13 @@ fn evaluate<W: Write>(
     select: &str,
     e: &Evaluate,
     out: &mut RecordWriter<W>,
-) -> Result<(), String> {
+) -> Result<(), EngineError> {
     let (engine, rest) = split_attrs(&e.attrs, &[])?;
     if let Some(name) = rest.keys().next() {
         return Err(format!(
             "unknown attribute {name} for TO EVALUATE; it accepts validation.metrics"
-        ));
+        )
+        .into());
     }
     let stored = model_store::load(db, &table(&e.model)?)?;
     let data = data(db, select)?;
@@ -465,7 +466,7 @@ fn evaluate<W: Write>(
         ),
         Kind::Log,
     )
-    .map_err(write_error)
+    .map_err(Into::into)
 }
 
 /// The explainer each kind of model supports.
@@ -487,13 +488,13 @@ fn explain<W: Write>(
     select: &str,
     x: &Explain,
     out: &mut RecordWriter<W>,
-) -> Result<(), String> {
+) -> Result<(), EngineError> {
     // summary.* shapes SQLFlow's plots; there are no plots here, the numbers are the result.
     let (_, rest) = split_attrs(&x.attrs, &["summary."])?;
     if let Some(name) = rest.keys().next() {
         return Err(format!(
             "unknown attribute {name} for TO EXPLAIN; it accepts summary.* (ignored: no plots are drawn)"
-        ));
+        ).into());
     }
     let stored = model_store::load(db, &table(&x.model)?)?;
     let fits = explainer_for(&stored.meta.estimator);
@@ -503,7 +504,8 @@ fn explain<W: Write>(
             return Err(format!(
                 "{wanted} does not apply to a {} model; use {fits} (or leave USING out)",
                 stored.meta.estimator
-            ));
+            )
+            .into());
         }
     }
     let data = data(db, select)?;
@@ -536,7 +538,7 @@ fn explain<W: Write>(
                 ),
                 Kind::Log,
             )
-            .map_err(write_error)
+            .map_err(Into::into)
         }
         None => send_table(out, &names, rows),
     }
@@ -546,7 +548,7 @@ fn send_table<W: Write>(
     out: &mut RecordWriter<W>,
     names: &[String],
     rows: Vec<Vec<Value>>,
-) -> Result<(), String> {
+) -> Result<(), EngineError> {
     let cols: Vec<Column> = names
         .iter()
         .map(|n| Column {
@@ -554,9 +556,9 @@ fn send_table<W: Write>(
             decl_type: String::new(),
         })
         .collect();
-    out.head(&cols).map_err(|e| e.to_string())?;
+    out.head(&cols)?;
     for r in rows {
-        out.row(r).map_err(|e| e.to_string())?;
+        out.row(r)?;
     }
     Ok(())
 }
@@ -565,7 +567,7 @@ fn show_train<W: Write>(
     db: &mut dyn Backend,
     model: &str,
     out: &mut RecordWriter<W>,
-) -> Result<(), String> {
+) -> Result<(), EngineError> {
     let m = model_store::load_meta(db, &table(model)?)?;
     let attrs = m
         .attributes

@@ -16,7 +16,7 @@ pub mod output;
 pub use sqlflow_sql::{Dialect, lexer, split};
 
 pub use datasource::Datasource;
-pub use exec::{ProgramFailure, run_one_statement, run_program};
+pub use exec::{EngineError, FailureKind, ProgramFailure, run_one_statement, run_program};
 
 /// One typed value, the same for every backend: the protocol's cell.
 pub type Value = sqlflow_proto::sqlflow::cell::Value;

@@ -14,7 +14,7 @@ use sqlflow_proto::{
 
 use crate::{
     Value,
-    backend::{Column, RowSink, SinkError},
+    backend::{Column, RowSink},
 };
 
 /// Flush at least this often while rows stream, so progress is visible.
@@ -22,9 +22,34 @@ const FLUSH_INTERVAL: Duration = Duration::from_millis(100);
 /// And whenever this much is buffered.
 const FLUSH_BYTES: usize = 256 * 1024;
 
-/// The error text for a failed write of the record stream.
-pub(crate) fn write_error(e: io::Error) -> String {
-    format!("cannot write results: {e}")
+/// The largest record line a step writes unless told otherwise: a runner reads a page
+/// of output into memory and a client decodes a reply of at most 4 MiB, so one row must
+/// fit well inside both.
+pub const DEFAULT_MAX_RECORD_BYTES: usize = 1 << 20;
+
+/// Why the record stream refused a write.
+#[derive(Debug, thiserror::Error)]
+pub enum OutputError {
+    #[error("output limit exceeded: the job may write at most {limit} bytes of results")]
+    LimitExceeded { limit: u64 },
+    #[error(
+        "a {what} of {size} bytes is larger than the largest record a job may write \
+         ({limit} bytes); select fewer or shorter values (substr(), a LIMIT on the text)"
+    )]
+    RecordTooLarge {
+        what: &'static str,
+        size: usize,
+        limit: usize,
+    },
+    #[error("cannot write results: {0}")]
+    Io(#[from] io::Error),
+}
+
+impl OutputError {
+    /// The write failed because the disk is full.
+    pub fn is_no_space(&self) -> bool {
+        matches!(self, OutputError::Io(e) if e.kind() == io::ErrorKind::StorageFull)
+    }
 }
 
 pub struct RecordWriter<W: Write> {
@@ -34,6 +59,7 @@ pub struct RecordWriter<W: Write> {
     written: u64,
     /// 0 = unlimited.
     limit: u64,
+    max_record: usize,
 }
 
 impl<W: Write> RecordWriter<W> {
@@ -49,19 +75,32 @@ impl<W: Write> RecordWriter<W> {
             last_flush: Instant::now(),
             written: 0,
             limit,
+            max_record: DEFAULT_MAX_RECORD_BYTES,
         }
     }
 
-    pub fn record(&mut self, rec: &Record) -> io::Result<()> {
+    /// Refuses any single record line longer than `bytes` (a minimum of 4 KiB holds).
+    pub fn max_record_bytes(mut self, bytes: usize) -> Self {
+        self.max_record = bytes.max(4096);
+        self
+    }
+
+    pub fn record(&mut self, rec: &Record) -> Result<(), OutputError> {
         let before = self.buf.len();
         encode_record(rec, &mut self.buf);
-        let added = (self.buf.len() - before) as u64;
+        let added = self.buf.len() - before;
+        if added > self.max_record {
+            self.buf.truncate(before);
+            return Err(OutputError::RecordTooLarge {
+                what: record_noun(rec),
+                size: added,
+                limit: self.max_record,
+            });
+        }
+        let added = added as u64;
         if self.limit > 0 && self.written + added > self.limit {
             self.buf.truncate(before);
-            return Err(io::Error::other(format!(
-                "output limit exceeded: the job may write at most {} bytes of results",
-                self.limit
-            )));
+            return Err(OutputError::LimitExceeded { limit: self.limit });
         }
         self.written += added;
         if self.buf.len() >= FLUSH_BYTES || self.last_flush.elapsed() >= FLUSH_INTERVAL {
@@ -70,20 +109,29 @@ impl<W: Write> RecordWriter<W> {
         Ok(())
     }
 
-    pub fn response(&mut self, r: response::Response) -> io::Result<()> {
+    pub fn response(&mut self, r: response::Response) -> Result<(), OutputError> {
         self.record(&Record {
             record: Some(record::Record::Response(Response { response: Some(r) })),
         })
     }
 
-    pub fn message(&mut self, text: impl Into<String>, kind: message::Kind) -> io::Result<()> {
+    pub fn message(
+        &mut self,
+        text: impl Into<String>,
+        kind: message::Kind,
+    ) -> Result<(), OutputError> {
         self.response(response::Response::Message(Message {
             message: text.into(),
             kind: kind as i32,
         }))
     }
 
-    pub fn start(&mut self, index: usize, count: usize, statement: &str) -> io::Result<()> {
+    pub fn start(
+        &mut self,
+        index: usize,
+        count: usize,
+        statement: &str,
+    ) -> Result<(), OutputError> {
         self.record(&Record {
             record: Some(record::Record::Start(StatementStart {
                 statement_index: index as u32,
@@ -93,7 +141,12 @@ impl<W: Write> RecordWriter<W> {
         })
     }
 
-    pub fn eoe(&mut self, index: usize, statement: &str, spent: Duration) -> io::Result<()> {
+    pub fn eoe(
+        &mut self,
+        index: usize,
+        statement: &str,
+        spent: Duration,
+    ) -> Result<(), OutputError> {
         self.response(response::Response::Eoe(EndOfExecution {
             sql: statement.to_string(),
             spent_time_seconds: spent.as_secs() as i64,
@@ -103,14 +156,27 @@ impl<W: Write> RecordWriter<W> {
         self.flush()
     }
 
-    pub fn failure(&mut self, failure: Failure) -> io::Result<()> {
+    /// The failure record: its error text is cut to fit a record, since it may quote a
+    /// database's error about a huge value.
+    pub fn failure(&mut self, mut failure: Failure) -> Result<(), OutputError> {
+        let room = self.max_record / 2;
+        for text in [&mut failure.error, &mut failure.statement] {
+            if text.len() > room {
+                let mut end = room;
+                while !text.is_char_boundary(end) {
+                    end -= 1;
+                }
+                text.truncate(end);
+                text.push_str("… (truncated)");
+            }
+        }
         self.record(&Record {
             record: Some(record::Record::Failure(failure)),
         })?;
         self.flush()
     }
 
-    pub fn flush(&mut self) -> io::Result<()> {
+    pub fn flush(&mut self) -> Result<(), OutputError> {
         if !self.buf.is_empty() {
             self.out.write_all(&self.buf)?;
             self.buf.clear();
@@ -125,22 +191,35 @@ impl<W: Write> RecordWriter<W> {
     }
 }
 
+fn record_noun(rec: &Record) -> &'static str {
+    match &rec.record {
+        Some(record::Record::Response(Response {
+            response: Some(r), ..
+        })) => match r {
+            response::Response::Head(_) => "result header",
+            response::Response::Row(_) => "row",
+            response::Response::Message(_) => "message",
+            _ => "record",
+        },
+        Some(record::Record::Start(_)) => "statement",
+        _ => "record",
+    }
+}
+
 impl<W: Write> RowSink for RecordWriter<W> {
-    fn head(&mut self, columns: &[Column]) -> Result<(), SinkError> {
+    fn head(&mut self, columns: &[Column]) -> Result<(), OutputError> {
         self.response(response::Response::Head(Head {
             column_names: columns.iter().map(|c| c.name.clone()).collect(),
             column_types: columns.iter().map(|c| c.decl_type.clone()).collect(),
         }))
-        .map_err(|e| SinkError(e.to_string()))
     }
 
-    fn row(&mut self, values: Vec<Value>) -> Result<(), SinkError> {
+    fn row(&mut self, values: Vec<Value>) -> Result<(), OutputError> {
         self.response(response::Response::Row(Row {
             cells: values
                 .into_iter()
                 .map(|v| sqlflow_proto::sqlflow::Cell { value: Some(v) })
                 .collect(),
         }))
-        .map_err(|e| SinkError(e.to_string()))
     }
 }

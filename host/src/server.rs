@@ -5,6 +5,7 @@ use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 use figment::Figment;
 use sqlflow_plugin_api::{library_file_name, loader};
 use sqlflow_proto::raw::server::sql_flow_server::SqlFlowServer;
+use tonic::codegen::{Context, Future, Pin, Poll, Service as TowerService, http};
 use tonic::transport::{Identity, Server, ServerTlsConfig, server::TcpIncoming};
 
 use crate::{
@@ -223,7 +224,9 @@ pub async fn serve(cfg: Config, figment: Figment) -> Result<(), StartError> {
     let serve = builder
         .add_service(health_service)
         .add_service(reflection)
-        .add_service(SqlFlowServer::new(service).max_decoding_message_size(max_message))
+        .add_service(OversizeIsInvalid(
+            SqlFlowServer::new(service).max_decoding_message_size(max_message),
+        ))
         .serve_with_incoming_shutdown(incoming, async {
             shutdown_signal().await;
             let _ = stopping_tx.send(());
@@ -243,6 +246,52 @@ pub async fn serve(cfg: Config, figment: Figment) -> Result<(), StartError> {
     }
     tracing::info!("shut down");
     Ok(())
+}
+
+/// tonic refuses a request over `max_decoding_message_size` with `OUT_OF_RANGE` before
+/// any handler runs. Every other bad request to the SQLFlow service is
+/// `INVALID_ARGUMENT`, and the service itself never answers `OUT_OF_RANGE`, so this
+/// wrapper turns the one into the other: one code for "your request is wrong".
+#[derive(Clone)]
+struct OversizeIsInvalid<S>(S);
+
+impl<S: tonic::server::NamedService> tonic::server::NamedService for OversizeIsInvalid<S> {
+    const NAME: &'static str = S::NAME;
+}
+
+impl<S, B> TowerService<http::Request<B>> for OversizeIsInvalid<S>
+where
+    S: TowerService<http::Request<B>, Response = http::Response<tonic::body::Body>>,
+    S::Future: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.0.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: http::Request<B>) -> Self::Future {
+        let reply = self.0.call(req);
+        Box::pin(async move {
+            let mut resp = reply.await?;
+            // A refusal before the handler is a trailers-only reply: the status is in
+            // the headers.
+            let out_of_range = tonic::Code::OutOfRange as i32;
+            if resp
+                .headers()
+                .get("grpc-status")
+                .is_some_and(|v| v.as_bytes() == out_of_range.to_string().as_bytes())
+            {
+                let invalid = (tonic::Code::InvalidArgument as i32).to_string();
+                if let Ok(v) = http::HeaderValue::from_str(&invalid) {
+                    resp.headers_mut().insert("grpc-status", v);
+                }
+            }
+            Ok(resp)
+        })
+    }
 }
 
 async fn shutdown_signal() {

@@ -20,7 +20,10 @@ use tonic::Status;
 use tracing::Instrument;
 
 use crate::{
-    auth::Authenticator, metrics::Metrics, policy::DatasourcePolicy, runner::RunnerHandle,
+    auth::Authenticator,
+    metrics::Metrics,
+    policy::{DatasourcePolicy, Origin},
+    runner::RunnerHandle,
 };
 
 pub struct Settings {
@@ -73,7 +76,7 @@ impl Service {
         f: impl Future<Output = Result<T, Status>>,
     ) -> Result<tonic::Response<T>, Status> {
         let started = Instant::now();
-        let result = f.await;
+        let result = f.await.map_err(bounded);
         self.metrics.observe_rpc(
             method,
             started.elapsed(),
@@ -86,6 +89,7 @@ impl Service {
         let token = request.get_ref().session.as_ref().map(|s| s.token.clone());
         let caller = self.caller(&request, token.as_deref())?;
         let mut req = request.into_inner();
+        bounded_field("request_id", &req.request_id, MAX_ID_BYTES)?;
         if req.sql.trim().is_empty() {
             return Err(Status::invalid_argument(
                 "the program is empty: send at least one SQL statement",
@@ -102,12 +106,12 @@ impl Service {
         // The token proved who the caller is; it has no business in the job's records.
         session.token.clear();
         session.user_id = caller.user_id.clone();
-        let ds = if session.db_conn_str.trim().is_empty() {
-            self.settings.default_datasource.clone()
+        let (ds, origin) = if session.db_conn_str.trim().is_empty() {
+            (self.settings.default_datasource.clone(), Origin::Server)
         } else {
-            session.db_conn_str.trim().to_string()
+            (session.db_conn_str.trim().to_string(), Origin::Client)
         };
-        session.db_conn_str = self.policy.admit(&ds)?;
+        session.db_conn_str = self.policy.admit(&ds, origin)?;
         if req.timeout_seconds == 0 {
             req.timeout_seconds = self.settings.default_timeout_seconds;
         }
@@ -126,6 +130,7 @@ impl Service {
         let caller = self.caller(&request, None)?;
         let mut req = request.into_inner();
         let job = job_id(req.job.as_ref())?;
+        bounded_field("cursor", &req.cursor, MAX_CURSOR_BYTES)?;
         let wait = Duration::from_millis(req.wait_ms.into()).min(self.settings.max_wait);
         req.wait_ms = wait.as_millis() as u32;
         let deadline = tokio::time::Instant::now() + wait;
@@ -176,6 +181,11 @@ impl Service {
         request: tonic::Request<ListJobsRequest>,
     ) -> Result<ListJobsResponse, Status> {
         let caller = self.caller(&request, None)?;
+        bounded_field(
+            "page_token",
+            &request.get_ref().page_token,
+            MAX_CURSOR_BYTES,
+        )?;
         self.runner
             .list_jobs(ListJobsCall {
                 request: Some(request.into_inner()),
@@ -185,11 +195,47 @@ impl Service {
     }
 }
 
+/// Job ids, request ids: a UUID, a Kubernetes name (at most 253) or a client's key.
+const MAX_ID_BYTES: usize = 256;
+/// Cursors and page tokens are the server's own short strings.
+const MAX_CURSOR_BYTES: usize = 4096;
+/// What a status message may carry: it travels in the `grpc-message` header, and clients
+/// refuse headers past 8-16 KiB (percent-encoding can triple the size).
+const MAX_STATUS_MESSAGE_BYTES: usize = 1024;
+
 fn job_id(job: Option<&JobId>) -> Result<JobId, Status> {
     match job {
-        Some(j) if !j.job_id.is_empty() => Ok(j.clone()),
+        Some(j) if !j.job_id.is_empty() => {
+            bounded_field("job id", &j.job_id, MAX_ID_BYTES)?;
+            Ok(j.clone())
+        }
         _ => Err(Status::invalid_argument("missing job id")),
     }
+}
+
+/// Refuses an oversized field without echoing it.
+fn bounded_field(name: &str, value: &str, max: usize) -> Result<(), Status> {
+    if value.len() > max {
+        return Err(Status::invalid_argument(format!(
+            "the {name} is {} bytes long; this server accepts at most {max}",
+            value.len()
+        )));
+    }
+    Ok(())
+}
+
+/// A status whose message fits in a header any client accepts: a runner's error may
+/// quote what the client sent.
+fn bounded(status: Status) -> Status {
+    let message = status.message();
+    if message.len() <= MAX_STATUS_MESSAGE_BYTES {
+        return status;
+    }
+    let mut end = MAX_STATUS_MESSAGE_BYTES;
+    while !message.is_char_boundary(end) {
+        end -= 1;
+    }
+    Status::new(status.code(), format!("{}… (truncated)", &message[..end]))
 }
 
 #[tonic::async_trait]

@@ -26,6 +26,8 @@ pub const FILE_DESCRIPTOR_SET: &[u8] =
 
 pub use prost::Message as ProstMessage;
 
+#[cfg(feature = "grpc")]
+pub mod codec;
 pub mod jobdir;
 pub mod raw;
 pub mod stream;

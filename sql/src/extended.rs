@@ -12,6 +12,9 @@
 //! string or comment is not one) and passed to the database as written. The extension
 //! has its own small lexer: SQLFlow identifiers may hold dots, slashes, colons and
 //! dashes (`model.hidden_units`, `iris.predict.class`, `registry/team/img:v1`).
+//!
+//! Attribute values nest (`[[1, 2], [3]]`, `- -1`) at most [`MAX_NESTING`] levels deep;
+//! deeper input is a syntax error, so hostile text cannot overflow the stack.
 
 use std::fmt;
 
@@ -130,6 +133,13 @@ pub struct ParseError {
     pub column: usize,
 }
 
+/// How deeply an attribute value may nest: each `[` list and each unary `-` opens one
+/// level, so `[[1]]` and `- -1` are two deep. Parsing a value recurses once per level,
+/// and the bound keeps that well inside a 2 MiB thread stack (what the server's worker
+/// threads get) whatever the input; real values nest two or three levels. Deeper input
+/// is a [`ParseError`] saying it is "nested too deeply", at the first level too many.
+pub const MAX_NESTING: usize = 64;
+
 const EXTENSIONS: [&str; 4] = ["TRAIN", "PREDICT", "EVALUATE", "EXPLAIN"];
 
 /// Classifies one statement (as the splitter produced it) and parses an extension.
@@ -141,9 +151,11 @@ pub fn parse_statement(text: &str, dialect: Dialect) -> Result<Parsed, ParseErro
     let Some(first) = tokens.first() else {
         return Ok(Parsed::Standard);
     };
-    if first.is_keyword(text, "SHOW") && tokens.get(1).is_some_and(|t| t.is_keyword(text, "TRAIN"))
-    {
-        let mut p = ExtParser::new(text, tokens[1].end);
+    let train_after_show = tokens
+        .get(1)
+        .filter(|t| first.is_keyword(text, "SHOW") && t.is_keyword(text, "TRAIN"));
+    if let Some(train) = train_after_show {
+        let mut p = ExtParser::new(text, train.end);
         let model = p.ident("a model name after SHOW TRAIN")?;
         p.end()?;
         return Ok(Parsed::Extended(Extended {
@@ -158,21 +170,23 @@ pub fn parse_statement(text: &str, dialect: Dialect) -> Result<Parsed, ParseErro
     if !query_like {
         return Ok(Parsed::Standard);
     }
-    let mut depth = 0i32;
+    // isize cannot overflow: there are fewer tokens than bytes.
+    let mut depth = 0isize;
     for (i, t) in tokens.iter().enumerate() {
         match t.kind {
             TokenKind::LParen | TokenKind::LBracket => depth += 1,
             TokenKind::RParen | TokenKind::RBracket => depth -= 1,
             _ => {}
         }
-        let next_is_ext = || {
-            tokens
-                .get(i + 1)
-                .is_some_and(|n| EXTENSIONS.iter().any(|k| n.is_keyword(text, k)))
-        };
-        if i > 0 && depth == 0 && t.is_keyword(text, "TO") && next_is_ext() {
+        if i == 0 || depth != 0 || !t.is_keyword(text, "TO") {
+            continue;
+        }
+        let verb = tokens
+            .get(i + 1)
+            .filter(|n| EXTENSIONS.iter().any(|k| n.is_keyword(text, k)));
+        if let Some(verb) = verb {
             let select = text[..t.start].trim_end().to_string();
-            let kind = parse_extension(text, tokens[i + 1].start)?;
+            let kind = parse_extension(text, verb.start)?;
             return Ok(Parsed::Extended(Extended { select, kind }));
         }
     }
@@ -181,10 +195,10 @@ pub fn parse_statement(text: &str, dialect: Dialect) -> Result<Parsed, ParseErro
 
 fn parse_extension(text: &str, at: usize) -> Result<ExtKind, ParseError> {
     let mut p = ExtParser::new(text, at);
-    let verb = p
-        .ident("TRAIN, PREDICT, EVALUATE or EXPLAIN")?
-        .to_ascii_uppercase();
-    let kind = match verb.as_str() {
+    // The SQL lexer saw a bare keyword, but this lexer's names run on through dots,
+    // dashes, slashes and colons: `TO train.x` reads as the name `train.x`.
+    let verb = p.ident("TRAIN, PREDICT, EVALUATE or EXPLAIN after TO")?;
+    let kind = match verb.to_ascii_uppercase().as_str() {
         "TRAIN" => {
             let estimator = p.ident("a model name after TO TRAIN, such as DNNClassifier")?;
             let attrs = p.with_clause()?;
@@ -267,7 +281,12 @@ fn parse_extension(text: &str, at: usize) -> Result<ExtKind, ParseError> {
                 into,
             })
         }
-        _ => unreachable!("only extension keywords reach here"),
+        _ => {
+            return Err(p.error_at(
+                at,
+                format!("expected TRAIN, PREDICT, EVALUATE or EXPLAIN after TO, found '{verb}'"),
+            ));
+        }
     };
     p.end()?;
     Ok(kind)
@@ -500,7 +519,7 @@ impl<'a> ExtParser<'a> {
             if !self.punct('=')? {
                 return Err(self.expected(&format!("'=' after attribute {name}")));
             }
-            let value = self.value()?;
+            let value = self.value(0)?;
             if attrs.iter().any(|(n, _)| n.eq_ignore_ascii_case(&name)) {
                 return Err(self.error_at(at, format!("attribute {name} is given twice")));
             }
@@ -511,10 +530,20 @@ impl<'a> ExtParser<'a> {
         }
     }
 
-    fn value(&mut self) -> Result<Expr, ParseError> {
+    /// A value inside `depth` open lists and signs.
+    fn value(&mut self, depth: usize) -> Result<Expr, ParseError> {
         self.skip_space();
         let at = self.pos;
         let tok = self.next()?;
+        if matches!(tok, Some(Tok::Punct('[' | '-'))) && depth >= MAX_NESTING {
+            return Err(self.error_at(
+                at,
+                format!(
+                    "value nested too deeply: lists and '-' signs may nest at most \
+                     {MAX_NESTING} levels"
+                ),
+            ));
+        }
         Ok(match tok {
             Some(Tok::Int(i)) => Expr::Int(i),
             Some(Tok::Float(f)) => Expr::Float(f),
@@ -522,8 +551,10 @@ impl<'a> ExtParser<'a> {
             Some(Tok::Ident(s)) if s.eq_ignore_ascii_case("true") => Expr::Bool(true),
             Some(Tok::Ident(s)) if s.eq_ignore_ascii_case("false") => Expr::Bool(false),
             Some(Tok::Ident(s)) if !is_clause_keyword(&s) => Expr::Ident(s),
-            Some(Tok::Punct('-')) => match self.value()? {
-                Expr::Int(i) => Expr::Int(-i),
+            Some(Tok::Punct('-')) => match self.value(depth + 1)? {
+                // Literals are unsigned, so i64::MIN never gets here; were it to, a
+                // float beats an overflow panic.
+                Expr::Int(i) => i.checked_neg().map_or(Expr::Float(-(i as f64)), Expr::Int),
                 Expr::Float(f) => Expr::Float(-f),
                 _ => return Err(self.error_at(at, "'-' must be followed by a number")),
             },
@@ -531,7 +562,7 @@ impl<'a> ExtParser<'a> {
                 let mut items = Vec::new();
                 if !self.punct(']')? {
                     loop {
-                        items.push(self.value()?);
+                        items.push(self.value(depth + 1)?);
                         if self.punct(']')? {
                             break;
                         }
@@ -754,6 +785,193 @@ mod tests {
 }
 
 #[cfg(test)]
+mod hostile {
+    //! Input meant to crash the parser: each must come back as a syntax error with a
+    //! position, never a panic or a stack overflow.
+
+    use super::*;
+
+    /// What std gives a spawned thread, and what tokio gives its workers, where the
+    /// server parses programs; a depth bound that only held on the main thread's 8 MiB
+    /// would not protect it.
+    const SMALL_STACK: usize = 2 << 20;
+
+    pub(super) fn on_small_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+        std::thread::Builder::new()
+            .stack_size(SMALL_STACK)
+            .spawn(f)
+            .expect("spawn a test thread")
+            .join()
+            .unwrap_or_else(|e| std::panic::resume_unwind(e))
+    }
+
+    /// Parses `src` in every dialect on a small stack; all must agree on one error.
+    fn syntax_error(src: String) -> ParseError {
+        on_small_stack(move || {
+            let errs: Vec<ParseError> = [Dialect::Sqlite, Dialect::MySql, Dialect::Postgres]
+                .into_iter()
+                .map(|d| match parse_statement(&src, d) {
+                    Err(e) => e,
+                    Ok(p) => panic!("{d:?} accepted {:.80}...: {p:?}", src),
+                })
+                .collect();
+            assert!(errs.iter().all(|e| *e == errs[0]), "{errs:?}");
+            errs[0].clone()
+        })
+    }
+
+    fn too_deep_at(e: &ParseError, column: usize) {
+        assert!(e.message.contains("nested too deeply"), "{e}");
+        assert_eq!((e.line, e.column), (1, column), "{e}");
+    }
+
+    #[test]
+    fn to_followed_by_a_dotted_name_is_a_syntax_error() {
+        for (src, found) in [
+            ("SELECT 1 TO train.x;", "train.x"),
+            ("SELECT 1 TO predict.y;", "predict.y"),
+            ("SELECT 1 TO explain.z;", "explain.z"),
+            ("SELECT 1 TO TRAIN.a;", "TRAIN.a"),
+            ("SELECT 1 TO evaluate.w", "evaluate.w"),
+            ("SELECT 1 TO TRAIN-x INTO m", "TRAIN-x"),
+            ("SELECT 1 TO Train/x INTO m", "Train/x"),
+            ("SELECT 1 TO PREDICT:x.y USING m", "PREDICT:x.y"),
+        ] {
+            let e = syntax_error(src.to_string());
+            assert_eq!(
+                e.to_string(),
+                format!(
+                    "syntax error at line 1, column 13: expected TRAIN, PREDICT, EVALUATE or \
+                     EXPLAIN after TO, found '{found}'"
+                ),
+                "{src}"
+            );
+        }
+    }
+
+    #[test]
+    fn fifty_thousand_nested_brackets_are_too_deep() {
+        let prefix = "SELECT 1 TO TRAIN m WITH a = ";
+        let open = "[".repeat(50_000);
+        // The 65th `[` is the one too many.
+        let at = prefix.len() + MAX_NESTING + 1;
+        too_deep_at(&syntax_error(format!("{prefix}{open}")), at);
+        let closed = format!("{prefix}{open}1{} INTO n", "]".repeat(50_000));
+        too_deep_at(&syntax_error(closed), at);
+        let spaced = format!("{prefix}{}", "[ ".repeat(50_000));
+        too_deep_at(&syntax_error(spaced), prefix.len() + 2 * MAX_NESTING + 1);
+    }
+
+    #[test]
+    fn sixty_thousand_unary_minus_signs_are_too_deep() {
+        let prefix = "SELECT 1 TO TRAIN m WITH a = ";
+        let spaced = format!("{prefix}{}1 INTO n", "- ".repeat(60_000));
+        too_deep_at(&syntax_error(spaced), prefix.len() + 2 * MAX_NESTING + 1);
+        let newlines = format!("{prefix}{}1 INTO n", "-\n".repeat(60_000));
+        let e = syntax_error(newlines);
+        assert!(e.message.contains("nested too deeply"), "{e}");
+        assert_eq!((e.line, e.column), (MAX_NESTING + 1, 1), "{e}");
+        // `--` opens a comment, so an unbroken run hides the rest of the statement.
+        let dashes = format!("{prefix}{}1 INTO n", "-".repeat(60_000));
+        let e = syntax_error(dashes);
+        assert!(e.message.contains("expected a value"), "{e}");
+    }
+
+    #[test]
+    fn lists_and_signs_share_one_bound() {
+        let prefix = "SELECT 1 TO PREDICT t.c WITH a = ";
+        let mixed = format!("{prefix}{}1", "[- ".repeat(30_000));
+        too_deep_at(
+            &syntax_error(mixed),
+            prefix.len() + 3 * (MAX_NESTING / 2) + 1,
+        );
+        for verb in ["EVALUATE m", "EXPLAIN m", "TRAIN m"] {
+            let src = format!("SELECT 1 TO {verb} WITH a = 1, b = {}", "[".repeat(10_000));
+            let e = syntax_error(src);
+            assert!(e.message.contains("nested too deeply"), "{e}");
+        }
+    }
+
+    #[test]
+    fn nesting_up_to_the_limit_parses() {
+        let n = MAX_NESTING;
+        let src = format!(
+            "SELECT 1 TO TRAIN m WITH a = {}1{} INTO n",
+            "[".repeat(n),
+            "]".repeat(n)
+        );
+        let Ok(Parsed::Extended(Extended {
+            kind: ExtKind::Train(t),
+            ..
+        })) = on_small_stack(move || parse_statement(&src, Dialect::Postgres))
+        else {
+            panic!("{n} levels must parse");
+        };
+        let mut want = Expr::Int(1);
+        for _ in 0..n {
+            want = Expr::List(vec![want]);
+        }
+        assert_eq!(t.attrs, [("a".to_string(), want)]);
+        let src = format!("SELECT 1 TO EXPLAIN m WITH a = {}2.5", "- ".repeat(n));
+        let Ok(Parsed::Extended(Extended {
+            kind: ExtKind::Explain(x),
+            ..
+        })) = on_small_stack(move || parse_statement(&src, Dialect::MySql))
+        else {
+            panic!("{n} signs must parse");
+        };
+        // An even number of signs.
+        assert_eq!(x.attrs, [("a".to_string(), Expr::Float(2.5))]);
+    }
+
+    #[test]
+    fn deep_parentheses_never_overflow() {
+        let deep = "(".repeat(50_000);
+        let e = syntax_error(format!(
+            "SELECT 1 TO TRAIN m COLUMN {}a",
+            "f(".repeat(50_000)
+        ));
+        assert!(e.message.contains("not supported"), "{e}");
+        let e = syntax_error(format!("SELECT 1 TO TRAIN m WITH a = {deep}1"));
+        assert!(e.message.contains("expected a value"), "{e}");
+        let e = syntax_error(format!("SHOW TRAIN {deep}"));
+        assert!(e.message.contains("expected a model name"), "{e}");
+        // Unbalanced brackets in the query hide the extension: the database gets it.
+        for src in [
+            format!("SELECT {deep} TO TRAIN m INTO n"),
+            format!("SELECT {} TO TRAIN m INTO n", ")".repeat(50_000)),
+            format!("{deep}SELECT 1{} TO TRAIN m INTO n", ")".repeat(49_999)),
+            format!("SELECT {} TO TRAIN m INTO n", "[".repeat(50_000)),
+        ] {
+            let parsed = on_small_stack(move || {
+                [Dialect::Sqlite, Dialect::MySql, Dialect::Postgres]
+                    .map(|d| (crate::split::split(&src, d), parse_statement(&src, d)))
+            });
+            for (_, parsed) in parsed {
+                assert!(
+                    matches!(parsed, Ok(Parsed::Standard) | Err(_)),
+                    "{parsed:?}"
+                );
+            }
+        }
+        let balanced = format!("{deep}SELECT 1{} TO TRAIN m INTO n", ")".repeat(50_000));
+        let parsed = on_small_stack(move || parse_statement(&balanced, Dialect::Postgres));
+        assert!(matches!(parsed, Ok(Parsed::Extended(_))), "{parsed:?}");
+    }
+
+    #[test]
+    fn deep_block_comments_never_overflow() {
+        let src = format!("SELECT 1 {} TO TRAIN m INTO n", "/*".repeat(50_000));
+        on_small_stack(move || {
+            for d in [Dialect::Sqlite, Dialect::MySql, Dialect::Postgres] {
+                let _ = crate::split::split(&src, d);
+                let _ = parse_statement(&src, d);
+            }
+        });
+    }
+}
+
+#[cfg(test)]
 mod fuzz {
     use proptest::prelude::*;
 
@@ -776,6 +994,10 @@ mod fuzz {
                 Just(" INTO ".to_string()),
                 Just(" FOR ".to_string()),
                 Just("a.b".to_string()),
+                Just("train.x".to_string()),
+                Just("PREDICT.".to_string()),
+                Just("[".repeat(MAX_NESTING + 1)),
+                Just("- ".repeat(MAX_NESTING + 1)),
                 Just("=".to_string()),
                 Just(",".to_string()),
                 Just("[".to_string()),
@@ -796,8 +1018,139 @@ mod fuzz {
         .prop_map(|p| p.concat())
     }
 
+    /// One level of a generated attribute value.
+    #[derive(Debug, Clone)]
+    enum Level {
+        /// `[before.., <inner>, after..]`
+        List(Vec<Expr>, Vec<Expr>),
+        /// `- <inner>`
+        Neg,
+    }
+
+    /// A value that prints as itself: no sign (a sign is a level of its own), floats
+    /// with a fraction (`2` would come back an Int), names that are not keywords.
+    fn leaf() -> impl Strategy<Value = Expr> {
+        prop_oneof![
+            (0i64..1_000_000).prop_map(Expr::Int),
+            (0u32..1000).prop_map(|n| Expr::Float(f64::from(n) + 0.25)),
+            "[a-z ,\\\"'\\]\\[-]{0,6}".prop_map(Expr::Str),
+            "[a-z][a-z0-9_]{0,4}(\\.[a-z][a-z0-9_]{0,4})?"
+                .prop_filter("a keyword", |s| !is_clause_keyword(s) && !is_bool(s))
+                .prop_map(Expr::Ident),
+            any::<bool>().prop_map(Expr::Bool),
+        ]
+    }
+
+    fn is_bool(s: &str) -> bool {
+        s.eq_ignore_ascii_case("true") || s.eq_ignore_ascii_case("false")
+    }
+
+    fn levels() -> impl Strategy<Value = Vec<Level>> {
+        let list = (
+            proptest::collection::vec(leaf(), 0..3),
+            proptest::collection::vec(leaf(), 0..3),
+        )
+            .prop_map(|(before, after)| Level::List(before, after));
+        // Up to well past the bound, so about a third of the cases cross it.
+        proptest::collection::vec(prop_oneof![4 => list, 1 => Just(Level::Neg)], 0..100)
+    }
+
+    /// The statement around `a = <value>`: text before and after.
+    fn statement() -> impl Strategy<Value = (&'static str, &'static str)> {
+        prop_oneof![
+            Just((
+                "SELECT * FROM t TO TRAIN DNNClassifier WITH ",
+                " LABEL c INTO m"
+            )),
+            Just((
+                "SELECT a, b FROM t TO predict t.c WITH n = 1, ",
+                " USING m;"
+            )),
+            Just(("(SELECT 1) TO Evaluate m WITH ", ", z = [] LABEL c INTO r")),
+            Just(("SELECT 1\nTO EXPLAIN m WITH ", "")),
+        ]
+    }
+
+    fn attrs(kind: ExtKind) -> Vec<(String, Expr)> {
+        match kind {
+            ExtKind::Train(t) => t.attrs,
+            ExtKind::Predict(p) => p.attrs,
+            ExtKind::Evaluate(e) => e.attrs,
+            ExtKind::Explain(x) => x.attrs,
+            ExtKind::ShowTrain { .. } => Vec::new(),
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(1000))]
+
+        /// Generated extended statements with a randomly nested value parse to that
+        /// value, or fail at the right place: the first level past [`MAX_NESTING`], or
+        /// the innermost `-` in front of something other than a number.
+        #[test]
+        fn nested_values_parse_or_fail_where_they_should(
+            (before, after) in statement(),
+            levels in levels(),
+            leaf in leaf(),
+            sep in prop_oneof![Just(" "), Just("\n"), Just(" /* c */\t")],
+        ) {
+            let mut src = format!("{before}a = ");
+            let mut openers = Vec::new();
+            for level in &levels {
+                openers.push(src.len());
+                match level {
+                    Level::List(items, _) => {
+                        src.push('[');
+                        src.push_str(sep);
+                        for x in items {
+                            src.push_str(&format!("{x},{sep}"));
+                        }
+                    }
+                    Level::Neg => src.push_str(&format!("-{sep}")),
+                }
+            }
+            src.push_str(&leaf.to_string());
+            for level in levels.iter().rev() {
+                if let Level::List(_, items) = level {
+                    for x in items {
+                        src.push_str(&format!(",{sep}{x}"));
+                    }
+                    src.push_str(&format!("{sep}]"));
+                }
+            }
+            src.push_str(after);
+
+            let want = if levels.len() > MAX_NESTING {
+                Err((openers[MAX_NESTING], "nested too deeply"))
+            } else {
+                levels.iter().zip(&openers).rev().try_fold(leaf, |v, (level, &at)| match (level, v) {
+                    (Level::List(b, a), v) => {
+                        Ok(Expr::List(b.iter().cloned().chain([v]).chain(a.iter().cloned()).collect()))
+                    }
+                    (Level::Neg, Expr::Int(i)) => Ok(Expr::Int(-i)),
+                    (Level::Neg, Expr::Float(f)) => Ok(Expr::Float(-f)),
+                    (Level::Neg, _) => Err((at, "must be followed by a number")),
+                })
+            };
+            let text = src.clone();
+            let got = hostile::on_small_stack(move || {
+                [Dialect::Sqlite, Dialect::MySql, Dialect::Postgres].map(|d| parse_statement(&text, d))
+            });
+            for got in got {
+                match (&want, got) {
+                    (Ok(value), Ok(Parsed::Extended(e))) => {
+                        let attrs = attrs(e.kind);
+                        let a = attrs.iter().find(|(n, _)| n == "a").map(|(_, v)| v);
+                        prop_assert_eq!(a, Some(value), "{}", src);
+                    }
+                    (Err((at, message)), Err(e)) => {
+                        prop_assert!(e.message.contains(message), "{} for {}", e, src);
+                        prop_assert_eq!((e.line, e.column), line_col(&src, *at), "{}", src);
+                    }
+                    (want, got) => prop_assert!(false, "want {:?}, got {:?} for {}", want, got, src),
+                }
+            }
+        }
 
         #[test]
         fn parsing_never_panics(src in extendedish()) {

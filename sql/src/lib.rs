@@ -5,6 +5,7 @@
 
 #![deny(rust_2018_idioms)]
 
+pub mod datasource;
 pub mod extended;
 pub mod lexer;
 pub mod split;

@@ -11,7 +11,7 @@ use std::fmt;
 pub use server::Server;
 pub use sqlite::Sqlite;
 
-use crate::{Datasource, Dialect, Value};
+use crate::{Datasource, Dialect, Value, output::OutputError};
 
 /// A column of a result set.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,28 +30,33 @@ pub enum Outcome {
     Affected(Option<u64>),
 }
 
-/// Receives a result set as it streams out of the database.
+/// Receives a result set as it streams out of the database. An error is the sink
+/// refusing more output (its writer failed or a limit was reached).
 pub trait RowSink {
-    fn head(&mut self, columns: &[Column]) -> Result<(), SinkError>;
-    fn row(&mut self, values: Vec<Value>) -> Result<(), SinkError>;
+    fn head(&mut self, columns: &[Column]) -> Result<(), OutputError>;
+    fn row(&mut self, values: Vec<Value>) -> Result<(), OutputError>;
 }
 
-/// The sink refused more output (its writer failed or a limit was reached).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct SinkError(pub String);
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 pub enum DbError {
     #[error("cannot connect to {datasource}: {reason}")]
     Connect { datasource: String, reason: String },
     /// The database's own error text.
     #[error("{0}")]
     Database(String),
+    #[error(transparent)]
+    Sink(#[from] OutputError),
+    /// SQLite ran out of memory (the job's memory limit, usually).
     #[error("{0}")]
-    Sink(#[from] SinkError),
+    OutOfMemory(String),
+    /// SQLite could not grow its file: the disk is full.
+    #[error("{0}")]
+    DiskFull(String),
     #[error("{0}")]
     Invalid(String),
+    /// The statement would reach outside what a job may touch.
+    #[error("{0}")]
+    NotAllowed(String),
 }
 
 /// The types the engine creates columns with.
@@ -208,12 +213,12 @@ pub struct Collected {
 }
 
 impl RowSink for Collected {
-    fn head(&mut self, columns: &[Column]) -> Result<(), SinkError> {
+    fn head(&mut self, columns: &[Column]) -> Result<(), OutputError> {
         self.columns = columns.to_vec();
         Ok(())
     }
 
-    fn row(&mut self, values: Vec<Value>) -> Result<(), SinkError> {
+    fn row(&mut self, values: Vec<Value>) -> Result<(), OutputError> {
         self.rows.push(values);
         Ok(())
     }

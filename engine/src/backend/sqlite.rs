@@ -4,15 +4,27 @@
 //! is another database file, `<schema>.db` beside the main one, attached on first use
 //! (in `FROM`/`JOIN`/`INTO`/`TABLE`/`UPDATE` position) and by `CREATE SCHEMA`. The same
 //! program (`SELECT * FROM iris.train ...`) thus runs on SQLite, MySQL and PostgreSQL.
+//!
+//! A job's SQL opens no other file: the server's policy confines the datasource to its
+//! data directory, and an authorizer refuses what would reach past it from inside SQL
+//! (`ATTACH` of any file, `VACUUM INTO`, which attaches its target, pragmas that move
+//! files, extension loading). Only the engine's own schema attachment is let through,
+//! and schema files may not be symlinks.
 
 use std::{
     collections::HashSet,
     path::{Path, PathBuf},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, Ordering},
+    },
     time::Duration,
 };
 
 use rusqlite::{
     Connection, OpenFlags,
+    config::DbConfig,
+    hooks::{AuthAction, AuthContext, Authorization},
     types::{ToSqlOutput, ValueRef},
 };
 use sqlflow_sql::lexer::{TokenKind, tokenize};
@@ -25,6 +37,95 @@ pub struct Sqlite {
     /// Where attached schema files go (None for an in-memory database).
     dir: Option<PathBuf>,
     attached: HashSet<String>,
+    guard: Arc<Guard>,
+}
+
+/// State shared with the authorizer callback, which SQLite calls while it prepares a
+/// statement.
+#[derive(Default)]
+struct Guard {
+    /// Set while the engine itself attaches a schema file.
+    engine_attaching: AtomicBool,
+    /// What was refused last: SQLite's own error only says "not authorized".
+    refused: Mutex<Option<Refusal>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Refusal {
+    Attach,
+    Detach,
+    Pragma(String),
+    Function(String),
+}
+
+impl Guard {
+    fn authorize(&self, ctx: AuthContext<'_>) -> Authorization {
+        let refusal = match ctx.action {
+            AuthAction::Attach { .. } if self.engine_attaching.load(Ordering::SeqCst) => None,
+            AuthAction::Attach { .. } => Some(Refusal::Attach),
+            AuthAction::Detach { .. } => Some(Refusal::Detach),
+            // Both move where SQLite writes files.
+            AuthAction::Pragma { pragma_name, .. }
+                if pragma_name.eq_ignore_ascii_case("temp_store_directory")
+                    || pragma_name.eq_ignore_ascii_case("data_store_directory") =>
+            {
+                Some(Refusal::Pragma(pragma_name.to_ascii_lowercase()))
+            }
+            // Off in this build already; refused by name as well, so that a build flag
+            // cannot quietly turn them on.
+            AuthAction::Function { function_name }
+                if function_name.eq_ignore_ascii_case("load_extension")
+                    || function_name.eq_ignore_ascii_case("fts3_tokenizer") =>
+            {
+                Some(Refusal::Function(function_name.to_ascii_lowercase()))
+            }
+            _ => None,
+        };
+        match refusal {
+            None => Authorization::Allow,
+            Some(r) => {
+                if let Ok(mut last) = self.refused.lock() {
+                    *last = Some(r);
+                }
+                Authorization::Deny
+            }
+        }
+    }
+
+    /// The error for a statement SQLite refused to prepare: the refusal, worded, when the
+    /// authorizer caused it.
+    fn explain(&self, sql: &str, e: rusqlite::Error) -> DbError {
+        let refusal = self.refused.lock().ok().and_then(|mut r| r.take());
+        let Some(refusal) = refusal else {
+            return db_error(e);
+        };
+        let first_word = sql
+            .split(|c: char| !c.is_ascii_alphabetic())
+            .find(|w| !w.is_empty())
+            .unwrap_or("");
+        DbError::NotAllowed(match refusal {
+            Refusal::Attach if first_word.eq_ignore_ascii_case("VACUUM") => {
+                "VACUUM INTO is not allowed: it writes a copy of the database to another file, \
+                 and a job may only write its datasource's database and schema files; VACUUM \
+                 without INTO works"
+                    .to_string()
+            }
+            Refusal::Attach => "ATTACH is not allowed: a job may only open its datasource's \
+                 database; name another schema's tables as schema.table and the engine \
+                 attaches schema.db beside the database, inside the server's data directory"
+                .to_string(),
+            Refusal::Detach => {
+                "DETACH is not allowed: the engine manages the attached schema files".to_string()
+            }
+            Refusal::Pragma(name) => format!(
+                "PRAGMA {name} is not allowed: it moves where SQLite writes files, outside the \
+                 server's data directory"
+            ),
+            Refusal::Function(name) => format!(
+                "{name}() is not allowed: it loads code or reads memory outside the database"
+            ),
+        })
+    }
 }
 
 impl Sqlite {
@@ -34,10 +135,17 @@ impl Sqlite {
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn = Connection::open_with_flags(path, flags).map_err(|e| DbError::Connect {
+        let mut conn = Connection::open_with_flags(path, flags).map_err(|e| DbError::Connect {
             datasource: format!("sqlite://{}", path.display()),
             reason: e.to_string(),
         })?;
+        let guard = Arc::new(Guard::default());
+        let hook = guard.clone();
+        conn.authorizer(Some(move |ctx: AuthContext<'_>| hook.authorize(ctx)))
+            .map_err(|e| DbError::Database(e.to_string()))?;
+        // Defensive mode: no writable_schema tricks, no raw page writes.
+        conn.set_db_config(DbConfig::SQLITE_DBCONFIG_DEFENSIVE, true)
+            .map_err(|e| DbError::Database(e.to_string()))?;
         // Several jobs may share one file: wait for a writer instead of failing at once.
         conn.busy_timeout(Duration::from_secs(30))
             .map_err(|e| DbError::Database(e.to_string()))?;
@@ -52,6 +160,7 @@ impl Sqlite {
             conn,
             dir,
             attached: HashSet::new(),
+            guard,
         })
     }
 
@@ -60,32 +169,32 @@ impl Sqlite {
         if lower == "main" || lower == "temp" || self.attached.contains(&lower) {
             return Ok(());
         }
-        // Already attached by the program itself (ATTACH ... AS schema)?
-        let known: bool = self
-            .conn
-            .query_row(
-                "SELECT count(*) FROM pragma_database_list WHERE lower(name) = ?1",
-                [&lower],
-                |r| r.get::<_, i64>(0),
-            )
-            .map(|n| n > 0)
-            .unwrap_or(false);
-        if !known {
-            TableName::parse(schema)?;
-            let file = match &self.dir {
-                Some(d) => d.join(format!("{schema}.db")).display().to_string(),
-                None => ":memory:".to_string(),
-            };
-            self.conn
-                .execute(
-                    &format!(
-                        "ATTACH DATABASE ?1 AS {}",
-                        quote_ident(schema, Dialect::Sqlite)
-                    ),
-                    [&file],
-                )
-                .map_err(|e| DbError::Database(format!("cannot attach schema {schema}: {e}")))?;
-        }
+        TableName::parse(schema)?;
+        let file = match &self.dir {
+            Some(d) => {
+                let file = d.join(format!("{schema}.db"));
+                // A symlink here could lead anywhere; the policy that admitted the main
+                // database never saw this name.
+                if std::fs::symlink_metadata(&file).is_ok_and(|m| m.file_type().is_symlink()) {
+                    return Err(DbError::NotAllowed(format!(
+                        "schema {schema}: its file {schema}.db is a symlink, and schema files \
+                         must be plain files inside the server's data directory"
+                    )));
+                }
+                file.display().to_string()
+            }
+            None => ":memory:".to_string(),
+        };
+        self.guard.engine_attaching.store(true, Ordering::SeqCst);
+        let attached = self.conn.execute(
+            &format!(
+                "ATTACH DATABASE ?1 AS {}",
+                quote_ident(schema, Dialect::Sqlite)
+            ),
+            [&file],
+        );
+        self.guard.engine_attaching.store(false, Ordering::SeqCst);
+        attached.map_err(|e| DbError::Database(format!("cannot attach schema {schema}: {e}")))?;
         self.attached.insert(lower);
         Ok(())
     }
@@ -122,6 +231,15 @@ impl Sqlite {
             }
         }
         Ok(())
+    }
+}
+
+/// SQLite's error, typed where the step words it differently.
+fn db_error(e: rusqlite::Error) -> DbError {
+    match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::OutOfMemory) => DbError::OutOfMemory(e.to_string()),
+        Some(rusqlite::ErrorCode::DiskFull) => DbError::DiskFull(e.to_string()),
+        _ => DbError::Database(e.to_string()),
     }
 }
 
@@ -179,13 +297,16 @@ impl Backend for Sqlite {
     }
 
     fn execute(&mut self, sql: &str, sink: &mut dyn RowSink) -> Result<Outcome, DbError> {
-        let db = |e: rusqlite::Error| DbError::Database(e.to_string());
         if let Some(schema) = create_schema(sql) {
             let schema = schema.trim_matches(|c| c == '"' || c == '`').to_string();
             self.attach(&schema)?;
             return Ok(Outcome::Affected(None));
         }
         self.attach_referenced(sql)?;
+        // SQLite authorizes some actions only as the statement runs (VACUUM INTO
+        // attaches its target then), so every error goes through the guard.
+        let guard = &self.guard;
+        let db = |e: rusqlite::Error| guard.explain(sql, e);
         let mut stmt = self.conn.prepare(sql).map_err(db)?;
         let n = stmt.column_count();
         if n == 0 {

@@ -22,7 +22,7 @@ use nix::{
     },
     unistd::{ForkResult, Pid, fork, setsid},
 };
-use sqlflow_engine::{output::RecordWriter, run_one_statement, run_program};
+use sqlflow_engine::{FailureKind, output::RecordWriter, run_one_statement, run_program};
 use sqlflow_proto::jobdir::{self, FinalCode, FinalStatus, Limits, ProcessIdentity, StepInput};
 
 const USAGE: &str = "\
@@ -225,13 +225,18 @@ fn worker(dir: &Path, input: StepInput) -> i32 {
         let mut w = RecordWriter::with_limit(out, limits.output_mb.saturating_mul(MIB));
         run_program(&input.program, &input.session.db_conn_str, &mut w).map_err(|f| {
             let mut msg = f.to_string();
-            if msg.contains("output limit exceeded") {
-                msg.push_str(&format!(" (limits.output_mb = {})", limits.output_mb));
-            } else if limits.memory_mb > 0 && msg.to_ascii_lowercase().contains("out of memory") {
-                msg.push_str(&format!(
+            match f.kind() {
+                FailureKind::OutputLimit => {
+                    msg.push_str(&format!(" (limits.output_mb = {})", limits.output_mb));
+                }
+                FailureKind::OutOfMemory if limits.memory_mb > 0 => msg.push_str(&format!(
                     " (the job exceeded its memory limit: limits.memory_mb = {})",
                     limits.memory_mb
-                ));
+                )),
+                FailureKind::NoSpace => {
+                    msg.push_str(" (no space left on device: the disk of the job's output or database is full)");
+                }
+                _ => {}
             }
             msg
         })

@@ -1,0 +1,2 @@
+SELECT * FROM t
+TO evaluate-x LABEL c INTO m;
