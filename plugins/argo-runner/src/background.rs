@@ -10,12 +10,10 @@ use sqlflow_proto::jobdir::now_ms;
 use crate::{
     codegen::{owner_reference, valid_job_name},
     kubeapi::CallError,
+    logs::{Budget, PageReader, ReadEnd},
     runner::{Shared, Waiter},
     status::WfView,
 };
-
-/// Bytes a long-poll probe reads to see whether a step's log grew.
-const PROBE_BYTES: u64 = 64 << 10;
 
 impl Shared {
     /// Wakes long-polling fetches whose step's log grew. Workflow changes wake them
@@ -74,8 +72,10 @@ impl Shared {
             return false;
         }
         let ended = node.is_done() || view.is_done();
-        match self.read_page(node, w.pos, PROBE_BYTES, ended).await {
-            Ok((page, cut, _)) => page.progressed || cut,
+        // Stops at the first new line: a probe holds at most one line, whatever follows.
+        let probe = PageReader::probe(w.pos, ended);
+        match self.read_log(node, probe, &mut Budget::new(0)).await {
+            Ok((page, end)) => page.progressed || page.too_long.is_some() || end == ReadEnd::Cut,
             Err(_) => false,
         }
     }

@@ -14,10 +14,16 @@ use futures_util::StreamExt as _;
 use kube::runtime::{WatchStreamExt as _, watcher};
 use serde_json::Value;
 
-use crate::{codegen::SELECTOR, kubeapi::Kube, status::WfView};
+use crate::{
+    codegen::SELECTOR,
+    kubeapi::Kube,
+    status::WfView,
+    text::{cap, redact},
+};
 
-#[derive(Default)]
 pub struct Cache {
+    /// What Run accepts: views are checked against it (see [`WfView::parse`]).
+    max_statements: usize,
     views: RwLock<HashMap<String, Arc<WfView>>>,
     /// The initial list is in and the watch has not failed since.
     ready: AtomicBool,
@@ -30,6 +36,21 @@ pub struct Cache {
 pub type Changed = Vec<String>;
 
 impl Cache {
+    pub fn new(max_statements: usize) -> Cache {
+        Cache {
+            max_statements,
+            views: RwLock::default(),
+            ready: AtomicBool::default(),
+            last_error: Mutex::default(),
+            relist: Mutex::default(),
+        }
+    }
+
+    /// Parses a Workflow against the limits this cache checks.
+    pub fn parse(&self, obj: &Value) -> Option<WfView> {
+        WfView::parse(obj, self.max_statements)
+    }
+
     pub fn get(&self, name: &str) -> Option<Arc<WfView>> {
         self.read().get(name).cloned()
     }
@@ -74,7 +95,7 @@ impl Cache {
     /// Applies one watch event.
     pub fn apply(&self, event: watcher::Event<Value>) -> Changed {
         match event {
-            watcher::Event::Apply(obj) => match WfView::parse(&obj) {
+            watcher::Event::Apply(obj) => match self.parse(&obj) {
                 Some(v) => self.offer(Arc::new(v)),
                 None => Vec::new(),
             },
@@ -90,7 +111,7 @@ impl Cache {
                 Vec::new()
             }
             watcher::Event::InitApply(obj) => {
-                if let Some(v) = WfView::parse(&obj)
+                if let Some(v) = self.parse(&obj)
                     && let Some(buf) = self
                         .relist
                         .lock()
@@ -131,7 +152,7 @@ impl Cache {
         }
     }
 
-    fn failed(&self, e: &watcher::Error) {
+    fn failed(&self, e: &str) {
         self.ready.store(false, Ordering::Release);
         *self.last_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.to_string());
     }
@@ -170,6 +191,8 @@ pub async fn run_watch(kube: Kube, cache: Arc<Cache>, on_change: impl Fn(Changed
                 }
             }
             Err(e) => {
+                // A decoding error may quote the object it could not read.
+                let e = cap(&redact(&e.to_string()), 1024);
                 tracing::warn!(namespace = %kube.namespace, "the watch on Workflows failed: {e}; retrying");
                 cache.failed(&e);
             }
@@ -190,7 +213,7 @@ mod tests {
 
     #[test]
     fn a_relist_replaces_the_views_and_reports_changes() {
-        let c = Cache::default();
+        let c = Cache::new(200);
         assert!(!c.is_ready());
         c.apply(watcher::Event::Init);
         c.apply(watcher::Event::InitApply(wf("a", "1")));
@@ -202,7 +225,7 @@ mod tests {
         assert_eq!(c.apply(watcher::Event::Apply(wf("a", "2"))), ["a"]);
         // A stale copy (an older GET) does not replace what the watch delivered.
         assert!(
-            c.offer(Arc::new(WfView::parse(&wf("a", "1")).unwrap()))
+            c.offer(Arc::new(c.parse(&wf("a", "1")).unwrap()))
                 .is_empty()
         );
         assert_eq!(c.get("a").unwrap().resource_version, "2");
@@ -217,7 +240,7 @@ mod tests {
 
     #[test]
     fn objects_that_are_not_jobs_are_ignored() {
-        let c = Cache::default();
+        let c = Cache::new(200);
         assert!(
             c.apply(watcher::Event::Apply(json!({"metadata": {"name": "x"}})))
                 .is_empty()

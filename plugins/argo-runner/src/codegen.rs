@@ -17,7 +17,10 @@ use sha2::{Digest, Sha256};
 use sqlflow_plugin_api::{RunnerError, sdk::program_summary};
 use sqlflow_sql::Dialect;
 
-use crate::config::{Config, is_label_value};
+use crate::{
+    config::{Config, is_label_value},
+    text::redact,
+};
 
 pub const API_VERSION: &str = "argoproj.io/v1alpha1";
 pub const KIND: &str = "Workflow";
@@ -39,6 +42,9 @@ pub const LABEL_STEP: &str = "sqlflow.org/step";
 /// The exact user id: the authority for ownership (the label may be a sanitized form).
 pub const ANN_USER: &str = "sqlflow.org/user-id";
 pub const ANN_REQUEST_ID: &str = "sqlflow.org/request-id";
+/// With a request id: what the job was made from ([`request_hash`]), so a Run reusing
+/// the id for something else is told so instead of being handed this job.
+pub const ANN_REQUEST_HASH: &str = "sqlflow.org/request-hash";
 /// The abandonment timeout T in seconds (0: never reaped).
 pub const ANN_TIMEOUT: &str = "sqlflow.org/timeout-seconds";
 pub const ANN_EXIT_ON_SUBMIT: &str = "sqlflow.org/exit-on-submit";
@@ -107,6 +113,21 @@ pub fn name_for_request(user: &str, request_id: &str) -> String {
     format!("{NAME_PREFIX}{}", &hex(&h.finalize())[..32])
 }
 
+/// What a Run with a request id asked for: its program and its datasource, the latter
+/// without its password. Anyone who may read Workflows reads this annotation, and a
+/// fast hash over a password would let them test guesses of it offline; two Runs that
+/// differ only in the password reach the same database as the same user anyway.
+pub fn request_hash(program: &str, datasource: &str) -> String {
+    let identity = redact(datasource.trim());
+    let mut h = Sha256::new();
+    h.update(b"sqlflow-argo-request/1");
+    // Length-prefixed, so no (program, datasource) pair can be spelled as another.
+    h.update((program.len() as u64).to_le_bytes());
+    h.update(program.as_bytes());
+    h.update(identity.as_bytes());
+    hex(&h.finalize())
+}
+
 /// Whether `id` can be a job name at all; anything else is NOT_FOUND without a call.
 pub fn valid_job_name(id: &str) -> bool {
     id.strip_prefix(NAME_PREFIX)
@@ -153,6 +174,19 @@ pub fn dialect_of(datasource: &str) -> Result<Dialect, RunnerError> {
              postgres://user:pass@host:port/db or sqlite://path",
         ));
     };
+    // Only a real scheme is quoted back: what precedes "://" in a malformed datasource
+    // may be a user name and password.
+    let is_scheme = !scheme.is_empty()
+        && scheme.len() <= 32
+        && scheme
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'.' | b'-'));
+    if !is_scheme {
+        return Err(RunnerError::invalid_argument(
+            "the datasource does not start with a scheme: use mysql://user:pass@host:port/db, \
+             postgres://user:pass@host:port/db or sqlite://path",
+        ));
+    }
     Dialect::of_scheme(scheme).ok_or_else(|| {
         RunnerError::invalid_argument(format!(
             "unsupported datasource scheme '{}': use mysql://, postgres:// or sqlite://",
@@ -191,7 +225,11 @@ pub fn split_program(
 /// A statement shortened to one line for annotations and status messages, with every
 /// `{{` broken up so Argo never sees a template expression in it.
 pub fn statement_head(statement: &str) -> String {
-    let one_line = statement.split_whitespace().collect::<Vec<_>>().join(" ");
+    // Redacted before it is cut: a cut could leave a password without its '@'.
+    let one_line = redact(statement)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
     let mut head: String = one_line.chars().take(HEAD_CHARS).collect();
     if head.len() < one_line.len() {
         head.push_str("...");
@@ -311,12 +349,16 @@ pub fn compile(cfg: &Config, job: &JobInput, statements: Vec<String>) -> Compile
     annotations.insert(ANN_USER, job.user.clone());
     if !job.request_id.is_empty() {
         annotations.insert(ANN_REQUEST_ID, job.request_id.clone());
+        annotations.insert(
+            ANN_REQUEST_HASH,
+            request_hash(&job.program, &job.datasource),
+        );
     }
     annotations.insert(ANN_TIMEOUT, job.timeout_seconds.to_string());
     annotations.insert(ANN_EXIT_ON_SUBMIT, job.exit_on_submit.to_string());
     annotations.insert(ANN_LAST_FETCH, job.now_ms.to_string());
     annotations.insert(ANN_STATEMENTS, n.to_string());
-    annotations.insert(ANN_SUMMARY, program_summary(&job.program));
+    annotations.insert(ANN_SUMMARY, program_summary(&redact(&job.program)));
 
     let workflow = json!({
         "apiVersion": API_VERSION,
@@ -438,6 +480,18 @@ mod tests {
         assert_eq!(dialect_of("postgresql://h/db").unwrap(), Dialect::Postgres);
         assert!(dialect_of("hive://h").is_err());
         assert!(dialect_of("h/db").is_err());
+        let e = dialect_of("u:secret@h://db").unwrap_err();
+        assert!(!e.message.contains("secret"), "{}", e.message);
+    }
+
+    #[test]
+    fn request_hashes_tell_programs_and_databases_apart_but_not_passwords() {
+        let h = request_hash("SELECT 1", "mysql://u:p@db/x");
+        assert_eq!(h, request_hash("SELECT 1", "mysql://u:other@db/x"));
+        assert_ne!(h, request_hash("SELECT 2", "mysql://u:p@db/x"));
+        assert_ne!(h, request_hash("SELECT 1", "mysql://u:p@db/y"));
+        assert_ne!(h, request_hash("SELECT 1", "mysql://v:p@db/x"));
+        assert_ne!(request_hash("a", "bc"), request_hash("ab", "c"));
     }
 
     #[test]

@@ -47,7 +47,8 @@ pub struct Config {
     /// `~/.kube/config`, then the in-cluster service account).
     #[serde(default)]
     pub kubeconfig: Option<PathBuf>,
-    /// Bytes of log per Fetch reply (a single longer line is still sent whole).
+    /// Bytes of log per Fetch reply (a single longer record, up to 3 MiB, is still sent
+    /// whole). At most 3 MiB, so a reply fits the 4 MiB a default gRPC client accepts.
     #[serde(default = "default_page_bytes")]
     pub fetch_page_bytes: u64,
     /// How often a long-polling Fetch's running step is checked for new log lines.
@@ -129,6 +130,10 @@ impl Default for Config {
         }
     }
 }
+
+/// The largest page: with the status and a record it fits 4 MiB, what default gRPC
+/// clients accept.
+pub const MAX_PAGE_BYTES: u64 = 3 << 20;
 
 /// Label keys this runner sets itself; the `labels` table may not override them.
 pub const RESERVED_LABEL_PREFIXES: &[&str] = &["sqlflow.org/", "workflows.argoproj.io/"];
@@ -245,10 +250,13 @@ impl Config {
                 ));
             }
         }
-        if self.fetch_page_bytes < 1024 {
+        if !(1024..=MAX_PAGE_BYTES).contains(&self.fetch_page_bytes) {
             return Err(RunnerError::config(
                 "fetch_page_bytes",
-                "must be at least 1024",
+                format!(
+                    "must be between 1024 and {MAX_PAGE_BYTES} (3 MiB): a reply must fit \
+                     the 4 MiB a default gRPC client accepts"
+                ),
             ));
         }
         if !(100..=60_000).contains(&self.log_poll_ms) {
@@ -425,6 +433,10 @@ mod tests {
                 }),
             ),
             ("fetch_page_bytes", Box::new(|c| c.fetch_page_bytes = 10)),
+            (
+                "fetch_page_bytes",
+                Box::new(|c| c.fetch_page_bytes = MAX_PAGE_BYTES + 1),
+            ),
             ("log_poll_ms", Box::new(|c| c.log_poll_ms = 1)),
             ("max_statements", Box::new(|c| c.max_statements = 0)),
             (

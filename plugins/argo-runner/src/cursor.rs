@@ -16,6 +16,16 @@
 use sqlflow_plugin_api::sdk::{state_from_letter, state_letter};
 use sqlflow_proto::sqlflow::job_status::Code;
 
+use crate::kubeapi::MAX_LOG_READ;
+
+/// The last second a timestamp may name (9999-12-30T22:00:00Z, the end of jiff's
+/// range): every position a cursor carries can be asked for as `sinceTime`.
+pub const MAX_STAMP_SECS: i64 = 253_402_207_200;
+
+/// The most lines one position can count: each takes at least one byte of a read, and
+/// a read holds at most [`MAX_LOG_READ`] bytes.
+const MAX_COUNT: u64 = MAX_LOG_READ;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Cursor {
     pub step: u32,
@@ -70,7 +80,7 @@ impl Cursor {
         let secs: i64 = digits(secs)?;
         let nanos: u32 = digits(nanos)?;
         let count: u32 = digits(count)?;
-        if nanos >= 1_000_000_000 {
+        if nanos >= 1_000_000_000 || secs > MAX_STAMP_SECS || u64::from(count) > MAX_COUNT {
             return None;
         }
         let last = if secs == 0 && nanos == 0 {
@@ -167,6 +177,9 @@ mod tests {
             "a1:0:5:0:1:R:",
             " a1:0:0:0:0:R",
             "a1:99999999999:5:0:1:R",
+            "a1:0:253402207201:0:1:R",
+            "a1:0:9223372036854775807:0:1:R",
+            "a1:0:5:0:4294967295:R",
         ] {
             assert_eq!(Cursor::parse(bad), None, "{bad:?}");
         }

@@ -2,9 +2,9 @@
 //! errors become gRPC codes. [`API_CALLS`] lists them all; the RBAC Role in `deploy/`
 //! grants exactly these (a test checks it).
 
-use std::time::Duration;
+use std::{pin::pin, time::Duration};
 
-use futures_util::AsyncReadExt as _;
+use futures_util::AsyncBufReadExt as _;
 use k8s_openapi::api::core::v1::Pod;
 use kube::{
     Api, Client,
@@ -16,7 +16,11 @@ use kube::{
 use serde_json::Value;
 use sqlflow_plugin_api::{ErrorCode, RunnerError};
 
-use crate::codegen::{CONTAINER, GROUP, KIND, PLURAL, SELECTOR, VERSION};
+use crate::{
+    codegen::{CONTAINER, GROUP, KIND, PLURAL, SELECTOR, VERSION},
+    logs::{Flow, Lines, LogLine, ReadEnd},
+    text::{cap, redact},
+};
 
 /// (resource, verb) for every call the runner makes, in its own namespace.
 pub const API_CALLS: &[(&str, &str)] = &[
@@ -35,7 +39,11 @@ pub const API_CALLS: &[(&str, &str)] = &[
 /// A single API call may take this long; the host gives a whole plugin call 10 s.
 const CALL_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The most bytes one log read may ask for, even to get past one very long line.
+/// Bytes of an API error's message that reach a client or the log.
+const MAX_API_MESSAGE: usize = 1024;
+
+/// The most bytes one log read transfers: what bounds the time a read spends skipping
+/// lines already delivered (memory is bounded by the line limit, not by this).
 pub const MAX_LOG_READ: u64 = 64 << 20;
 
 #[derive(Debug)]
@@ -53,12 +61,15 @@ impl CallError {
         }
     }
 
+    /// The error's text, with any password in it hidden: the API server may quote the
+    /// object it refused, and that can hold a datasource.
     pub fn message(&self) -> String {
-        match self {
+        let raw = match self {
             CallError::Kube(kube::Error::Api(s)) if !s.message.is_empty() => s.message.clone(),
             CallError::Kube(e) => e.to_string(),
-            CallError::Timeout => format!("no answer within {CALL_TIMEOUT:?}"),
-        }
+            CallError::Timeout => return format!("no answer within {CALL_TIMEOUT:?}"),
+        };
+        cap(&redact(&raw), MAX_API_MESSAGE)
     }
 
     /// The error a client sees when `what` (e.g. "create the job's Workflow") failed.
@@ -206,14 +217,15 @@ impl Kube {
             .collect())
     }
 
-    /// A step's log (container `main`) with timestamps, from the start of second
-    /// `since_secs` (or from the beginning), at most `limit` bytes.
+    /// Reads a step's log (container `main`) with timestamps, from the start of second
+    /// `since_secs` (or from the beginning), line by line through `lines` into `f`.
     pub async fn pod_log(
         &self,
         pod: &str,
         since_secs: Option<i64>,
-        limit: u64,
-    ) -> CallResult<Vec<u8>> {
+        lines: &mut Lines,
+        f: &mut (dyn FnMut(LogLine<'_>) -> Flow + Send),
+    ) -> CallResult<ReadEnd> {
         let since_time = match since_secs {
             Some(s) => Some(
                 jiff::Timestamp::from_second(s)
@@ -225,33 +237,61 @@ impl Kube {
             container: Some(CONTAINER.into()),
             timestamps: true,
             since_time,
-            limit_bytes: Some(i64::try_from(limit).unwrap_or(i64::MAX)),
-            ..LogParams::default()
-        };
-        self.read_log(pod, &lp).await
-    }
-
-    /// The last lines of a step's log: where a failed step explains itself.
-    pub async fn pod_log_tail(&self, pod: &str, lines: i64) -> CallResult<Vec<u8>> {
-        let lp = LogParams {
-            container: Some(CONTAINER.into()),
-            timestamps: true,
-            tail_lines: Some(lines),
             limit_bytes: Some(i64::try_from(MAX_LOG_READ).unwrap_or(i64::MAX)),
             ..LogParams::default()
         };
-        self.read_log(pod, &lp).await
+        self.read_log(pod, &lp, lines, f).await
     }
 
-    async fn read_log(&self, pod: &str, lp: &LogParams) -> CallResult<Vec<u8>> {
-        // Raw bytes, not `logs()`: a cut at limitBytes may split a UTF-8 character.
+    /// The last lines of a step's log, where a failed step explains itself, line by
+    /// line through `lines` into `f`.
+    pub async fn pod_log_tail(
+        &self,
+        pod: &str,
+        tail: i64,
+        lines: &mut Lines,
+        f: &mut (dyn FnMut(LogLine<'_>) -> Flow + Send),
+    ) -> CallResult<ReadEnd> {
+        let lp = LogParams {
+            container: Some(CONTAINER.into()),
+            timestamps: true,
+            tail_lines: Some(tail),
+            limit_bytes: Some(i64::try_from(MAX_LOG_READ).unwrap_or(i64::MAX)),
+            ..LogParams::default()
+        };
+        self.read_log(pod, &lp, lines, f).await
+    }
+
+    /// Streams the log: memory holds one line of at most the `lines` limit, never the
+    /// body, and no more than [`MAX_LOG_READ`] bytes are read even if the server ignores
+    /// `limitBytes`. Raw bytes, not `logs()`: a cut may split a UTF-8 character.
+    async fn read_log(
+        &self,
+        pod: &str,
+        lp: &LogParams,
+        lines: &mut Lines,
+        f: &mut (dyn FnMut(LogLine<'_>) -> Flow + Send),
+    ) -> CallResult<ReadEnd> {
         let read = async {
-            let mut r = self.pods.log_stream(pod, lp).await?;
-            let mut buf = Vec::new();
-            r.read_to_end(&mut buf)
-                .await
-                .map_err(kube::Error::ReadEvents)?;
-            Ok(buf)
+            let stream = self.pods.log_stream(pod, lp).await?;
+            let mut r = pin!(stream);
+            let mut total: u64 = 0;
+            loop {
+                if total >= MAX_LOG_READ {
+                    return Ok(ReadEnd::Cut);
+                }
+                let chunk = r.fill_buf().await.map_err(kube::Error::ReadEvents)?;
+                if chunk.is_empty() {
+                    return Ok(ReadEnd::Eof);
+                }
+                let room = usize::try_from(MAX_LOG_READ - total).unwrap_or(usize::MAX);
+                let (used, flow) = lines.feed(&chunk[..chunk.len().min(room)], f);
+                r.consume_unpin(used);
+                total += used as u64;
+                if let Flow::Stop = flow {
+                    return Ok(ReadEnd::Stopped);
+                }
+            }
         };
         timed(read).await
     }

@@ -87,15 +87,18 @@ mod tests {
     use super::*;
 
     fn view(timeout: u32, last_fetch: u64, exit_on_submit: bool) -> WfView {
-        WfView::parse(&json!({
-            "metadata": {"name": "sqlflow-x", "annotations": {
-                "sqlflow.org/statements": "1",
-                "sqlflow.org/timeout-seconds": timeout.to_string(),
-                "sqlflow.org/last-fetch": last_fetch.to_string(),
-                "sqlflow.org/exit-on-submit": exit_on_submit.to_string(),
-            }},
-            "status": {"phase": "Running"},
-        }))
+        WfView::parse(
+            &json!({
+                "metadata": {"name": "sqlflow-x", "annotations": {
+                    "sqlflow.org/statements": "1",
+                    "sqlflow.org/timeout-seconds": timeout.to_string(),
+                    "sqlflow.org/last-fetch": last_fetch.to_string(),
+                    "sqlflow.org/exit-on-submit": exit_on_submit.to_string(),
+                }},
+                "status": {"phase": "Running"},
+            }),
+            200,
+        )
         .unwrap()
     }
 

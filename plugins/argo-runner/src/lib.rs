@@ -12,7 +12,8 @@
 //! - [`cache`]: the watch on this runner's Workflows, served to Fetch from memory;
 //! - [`kubeapi`]: the API calls made, their time limits and error codes;
 //! - [`runner`]: Run, Fetch, Cancel, ListJobs;
-//! - `background`: long-poll wake-ups, the reaper, the sweeper of orphaned Secrets.
+//! - `background`: long-poll wake-ups, the reaper, the sweeper of orphaned Secrets;
+//! - `text`: client input clipped for errors, cluster text capped and redacted.
 
 #![deny(rust_2018_idioms)]
 
@@ -26,6 +27,7 @@ pub mod lease;
 pub mod logs;
 pub mod runner;
 pub mod status;
+mod text;
 
 use kube::{
     Client,

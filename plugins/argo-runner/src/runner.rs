@@ -20,6 +20,7 @@ use std::{
 };
 
 use kube::Client;
+use prost::Message as _;
 use serde_json::json;
 use sqlflow_plugin_api::{
     ErrorCode, RunnerError,
@@ -39,14 +40,18 @@ use crate::{
     cache::{Cache, run_watch},
     codegen::{
         self, ANN_CANCEL_REASON, ANN_LAST_FETCH, JobInput, name_for_request, owner_reference,
-        random_name, split_program, valid_job_name,
+        random_name, request_hash, split_program, valid_job_name,
     },
     config::Config,
     cursor::{Cursor, LogPos},
     kubeapi::{CallError, Kube, MAX_LOG_READ},
     lease::Leases,
-    logs::{self, failure_from_log, failure_text, message},
+    logs::{
+        self, Budget, FailureScan, Flow, Lines, MAX_LINE_BYTES, MAX_RECORD_BYTES, PageReader,
+        ReadEnd, failure_text, message,
+    },
     status::{StepNode, WfView},
+    text::clip,
 };
 
 /// Intervals of the background work; tests shorten them.
@@ -72,6 +77,10 @@ impl Default for Tuning {
         }
     }
 }
+
+/// The most bytes of jobs one ListJobs reply carries: below the 4 MiB a default gRPC
+/// client accepts.
+const MAX_LIST_REPLY: usize = 3 << 20;
 
 /// Lines of a failed step's log tail read to find its failure report.
 const FAILURE_TAIL_LINES: i64 = 20;
@@ -110,13 +119,18 @@ pub(crate) struct Waiter {
 }
 
 /// Why a step's log could not be read.
-enum LogError {
+pub(crate) enum LogError {
     /// The pod is gone (deleted after the workflow ended) or not created yet.
     NoPod,
     /// The container has not started (or never will: image pull failures and the like).
     NotStarted,
-    TooLong,
     Api(CallError),
+}
+
+/// A Run with a request id: a second Run with it must be the same request.
+struct Retry {
+    request_id: String,
+    hash: String,
 }
 
 impl ArgoRunner {
@@ -125,13 +139,13 @@ impl ArgoRunner {
     pub fn new(client: Client, namespace: &str, cfg: Config, rt: Handle, tuning: Tuning) -> Self {
         let shared = Arc::new(Shared {
             kube: Kube::new(client, namespace),
-            cfg,
             rt: rt.clone(),
             tuning,
-            cache: Arc::new(Cache::default()),
+            cache: Arc::new(Cache::new(cfg.max_statements)),
             waiters: Mutex::new(HashMap::new()),
             leases: Leases::default(),
             failures: Mutex::new(HashMap::new()),
+            cfg,
         });
         let mut tasks = Vec::new();
         {
@@ -198,7 +212,10 @@ impl Runner for ArgoRunner {
             now_ms: now_ms(),
         };
         let compiled = codegen::compile(&s.cfg, &input, statements);
-        let retry = !req.request_id.is_empty();
+        let retry = (!req.request_id.is_empty()).then(|| Retry {
+            request_id: req.request_id.clone(),
+            hash: request_hash(&input.program, &input.datasource),
+        });
         s.rt.block_on(s.submit(&name, &user, retry, compiled))?;
         tracing::info!(job_id = %name, user = %user, "workflow submitted");
         Ok(JobId { job_id: name })
@@ -212,12 +229,22 @@ impl Runner for ArgoRunner {
         s.rt.block_on(async {
             let view = s.lookup(&id, &user).await?;
             let cursor = Cursor::parse(&req.cursor).ok_or_else(|| {
-                RunnerError::invalid_argument(format!("malformed cursor '{}'", req.cursor))
+                RunnerError::invalid_argument(format!("malformed cursor '{}'", clip(&req.cursor)))
             })?;
+            if view.invalid.is_some() {
+                // Nothing of such a job can be read: its status says why, once and for all.
+                let status = view.status(None);
+                return Ok(Responses {
+                    next_cursor: Cursor::encode(0, LogPos::default(), status.code()),
+                    job_status: Some(status),
+                    response: Vec::new(),
+                    eof: true,
+                });
+            }
             if cursor.step as usize > view.statements {
                 return Err(RunnerError::invalid_argument(format!(
                     "cursor '{}' does not point into job {id}'s output",
-                    req.cursor
+                    clip(&req.cursor)
                 )));
             }
             s.renew_lease(&view);
@@ -247,7 +274,7 @@ impl Runner for ArgoRunner {
         let s = &self.shared;
         s.rt.block_on(async {
             let view = s.lookup(&id, &user).await?;
-            if view.is_done() {
+            if view.is_done() || view.invalid.is_some() {
                 return Ok(s.status(&view).await);
             }
             let reason = if user.is_empty() {
@@ -315,13 +342,13 @@ impl Shared {
         &self,
         name: &str,
         user: &str,
-        retry: bool,
+        retry: Option<Retry>,
         compiled: codegen::Compiled,
     ) -> Result<(), RunnerError> {
         let mut created_secret = false;
         match self.kube.create_secret(&compiled.secret).await {
             Ok(()) => created_secret = true,
-            Err(e) if e.status() == Some(409) && retry => {}
+            Err(e) if e.status() == Some(409) && retry.is_some() => {}
             Err(e) if e.status() == Some(409) => {
                 return Err(RunnerError::internal(format!(
                     "the new job's name {name} is taken; submit again"
@@ -330,8 +357,11 @@ impl Shared {
             Err(e) => return Err(e.to_runner("create the job's Secret")),
         }
         let view = match self.kube.create_workflow(&compiled.workflow).await {
-            Ok(obj) => WfView::parse(&obj).map(Arc::new),
-            Err(e) if e.status() == Some(409) && retry => {
+            Ok(obj) => self.cache.parse(&obj).map(Arc::new),
+            Err(e)
+                if e.status() == Some(409)
+                    && let Some(retry) = &retry =>
+            {
                 let view = self
                     .get_view(name)
                     .await
@@ -340,6 +370,20 @@ impl Shared {
                     return Err(RunnerError::new(
                         ErrorCode::ALREADY_EXISTS,
                         format!("job {name} exists and belongs to someone else"),
+                    ));
+                }
+                // Workflows from before the hash was recorded carry none: a retry then.
+                if let Some(v) = &view
+                    && !v.request_hash.is_empty()
+                    && v.request_hash != retry.hash
+                {
+                    return Err(RunnerError::new(
+                        ErrorCode::ALREADY_EXISTS,
+                        format!(
+                            "request_id '{}' was already used for a different program or \
+                             datasource (job {name}); give this Run a new request_id",
+                            clip(&retry.request_id)
+                        ),
                     ));
                 }
                 tracing::info!(job_id = %name, "Run retried: same job");
@@ -382,14 +426,14 @@ impl Shared {
     /// not a sqlflow job.
     pub(crate) async fn get_view(&self, name: &str) -> Result<Option<Arc<WfView>>, CallError> {
         let obj = self.kube.get_workflow(name).await?;
-        Ok(obj.as_ref().and_then(WfView::parse).map(Arc::new))
+        Ok(obj.as_ref().and_then(|o| self.cache.parse(o)).map(Arc::new))
     }
 
     /// The job `id` if the caller owns it. Someone else's job is NOT_FOUND, like a
     /// missing one.
     async fn lookup(&self, id: &str, user: &str) -> Result<Arc<WfView>, RunnerError> {
         if !valid_job_name(id) {
-            return Err(RunnerError::unknown_job(id));
+            return Err(RunnerError::unknown_job(&clip(id)));
         }
         let view = match self.cache.get(id) {
             Some(v) => v,
@@ -422,7 +466,7 @@ impl Shared {
                 json!({ "metadata": { "annotations": { ANN_LAST_FETCH: value.to_string() } } });
             match kube.patch_workflow(&name, &patch).await {
                 Ok(obj) => {
-                    if let Some(v) = WfView::parse(&obj) {
+                    if let Some(v) = cache.parse(&obj) {
                         cache.offer(Arc::new(v));
                     }
                 }
@@ -448,7 +492,7 @@ impl Shared {
             .await
             .map_err(|e| e.to_runner(&format!("cancel job {name}")))?;
         tracing::info!(job_id = %name, "{reason}");
-        let view = WfView::parse(&obj).map(Arc::new).ok_or_else(|| {
+        let view = self.cache.parse(&obj).map(Arc::new).ok_or_else(|| {
             RunnerError::internal(format!("the Workflow {name} is no longer a sqlflow job"))
         })?;
         self.cache.offer(view.clone());
@@ -487,9 +531,21 @@ impl Shared {
         if !node.may_have_log() {
             return None;
         }
-        match self.kube.pod_log_tail(&node.pod, FAILURE_TAIL_LINES).await {
-            Ok(body) => {
-                let text = failure_from_log(&body, view.statements);
+        let mut scan = FailureScan::new(view.statements);
+        let mut lines = Lines::new(MAX_LINE_BYTES);
+        let read = self
+            .kube
+            .pod_log_tail(&node.pod, FAILURE_TAIL_LINES, &mut lines, &mut |l| {
+                scan.line(l.bytes);
+                Flow::Go
+            })
+            .await;
+        match read {
+            Ok(_) => {
+                if let Some(rest) = lines.rest() {
+                    scan.line(rest.bytes);
+                }
+                let text = scan.finish();
                 // A log without an account (a pod killed from outside) is final too.
                 self.remember_failure(&view.name, text.clone());
                 text
@@ -507,12 +563,19 @@ impl Shared {
         view: &WfView,
         cursor: &Cursor,
     ) -> Result<(Vec<Response>, u32, LogPos), RunnerError> {
-        let n = view.statements as u32;
+        let n = u32::try_from(view.statements).unwrap_or(u32::MAX);
         let mut out = Vec::new();
+        let mut budget = Budget::new(self.cfg.fetch_page_bytes);
+        let note = |out: &mut Vec<Response>, budget: &mut Budget, text: String, kind: Kind| {
+            budget.charge(text.len() as u64);
+            out.push(message(text, kind));
+        };
         if cursor.seen.is_none()
             && let Some(ui) = &self.cfg.argo_ui
         {
-            out.push(message(
+            note(
+                &mut out,
+                &mut budget,
                 format!(
                     "Argo workflow: {}/workflows/{}/{}",
                     ui.trim_end_matches('/'),
@@ -520,13 +583,12 @@ impl Shared {
                     view.name
                 ),
                 Kind::Log,
-            ));
+            );
         }
         let mut step = cursor.step;
         let mut pos = cursor.pos;
-        let mut budget = self.cfg.fetch_page_bytes;
-        while step < n && budget > 0 {
-            let Some(node) = view.steps[step as usize].as_ref() else {
+        while step < n && budget.has_room() {
+            let Some(node) = view.steps.get(step as usize).and_then(Option::as_ref) else {
                 // A step Argo never started: in a finished workflow it never will be.
                 if view.is_done() {
                     (step, pos) = (step + 1, LogPos::default());
@@ -542,18 +604,50 @@ impl Shared {
                 }
                 break;
             }
-            match self.read_log(node, pos, budget, ended).await {
-                Ok((page, cut, read)) => {
+            let reader = PageReader::new(pos, ended);
+            match self.read_log(node, reader, &mut budget).await {
+                Ok((page, end)) => {
+                    let delivered = !out.is_empty() || page.progressed;
                     out.extend(page.responses);
-                    budget = budget.saturating_sub(read);
-                    if let Some(f) = &page.failure {
-                        self.remember_failure(&view.name, Some(failure_text(f, view.statements)));
+                    if page.failed {
+                        if let Some(f) = &page.failure {
+                            self.remember_failure(
+                                &view.name,
+                                Some(failure_text(f, view.statements)),
+                            );
+                        }
                         // The program stops at its failing statement: nothing follows.
                         (step, pos) = (n, LogPos::default());
                         break;
                     }
+                    if let Some(bytes) = page.too_long {
+                        if !delivered {
+                            return Err(RunnerError::new(
+                                ErrorCode::RESOURCE_EXHAUSTED,
+                                format!(
+                                    "cannot deliver the output of statement {}: a record of \
+                                     {bytes} bytes exceeds the limit of {MAX_RECORD_BYTES} bytes \
+                                     (a reply must fit the 4 MiB a gRPC client accepts)",
+                                    step + 1
+                                ),
+                            ));
+                        }
+                        // What precedes it goes out now; the next Fetch stops at it.
+                        pos = page.pos;
+                        break;
+                    }
+                    if end == ReadEnd::Cut && !page.progressed {
+                        return Err(RunnerError::new(
+                            ErrorCode::RESOURCE_EXHAUSTED,
+                            format!(
+                                "cannot read past a point in the log of statement {}: more than \
+                                 {MAX_LOG_READ} bytes of it share one second or one line",
+                                step + 1
+                            ),
+                        ));
+                    }
                     pos = page.pos;
-                    if ended && page.consumed_all && !cut {
+                    if ended && page.at_end {
                         (step, pos) = (step + 1, LogPos::default());
                         continue;
                     }
@@ -563,7 +657,9 @@ impl Shared {
                     (step, pos) = (step + 1, LogPos::default());
                 }
                 Err(LogError::NoPod) if ended => {
-                    out.push(message(
+                    note(
+                        &mut out,
+                        &mut budget,
                         format!(
                             "the rest of statement {}'s output is gone: its pod {} was deleted \
                              (pods are kept pod_gc_delay_seconds = {} after the workflow ends)",
@@ -572,16 +668,10 @@ impl Shared {
                             self.cfg.pod_gc_delay_seconds
                         ),
                         Kind::Error,
-                    ));
+                    );
                     (step, pos) = (step + 1, LogPos::default());
                 }
                 Err(LogError::NotStarted | LogError::NoPod) => break,
-                Err(LogError::TooLong) => {
-                    return Err(RunnerError::internal(format!(
-                        "a line in the log of statement {} is longer than {MAX_LOG_READ} bytes",
-                        step + 1
-                    )));
-                }
                 Err(LogError::Api(e)) => {
                     return Err(e.to_runner(&format!(
                         "read the log of statement {} (pod {})",
@@ -594,58 +684,28 @@ impl Shared {
         Ok((out, step, pos))
     }
 
-    /// One page of a step's log after `pos`: the page, whether the read was cut at its
-    /// byte limit, and the bytes read. A page that could not get past one long line is
-    /// read again with a larger limit.
-    async fn read_log(
+    /// Reads a step's log from `reader`'s position (the start of its second) into the
+    /// reader's page, streamed: at most one line and the page are held.
+    pub(crate) async fn read_log(
         &self,
         node: &StepNode,
-        pos: LogPos,
-        budget: u64,
-        ended: bool,
-    ) -> Result<(logs::LogPage, bool, u64), LogError> {
-        let mut limit = budget.max(1024);
-        loop {
-            let (page, cut, read) = match self.read_page(node, pos, limit, ended).await {
-                Ok(r) => r,
-                Err(e) if e.status() == Some(404) => return Err(LogError::NoPod),
-                Err(e) if e.status() == Some(400) => return Err(LogError::NotStarted),
-                Err(e) => return Err(LogError::Api(e)),
-            };
-            if page.progressed || !cut {
-                return Ok((page, cut, read));
-            }
-            if limit >= MAX_LOG_READ {
-                return Err(LogError::TooLong);
-            }
-            // Lines already delivered filled the read (they share the cursor's second),
-            // or one line is longer than the page: read past them.
-            limit = (page.skipped_bytes + budget)
-                .max(limit * 2)
-                .min(MAX_LOG_READ);
-        }
-    }
-
-    /// One read of at most `limit` bytes of a step's log from `pos`'s second, and the
-    /// page after `pos` in it: the page, whether the read was cut at `limit`, and the
-    /// bytes read.
-    pub(crate) async fn read_page(
-        &self,
-        node: &StepNode,
-        pos: LogPos,
-        limit: u64,
-        ended: bool,
-    ) -> Result<(logs::LogPage, bool, u64), CallError> {
-        let body = self
+        mut reader: PageReader,
+        budget: &mut Budget,
+    ) -> Result<(logs::LogPage, ReadEnd), LogError> {
+        let mut lines = Lines::new(MAX_LINE_BYTES);
+        let since = reader.from().last.map(|s| s.secs);
+        let read = self
             .kube
-            .pod_log(&node.pod, pos.last.map(|s| s.secs), limit)
-            .await?;
-        let cut = body.len() as u64 >= limit;
-        Ok((
-            logs::read_page(&body, pos, cut, ended),
-            cut,
-            body.len() as u64,
-        ))
+            .pod_log(&node.pod, since, &mut lines, &mut |l| {
+                reader.line(l, budget)
+            })
+            .await;
+        match read {
+            Ok(end) => Ok((reader.finish(lines.rest(), end, budget), end)),
+            Err(e) if e.status() == Some(404) => Err(LogError::NoPod),
+            Err(e) if e.status() == Some(400) => Err(LogError::NotStarted),
+            Err(e) => Err(LogError::Api(e)),
+        }
     }
 
     fn add_waiter(&self, view: &WfView, waker: Waker, step: u32, pos: LogPos) {
@@ -697,7 +757,8 @@ impl Shared {
         let after = if token.is_empty() {
             None
         } else {
-            let bad = || RunnerError::invalid_argument(format!("malformed page_token '{token}'"));
+            let bad =
+                || RunnerError::invalid_argument(format!("malformed page_token '{}'", clip(token)));
             let (ms, id) = token.split_once('.').ok_or_else(bad)?;
             let ms: u64 = ms.parse().map_err(|_| bad())?;
             if !valid_job_name(id) {
@@ -723,29 +784,40 @@ impl Shared {
                 .position(|v| (v.created_ms, &v.name) < (*ms, id))
                 .unwrap_or(mine.len()),
         };
-        let page: Vec<&Arc<WfView>> = mine.iter().skip(start).take(size).collect();
-        let next_page_token = match page.last() {
-            Some(last) if start + page.len() < mine.len() => {
-                format!("{}.{}", last.created_ms, last.name)
-            }
-            _ => String::new(),
-        };
         let failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        let jobs = page
-            .into_iter()
-            .map(|v| JobInfo {
+        let mut jobs: Vec<JobInfo> = Vec::new();
+        let mut bytes = 0;
+        for v in mine.iter().skip(start).take(size) {
+            let job = JobInfo {
                 job_id: v.name.clone(),
                 status: Some(v.status(failures.get(&v.name).cloned().flatten().as_deref())),
-                submitted_at_ms: v.created_ms as i64,
+                submitted_at_ms: i64::try_from(v.created_ms).unwrap_or(0),
                 finished_at_ms: if v.is_done() {
-                    v.finished_ms.unwrap_or(0) as i64
+                    v.finished_ms
+                        .and_then(|t| i64::try_from(t).ok())
+                        .unwrap_or(0)
                 } else {
                     0
                 },
                 summary: v.summary.clone(),
                 request_id: v.request_id.clone(),
-            })
-            .collect();
+            };
+            // Each entry is small but a thousand failure texts are not: the page ends
+            // early rather than outgrow what a client accepts.
+            bytes += job.encoded_len() + 4;
+            if bytes > MAX_LIST_REPLY && !jobs.is_empty() {
+                break;
+            }
+            jobs.push(job);
+        }
+        drop(failures);
+        let end = start + jobs.len();
+        let next_page_token = match end.checked_sub(1).and_then(|i| mine.get(i)) {
+            Some(last) if !jobs.is_empty() && end < mine.len() => {
+                format!("{}.{}", last.created_ms, last.name)
+            }
+            _ => String::new(),
+        };
         Ok(ListJobsResponse {
             jobs,
             next_page_token,

@@ -16,9 +16,13 @@ use std::collections::HashMap;
 use serde_json::Value;
 use sqlflow_proto::sqlflow::{JobStatus, job_status::Code};
 
-use crate::codegen::{
-    ANN_CANCEL_REASON, ANN_EXIT_ON_SUBMIT, ANN_LAST_FETCH, ANN_REQUEST_ID, ANN_STATEMENT,
-    ANN_STATEMENTS, ANN_SUMMARY, ANN_TIMEOUT, ANN_USER, step_template_name,
+use crate::{
+    codegen::{
+        ANN_CANCEL_REASON, ANN_EXIT_ON_SUBMIT, ANN_LAST_FETCH, ANN_REQUEST_HASH, ANN_REQUEST_ID,
+        ANN_STATEMENT, ANN_STATEMENTS, ANN_SUMMARY, ANN_TIMEOUT, ANN_USER, step_template_name,
+    },
+    config::is_dns_subdomain,
+    text::{cap, clip, redact},
 };
 
 /// Argo's annotation saying how pod names are formed.
@@ -89,6 +93,9 @@ pub struct WfView {
     pub resource_version: String,
     pub user: String,
     pub request_id: String,
+    /// What the job was made from (see `codegen::request_hash`); empty without a
+    /// request id, or on Workflows created before it was recorded.
+    pub request_hash: String,
     pub created_ms: u64,
     pub timeout_seconds: u32,
     pub exit_on_submit: bool,
@@ -107,7 +114,18 @@ pub struct WfView {
     pub steps: Vec<Option<StepNode>>,
     /// Argo moved the node map out of the object (compressed or offloaded).
     pub nodes_elsewhere: bool,
+    /// Why this object cannot be read as a job (a field out of range, naming it). Such
+    /// a job is FAILED with this message, has no steps, and is never reaped.
+    pub invalid: Option<String>,
 }
+
+/// Bytes of cluster text (Argo's messages, annotations) a view keeps, so a status or a
+/// listing entry stays small whatever the object holds.
+const MAX_MESSAGE: usize = 1024;
+const MAX_SHORT: usize = 512;
+
+/// The last millisecond a lease may name (9999-12-31T23:59:59.999Z).
+const MAX_TIME_MS: u64 = 253_402_300_799_999;
 
 fn ann<'a>(obj: &'a Value, key: &str) -> Option<&'a str> {
     obj["metadata"]["annotations"][key].as_str()
@@ -119,12 +137,130 @@ fn time_ms(v: &Value) -> Option<u64> {
     u64::try_from(t.as_millisecond()).ok()
 }
 
+/// Cluster text as a status shows it: without passwords, bounded.
+fn shown(s: &str, max: usize) -> String {
+    cap(&redact(s), max)
+}
+
+/// A field that is not what this runner wrote: which one, and what it holds.
+fn bad(field: &str, value: &str, want: &str) -> String {
+    format!("{field} is '{}', not {want}", clip(value))
+}
+
+/// An annotation holding a number in `range`; absent: `default`.
+fn ann_number<T>(
+    obj: &Value,
+    key: &str,
+    default: T,
+    range: std::ops::RangeInclusive<T>,
+) -> Result<T, String>
+where
+    T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
+{
+    let Some(text) = ann(obj, key) else {
+        return Ok(default);
+    };
+    text.parse::<T>()
+        .ok()
+        .filter(|n| range.contains(n))
+        .ok_or_else(|| {
+            bad(
+                &format!("annotation {key}"),
+                text,
+                &format!("a number from {} to {}", range.start(), range.end()),
+            )
+        })
+}
+
 impl WfView {
     /// Parses a Workflow object. `None` if it is not one of ours (no statement count).
-    pub fn parse(obj: &Value) -> Option<WfView> {
+    /// Every number in it is checked against what Run could have written, with
+    /// `max_statements` the most statements Run accepts: an object outside that is a
+    /// view marked [`WfView::invalid`], never an allocation or an index it sized.
+    pub fn parse(obj: &Value, max_statements: usize) -> Option<WfView> {
         let meta = &obj["metadata"];
         let name = meta["name"].as_str()?.to_string();
-        let statements: usize = ann(obj, ANN_STATEMENTS)?.parse().ok()?;
+        let statements_text = ann(obj, ANN_STATEMENTS)?;
+        let mut view = WfView {
+            namespace: meta["namespace"].as_str().unwrap_or("").to_string(),
+            uid: meta["uid"].as_str().unwrap_or("").to_string(),
+            resource_version: meta["resourceVersion"].as_str().unwrap_or("").to_string(),
+            user: ann(obj, ANN_USER).unwrap_or("").to_string(),
+            request_id: cap(ann(obj, ANN_REQUEST_ID).unwrap_or(""), MAX_SHORT),
+            request_hash: cap(ann(obj, ANN_REQUEST_HASH).unwrap_or(""), MAX_SHORT),
+            created_ms: time_ms(&meta["creationTimestamp"]).unwrap_or(0),
+            timeout_seconds: 0,
+            exit_on_submit: false,
+            last_fetch_ms: 0,
+            statements: 0,
+            summary: shown(ann(obj, ANN_SUMMARY).unwrap_or(""), MAX_SHORT),
+            heads: Vec::new(),
+            shutdown: obj["spec"]["shutdown"]
+                .as_str()
+                .filter(|s| !s.is_empty())
+                .map(|s| cap(s, MAX_SHORT)),
+            cancel_reason: ann(obj, ANN_CANCEL_REASON).map(|r| shown(r, MAX_SHORT)),
+            phase: WfPhase::parse(obj["status"]["phase"].as_str().unwrap_or("")),
+            message: shown(obj["status"]["message"].as_str().unwrap_or(""), MAX_MESSAGE),
+            finished_ms: None,
+            steps: Vec::new(),
+            nodes_elsewhere: false,
+            invalid: None,
+            name,
+        };
+        if let Err(why) = view.parse_job(obj, statements_text, max_statements) {
+            view.invalid = Some(why);
+            view.statements = 0;
+            view.heads = Vec::new();
+            view.steps = Vec::new();
+            // An unreadable lease is no lease: such a job is never reaped.
+            view.timeout_seconds = 0;
+        }
+        Some(view)
+    }
+
+    /// The fields that size and index things, each checked before it is used.
+    fn parse_job(
+        &mut self,
+        obj: &Value,
+        statements_text: &str,
+        max_statements: usize,
+    ) -> Result<(), String> {
+        let statements = statements_text
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=max_statements).contains(n))
+            .ok_or_else(|| {
+                bad(
+                    &format!("annotation {ANN_STATEMENTS}"),
+                    statements_text,
+                    &format!("a statement count from 1 to {max_statements} (max_statements)"),
+                )
+            })?;
+        self.timeout_seconds = ann_number(obj, ANN_TIMEOUT, 0, 0..=u32::MAX)?;
+        self.last_fetch_ms = ann_number(obj, ANN_LAST_FETCH, 0, 0..=MAX_TIME_MS)?;
+        self.exit_on_submit = match ann(obj, ANN_EXIT_ON_SUBMIT) {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(other) => {
+                return Err(bad(
+                    &format!("annotation {ANN_EXIT_ON_SUBMIT}"),
+                    other,
+                    "true or false",
+                ));
+            }
+        };
+        let status = &obj["status"];
+        self.finished_ms = match &status["finishedAt"] {
+            Value::Null => None,
+            v => Some(time_ms(v).ok_or_else(|| {
+                bad(
+                    "status.finishedAt",
+                    &v.to_string(),
+                    "a time after 1970 in RFC 3339",
+                )
+            })?),
+        };
         // By name, the first of each (what a search from the front would find): one
         // pass, not one per statement, on every watch event.
         let mut templates: HashMap<&str, &Value> = HashMap::new();
@@ -135,14 +271,13 @@ impl WfView {
         }
         let heads = (0..statements)
             .map(|i| {
-                templates
+                let head = templates
                     .get(step_template_name(i).as_str())
                     .and_then(|x| x["metadata"]["annotations"][ANN_STATEMENT].as_str())
-                    .unwrap_or("")
-                    .to_string()
+                    .unwrap_or("");
+                shown(head, MAX_SHORT)
             })
             .collect();
-        let status = &obj["status"];
         let v1_names = ann(obj, ANN_POD_NAME_FORMAT) == Some("v1");
         let mut steps: Vec<Option<StepNode>> = vec![None; statements];
         if let Some(nodes) = status["nodes"].as_object() {
@@ -162,47 +297,31 @@ impl WfView {
                 let pod = if v1_names {
                     node["id"].as_str().unwrap_or("").to_string()
                 } else {
-                    pod_name_v2(&name, node["name"].as_str().unwrap_or(""), template)
+                    pod_name_v2(&self.name, node["name"].as_str().unwrap_or(""), template)
                 };
+                // The name goes into an API path: it must be a name, nothing a path
+                // could be made of.
+                if !is_dns_subdomain(&pod) {
+                    return Err(bad(
+                        &format!("status.nodes: the pod of {template}"),
+                        &pod,
+                        "a pod name",
+                    ));
+                }
                 steps[index] = Some(StepNode {
-                    phase: node["phase"].as_str().unwrap_or("").to_string(),
-                    message: node["message"].as_str().unwrap_or("").to_string(),
+                    phase: cap(node["phase"].as_str().unwrap_or(""), MAX_SHORT),
+                    message: shown(node["message"].as_str().unwrap_or(""), MAX_MESSAGE),
                     pod,
                 });
             }
         }
-        let nodes_elsewhere = status["nodes"].is_null()
+        self.nodes_elsewhere = status["nodes"].is_null()
             && (!status["compressedNodes"].is_null()
                 || !status["offloadNodeStatusVersion"].is_null());
-        Some(WfView {
-            namespace: meta["namespace"].as_str().unwrap_or("").to_string(),
-            uid: meta["uid"].as_str().unwrap_or("").to_string(),
-            resource_version: meta["resourceVersion"].as_str().unwrap_or("").to_string(),
-            user: ann(obj, ANN_USER).unwrap_or("").to_string(),
-            request_id: ann(obj, ANN_REQUEST_ID).unwrap_or("").to_string(),
-            created_ms: time_ms(&meta["creationTimestamp"]).unwrap_or(0),
-            timeout_seconds: ann(obj, ANN_TIMEOUT)
-                .and_then(|s| s.parse().ok())
-                .unwrap_or(0),
-            exit_on_submit: ann(obj, ANN_EXIT_ON_SUBMIT) == Some("true"),
-            last_fetch_ms: ann(obj, ANN_LAST_FETCH)
-                .and_then(|s| s.parse().ok())
-                .unwrap_or(0),
-            statements,
-            summary: ann(obj, ANN_SUMMARY).unwrap_or("").to_string(),
-            heads,
-            shutdown: obj["spec"]["shutdown"]
-                .as_str()
-                .filter(|s| !s.is_empty())
-                .map(str::to_string),
-            cancel_reason: ann(obj, ANN_CANCEL_REASON).map(str::to_string),
-            phase: WfPhase::parse(status["phase"].as_str().unwrap_or("")),
-            message: status["message"].as_str().unwrap_or("").to_string(),
-            finished_ms: time_ms(&status["finishedAt"]),
-            steps,
-            nodes_elsewhere,
-            name,
-        })
+        self.statements = statements;
+        self.heads = heads;
+        self.steps = steps;
+        Ok(())
     }
 
     pub fn is_done(&self) -> bool {
@@ -211,6 +330,9 @@ impl WfView {
 
     /// The status code alone (no message), as a Fetch cursor records it.
     pub fn code(&self) -> Code {
+        if self.invalid.is_some() {
+            return Code::Failed;
+        }
         if self.shutdown.is_some() && self.phase != WfPhase::Succeeded {
             return Code::Cancelled;
         }
@@ -251,7 +373,21 @@ impl WfView {
     pub fn status(&self, failure: Option<&str>) -> JobStatus {
         let code = self.code();
         let n = self.statements;
-        let message = match code {
+        let message = match (&self.invalid, code) {
+            (Some(why), _) => format!(
+                "the job's Workflow {} cannot be read as a sqlflow job: {why}",
+                self.name
+            ),
+            (None, code) => self.message_for(code, failure, n),
+        };
+        JobStatus {
+            code: code as i32,
+            message,
+        }
+    }
+
+    fn message_for(&self, code: Code, failure: Option<&str>, n: usize) -> String {
+        match code {
             Code::Succeeded => String::new(),
             Code::Cancelled => {
                 let reason = self
@@ -281,7 +417,8 @@ impl WfView {
             },
             Code::Running | Code::Unknown => match self.current_step() {
                 Some((i, node)) => {
-                    let mut m = format!("[{}/{n}] {}", i + 1, self.heads[i]);
+                    let head = self.heads.get(i).map_or("", String::as_str);
+                    let mut m = format!("[{}/{n}] {head}", i + 1);
                     if node.phase == "Pending" && !node.message.is_empty() {
                         m.push_str(&format!(" (waiting for its pod: {})", node.message));
                     }
@@ -289,10 +426,6 @@ impl WfView {
                 }
                 None => format!("[1/{n}] {}", self.heads.first().map_or("", |h| h)),
             },
-        };
-        JobStatus {
-            code: code as i32,
-            message,
         }
     }
 
@@ -319,7 +452,9 @@ impl WfView {
                         &node.message
                     }
                 );
-                m.push_str(&format!("\n  in: {}", self.heads[i]));
+                if let Some(head) = self.heads.get(i) {
+                    m.push_str(&format!("\n  in: {head}"));
+                }
                 if !self.message.is_empty() && self.message != node.message {
                     m.push_str(&format!("\n  workflow: {}", self.message));
                 }
@@ -433,7 +568,7 @@ mod tests {
     }
 
     fn status(v: &Value) -> (Code, String) {
-        let s = WfView::parse(v).unwrap().status(None);
+        let s = WfView::parse(v, 200).unwrap().status(None);
         (s.code(), s.message)
     }
 
@@ -491,7 +626,7 @@ mod tests {
 
     #[test]
     fn views_carry_pods_and_annotations() {
-        let v = WfView::parse(&wf("Running", nodes(vec![pod(0, "Running", "")]))).unwrap();
+        let v = WfView::parse(&wf("Running", nodes(vec![pod(0, "Running", "")])), 200).unwrap();
         let step = v.steps[0].as_ref().unwrap();
         assert_eq!(
             step.pod,
@@ -504,10 +639,36 @@ mod tests {
         assert!(v.steps[1].is_none());
         let mut w = wf("Running", nodes(vec![pod(0, "Running", "")]));
         w["metadata"]["annotations"]["workflows.argoproj.io/pod-name-format"] = json!("v1");
-        let v = WfView::parse(&w).unwrap();
+        let v = WfView::parse(&w, 200).unwrap();
         let (node_id, _) = pod(0, "Running", "");
         assert_eq!(v.steps[0].as_ref().unwrap().pod, node_id);
         // Not ours: no statement count.
-        assert!(WfView::parse(&json!({"metadata": {"name": "other"}})).is_none());
+        assert!(WfView::parse(&json!({"metadata": {"name": "other"}}), 200).is_none());
+    }
+
+    #[test]
+    fn numbers_out_of_range_make_an_invalid_view_not_an_allocation() {
+        let mut w = wf("Running", nodes(vec![pod(0, "Running", "")]));
+        w["metadata"]["annotations"]["sqlflow.org/statements"] = json!("18446744073709551615");
+        let v = WfView::parse(&w, 200).unwrap();
+        assert!(v.steps.is_empty() && v.heads.is_empty() && v.statements == 0);
+        assert_eq!(v.timeout_seconds, 0, "never reaped");
+        let s = v.status(None);
+        assert_eq!(s.code(), Code::Failed);
+        assert!(
+            s.message.contains("sqlflow.org/statements"),
+            "{}",
+            s.message
+        );
+        // The limit is Run's.
+        let mut w = wf("Running", json!(null));
+        w["metadata"]["annotations"]["sqlflow.org/statements"] = json!("3");
+        assert!(WfView::parse(&w, 2).unwrap().invalid.is_some());
+        assert!(WfView::parse(&w, 3).unwrap().invalid.is_none());
+        // Cluster text is capped and redacted.
+        let mut w = wf("Failed", json!({}));
+        w["status"]["message"] = json!(format!("mysql://u:pw@h {}", "m".repeat(100_000)));
+        let v = WfView::parse(&w, 200).unwrap();
+        assert!(v.message.len() < MAX_MESSAGE + 40 && !v.message.contains(":pw@"));
     }
 }
