@@ -89,10 +89,12 @@ impl<W: Write> RecordWriter<W> {
         let before = self.buf.len();
         encode_record(rec, &mut self.buf);
         let added = self.buf.len() - before;
-        if added > self.max_record {
+        if added > self.max_record
+            && let Some(what) = bounded_noun(rec)
+        {
             self.buf.truncate(before);
             return Err(OutputError::RecordTooLarge {
-                what: record_noun(rec),
+                what,
                 size: added,
                 limit: self.max_record,
             });
@@ -191,18 +193,22 @@ impl<W: Write> RecordWriter<W> {
     }
 }
 
-fn record_noun(rec: &Record) -> &'static str {
+/// What a record that the limit applies to is called. Records that quote a statement
+/// (its start and end) are exempt: the server's `max_program_bytes` bounds them, and a
+/// long INSERT must not fail for its own length.
+fn bounded_noun(rec: &Record) -> Option<&'static str> {
     match &rec.record {
         Some(record::Record::Response(Response {
             response: Some(r), ..
         })) => match r {
-            response::Response::Head(_) => "result header",
-            response::Response::Row(_) => "row",
-            response::Response::Message(_) => "message",
-            _ => "record",
+            response::Response::Head(_) => Some("result header"),
+            response::Response::Row(_) => Some("row"),
+            response::Response::Message(_) => Some("message"),
+            response::Response::Eoe(_) => None,
+            _ => Some("record"),
         },
-        Some(record::Record::Start(_)) => "statement",
-        _ => "record",
+        Some(record::Record::Start(_)) => None,
+        _ => Some("record"),
     }
 }
 

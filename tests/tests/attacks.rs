@@ -332,3 +332,16 @@ async fn one_huge_record_fails_its_job_and_the_job_stays_readable() {
     assert!(!stderr.contains("OUT_OF_RANGE"), "{stderr}");
     assert!(stderr.contains("largest record"), "{stderr}");
 }
+
+#[tokio::test]
+async fn a_long_statement_is_not_a_huge_record() {
+    let server = Server::start();
+    let mut c = server.client().await;
+    // Under max_program_bytes (1 MiB), but its start and end records, which quote it,
+    // are over the 1 MiB record limit once encoded.
+    let sql = format!("SELECT length('{}') AS n;", "x".repeat(900_000));
+    let job = run_with(&mut c, request(&sql)).await;
+    let (responses, status) = fetch_all(&mut c, &job).await;
+    assert_eq!(status.code(), Code::Succeeded, "{}", status.message);
+    assert!(format!("{responses:?}").contains("Int64(900000)"));
+}
