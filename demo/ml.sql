@@ -21,6 +21,7 @@ SELECT * FROM iris.test TO PREDICT iris.predicted.class USING sqlflow_models.iri
 SELECT * FROM iris.predicted LIMIT 5;
 
 -- Gradient-boosted trees (XGBoost's parameters) on house prices, and why they predict so.
+-- (boston.test is SQLFlow's 10 last rows, whose prices hardly vary: read MAE, not R2.)
 SELECT * FROM boston.train
 TO TRAIN xgboost.gbtree
 WITH objective = "reg:squarederror", eta = 0.1, max_depth = 4, num_boost_round = 100,
@@ -30,7 +31,8 @@ INTO sqlflow_models.boston_xgb;
 
 SELECT * FROM boston.test TO EXPLAIN sqlflow_models.boston_xgb USING TreeExplainer;
 
--- Strings are category-encoded automatically; NULLs are handled.
+-- Strings are category-encoded automatically (NULLs would be too: a missing value of
+-- its own).
 SELECT gender, SeniorCitizen, tenure, InternetService, Contract, PaymentMethod,
        MonthlyCharges, TotalCharges, Churn
 FROM churn.train
@@ -41,3 +43,14 @@ LABEL Churn
 INTO sqlflow_models.churn_forest;
 
 SHOW TRAIN sqlflow_models.churn_forest;
+
+-- SQLFlow's Titanic tutorial: titanic.test is Kaggle's unlabelled half (its survived
+-- column is all 0), so the model predicts it.
+SELECT * FROM titanic.train
+TO TRAIN xgboost.gbtree
+WITH objective = "binary:logistic", eta = 0.1, max_depth = 4, num_boost_round = 50
+LABEL survived
+INTO sqlflow_models.titanic_xgb;
+
+SELECT * FROM titanic.test TO PREDICT titanic.predicted.survived USING sqlflow_models.titanic_xgb;
+SELECT survived, count(*) AS passengers FROM titanic.predicted GROUP BY survived ORDER BY survived;

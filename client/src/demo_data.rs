@@ -1,268 +1,393 @@
-//! `sqlflow demo-data`: the datasets of SQLFlow's tutorials, as SQL programs that run on
-//! SQLite, MySQL and PostgreSQL alike (submitted like any other program).
+//! `sqlflow demo-data`: SQLFlow's own tutorial datasets, loaded through the server like
+//! any other program, into SQLite, MySQL/MariaDB or PostgreSQL alike.
 //!
-//! - `iris.train` / `iris.test`: the iris flowers (150 rows, real data, from scikit-learn);
-//! - `boston.train` / `boston.test`: Boston housing prices (506 rows, real data, from
-//!   scikit-learn 1.1);
-//! - `churn.train` / `churn.test`: customers in the shape of IBM's Telco churn sample
-//!   (21 columns, strings, a `TotalCharges` that is NULL for new customers, `Churn`
-//!   Yes/No). No package registry we can reach ships IBM's file, so the rows are
-//!   generated, deterministically, from a churn model with the same drivers (contract,
-//!   tenure, fibre, electronic checks).
+//! The data are SQLFlow's MySQL dumps, vendored byte for byte in
+//! `client/data/sqlflow-tutorial/` (see its README for their origin and license) and
+//! embedded in the binary. `mysql_dump` translates each into statements all three
+//! databases accept; the CLI submits them as jobs, and reports each table's row count as
+//! the database counts it, checked against the dump's.
 
-use std::fmt::Write as _;
+mod mysql_dump;
 
-const IRIS: &str = include_str!("../../models/testdata/iris.csv");
-const BOSTON: &str = include_str!("../../models/testdata/boston_house_prices.csv");
+use std::{process::ExitCode, time::Instant};
 
-/// Rows per INSERT: small enough for any server's packet limit.
-const ROWS_PER_INSERT: usize = 200;
+use sqlflow_proto::sqlflow::{
+    FetchRequest, JobId, Request, Response, Session, cell::Value, job_status::Code, response,
+};
 
-/// A tiny deterministic generator (SplitMix64), so every run loads the same rows.
-struct Rng(u64);
+use self::mysql_dump::{COUNT_TABLE_COLUMN, Dump, Statement};
+use crate::{Client, EXIT_FAILED, WAIT_MS};
 
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+/// One of SQLFlow's tutorial datasets.
+pub struct Dataset {
+    /// What `sqlflow demo-data NAME` calls it: the schema it loads into.
+    pub name: &'static str,
+    /// The dump's file name in `client/data/sqlflow-tutorial/`.
+    pub file: &'static str,
+    dump: &'static str,
+}
+
+macro_rules! dataset {
+    ($name:literal, $file:literal) => {
+        Dataset {
+            name: $name,
+            file: $file,
+            dump: include_str!(concat!("../data/sqlflow-tutorial/", $file)),
+        }
+    };
+}
+
+/// Every dataset, in the order a full load goes.
+pub const DATASETS: [Dataset; 8] = [
+    dataset!("iris", "popularize_iris.sql"),
+    dataset!("boston", "popularize_boston.sql"),
+    dataset!("churn", "popularize_churn.sql"),
+    dataset!("creditcard", "popularize_creditcardfraud.sql"),
+    dataset!("titanic", "popularize_titanic.sql"),
+    dataset!("scorecard", "popularize_give_me_some_credit.sql"),
+    dataset!("energy", "popularize_energy.sql"),
+    dataset!("sqlflow_models", "create_model_db.sql"),
+];
+
+/// The names `sqlflow demo-data` accepts.
+pub const NAMES: [&str; 8] = {
+    let mut names = [""; 8];
+    let mut i = 0;
+    while i < DATASETS.len() {
+        names[i] = DATASETS[i].name;
+        i += 1;
     }
+    names
+};
 
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+/// Program bytes per job, at most: well under the server's `max_program_bytes` (1 MiB by
+/// default), so a dataset loads on a server that lowered it too.
+const MAX_JOB_BYTES: usize = 256 * 1024;
+
+/// One job of a load: its program, and the tables whose counts it reports.
+#[derive(Debug)]
+pub struct Job {
+    pub sql: String,
+    /// Qualified table name and the dump's row count.
+    pub tables: Vec<(String, usize)>,
+}
+
+impl Dataset {
+    /// The jobs that load this dataset into schema `<prefix><name>`.
+    pub fn jobs(&self, prefix: &str) -> Result<Vec<Job>, String> {
+        let dump = Dump::parse(self.dump).map_err(|e| format!("{}: {e}", self.file))?;
+        Ok(pack(dump.statements(prefix)?))
     }
+}
 
-    fn pick<'a>(&mut self, options: &[&'a str]) -> &'a str {
-        options[(self.next() % options.len() as u64) as usize]
+/// Statements into jobs of at most MAX_JOB_BYTES (a single larger statement gets a job
+/// of its own).
+fn pack(statements: Vec<Statement>) -> Vec<Job> {
+    let mut jobs: Vec<Job> = Vec::new();
+    let mut job = Job {
+        sql: String::new(),
+        tables: Vec::new(),
+    };
+    for s in statements {
+        if !job.sql.is_empty() && job.sql.len() + s.sql.len() + 2 > MAX_JOB_BYTES {
+            jobs.push(std::mem::replace(
+                &mut job,
+                Job {
+                    sql: String::new(),
+                    tables: Vec::new(),
+                },
+            ));
+        }
+        job.sql.push_str(&s.sql);
+        job.sql.push_str(";\n");
+        job.tables.extend(s.counts);
     }
+    if !job.sql.is_empty() {
+        jobs.push(job);
+    }
+    jobs
+}
 
-    fn shuffle<T>(&mut self, v: &mut [T]) {
-        for i in (1..v.len()).rev() {
-            let j = (self.next() % (i as u64 + 1)) as usize;
-            v.swap(i, j);
+/// The datasets named, in the order given, each once; all of them for none.
+pub fn select(names: &[String]) -> Result<Vec<&'static Dataset>, String> {
+    if names.is_empty() {
+        return Ok(DATASETS.iter().collect());
+    }
+    let mut chosen: Vec<&'static Dataset> = Vec::new();
+    for n in names {
+        let d = DATASETS
+            .iter()
+            .find(|d| d.name == n)
+            .ok_or_else(|| format!("no dataset {n:?}; the datasets are {}", NAMES.join(", ")))?;
+        if !chosen.iter().any(|c| c.name == d.name) {
+            chosen.push(d);
         }
     }
+    Ok(chosen)
 }
 
-fn sql_str(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
-}
-
-/// One table: `CREATE` then batched `INSERT`s.
-fn table(schema: &str, name: &str, columns: &str, rows: &[String]) -> String {
-    let full = format!("{schema}.{name}");
-    let mut p = format!("DROP TABLE IF EXISTS {full};\nCREATE TABLE {full} ({columns});\n");
-    for batch in rows.chunks(ROWS_PER_INSERT) {
-        let _ = writeln!(p, "INSERT INTO {full} VALUES\n  {};", batch.join(",\n  "));
-    }
-    p
-}
-
-/// Splits rows into train and test after a seeded shuffle.
-fn split(mut rows: Vec<String>, test_share: f64, seed: u64) -> (Vec<String>, Vec<String>) {
-    Rng(seed).shuffle(&mut rows);
-    let test = ((rows.len() as f64) * test_share).round() as usize;
-    let train = rows.split_off(test);
-    (train, rows)
-}
-
-/// A dataset as `<schema>.train` and `<schema>.test` (a fifth of the rows, shuffled the
-/// same way on every run).
-fn dataset(schema: &str, cols: &str, rows: Vec<String>) -> String {
-    let (train, test) = split(rows, 0.2, 42);
-    format!(
-        "CREATE SCHEMA IF NOT EXISTS {schema};\n{}{}",
-        table(schema, "train", cols, &train),
-        table(schema, "test", cols, &test)
-    )
-}
-
-/// The rows of a numeric CSV file after its `header_lines`, as SQL tuples.
-fn csv_rows(csv: &str, header_lines: usize) -> Vec<String> {
-    csv.lines()
-        .skip(header_lines)
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| format!("({})", l.trim()))
-        .collect()
-}
-
-fn iris(schema: &str) -> String {
-    let cols = "sepal_length DOUBLE PRECISION, sepal_width DOUBLE PRECISION, \
-                petal_length DOUBLE PRECISION, petal_width DOUBLE PRECISION, class INT";
-    dataset(schema, cols, csv_rows(IRIS, 1))
-}
-
-fn boston(schema: &str) -> String {
-    let cols = "crim DOUBLE PRECISION, zn DOUBLE PRECISION, indus DOUBLE PRECISION, chas INT, \
-                nox DOUBLE PRECISION, rm DOUBLE PRECISION, age DOUBLE PRECISION, \
-                dis DOUBLE PRECISION, rad INT, tax INT, ptratio DOUBLE PRECISION, \
-                b DOUBLE PRECISION, lstat DOUBLE PRECISION, medv DOUBLE PRECISION";
-    // Its first line is the row count, the second the column names.
-    dataset(schema, cols, csv_rows(BOSTON, 2))
-}
-
-fn churn(schema: &str) -> String {
-    let mut rng = Rng(7);
-    let yes_no = ["Yes", "No"];
-    let mut rows = Vec::new();
-    for i in 0..1000 {
-        let senior = i64::from(rng.unit() < 0.16);
-        let partner = rng.pick(&yes_no);
-        let dependents = if partner == "Yes" && rng.unit() < 0.6 {
-            "Yes"
-        } else {
-            "No"
-        };
-        let tenure = (rng.unit() * 73.0) as i64;
-        let phone = if rng.unit() < 0.9 { "Yes" } else { "No" };
-        let multiple = if phone == "No" {
-            "No phone service"
-        } else {
-            rng.pick(&yes_no)
-        };
-        let internet = rng.pick(&["DSL", "Fiber optic", "Fiber optic", "No"]);
-        let mut addon = || {
-            if internet == "No" {
-                "No internet service"
-            } else if rng.unit() < 0.4 {
-                "Yes"
-            } else {
-                "No"
-            }
-        };
-        let (security, backup, protection, support, tv, movies) =
-            (addon(), addon(), addon(), addon(), addon(), addon());
-        let contract = rng.pick(&["Month-to-month", "Month-to-month", "One year", "Two year"]);
-        let paperless = rng.pick(&yes_no);
-        let payment = rng.pick(&[
-            "Electronic check",
-            "Mailed check",
-            "Bank transfer (automatic)",
-            "Credit card (automatic)",
-        ]);
-        let mut monthly = 20.0 + if phone == "Yes" { 10.0 } else { 0.0 };
-        monthly += match internet {
-            "Fiber optic" => 45.0,
-            "DSL" => 25.0,
-            _ => 0.0,
-        };
-        for a in [security, backup, protection, support, tv, movies] {
-            if a == "Yes" {
-                monthly += 5.0;
-            }
-        }
-        monthly = ((monthly + rng.unit() * 10.0) * 100.0).round() / 100.0;
-        // New customers have no total yet: NULL, as in IBM's file (blank there).
-        let total = if tenure == 0 {
-            "NULL".to_string()
-        } else {
-            format!("{:.2}", monthly * tenure as f64 * (0.95 + rng.unit() * 0.1))
-        };
-        let logit =
-            -1.2 + match contract {
-                "Month-to-month" => 1.3,
-                "Two year" => -1.5,
-                _ => -0.3,
-            } + if internet == "Fiber optic" { 0.9 } else { 0.0 }
-                + if payment == "Electronic check" {
-                    0.6
-                } else {
-                    0.0
+/// `sqlflow demo-data`: loads the datasets named (all for none), printing each table's
+/// row count as the database reports it.
+pub async fn load(
+    client: &Client,
+    datasource: String,
+    prefix: &str,
+    names: &[String],
+) -> Result<ExitCode, String> {
+    check_prefix(prefix)?;
+    let chosen = select(names)?;
+    let started = Instant::now();
+    let (mut tables, mut rows) = (0usize, 0usize);
+    for d in chosen {
+        eprintln!("{} ({})", d.name, d.file);
+        let mut reported = 0;
+        for job in &d.jobs(prefix)? {
+            match run_job(client, &datasource, job).await? {
+                Ok(n) => {
+                    reported += n.len();
+                    rows += n.iter().sum::<usize>();
                 }
-                + if security == "Yes" { -0.5 } else { 0.0 }
-                + if support == "Yes" { -0.4 } else { 0.0 }
-                + 0.4 * senior as f64
-                - 0.045 * tenure as f64;
-        let churned = rng.unit() < 1.0 / (1.0 + (-logit).exp());
-        let gender = rng.pick(&["Female", "Male"]);
-        rows.push(format!(
-            "({}, {}, {senior}, {}, {}, {tenure}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {monthly:.2}, {total}, {})",
-            sql_str(&format!("{:04}-CHRN", 1000 + i)),
-            sql_str(gender),
-            sql_str(partner),
-            sql_str(dependents),
-            sql_str(phone),
-            sql_str(multiple),
-            sql_str(internet),
-            sql_str(security),
-            sql_str(backup),
-            sql_str(protection),
-            sql_str(support),
-            sql_str(tv),
-            sql_str(movies),
-            sql_str(contract),
-            sql_str(paperless),
-            sql_str(payment),
-            sql_str(if churned { "Yes" } else { "No" }),
-        ));
+                Err(message) => {
+                    eprintln!("ERROR: loading {} failed: {message}", d.name);
+                    return Ok(ExitCode::from(EXIT_FAILED));
+                }
+            }
+        }
+        if reported == 0 {
+            eprintln!("  schema {prefix}{} ready", d.name);
+        }
+        tables += reported;
     }
-    let v = "VARCHAR(32)";
-    let cols = format!(
-        "customerID {v}, gender {v}, SeniorCitizen INT, Partner {v}, Dependents {v}, tenure INT, \
-         PhoneService {v}, MultipleLines {v}, InternetService {v}, OnlineSecurity {v}, \
-         OnlineBackup {v}, DeviceProtection {v}, TechSupport {v}, StreamingTV {v}, \
-         StreamingMovies {v}, Contract {v}, PaperlessBilling {v}, PaymentMethod {v}, \
-         MonthlyCharges DOUBLE PRECISION, TotalCharges DOUBLE PRECISION, Churn {v}"
+    eprintln!(
+        "loaded {tables} tables, {rows} rows in {:.1} s",
+        started.elapsed().as_secs_f64()
     );
-    dataset(schema, &cols, rows)
+    Ok(ExitCode::SUCCESS)
 }
 
-/// The loading programs, one per dataset, with schema names `<prefix>iris`, ...
-pub fn programs(prefix: &str) -> Vec<(String, String)> {
-    type Program = fn(&str) -> String;
-    let datasets: [(&str, Program); 3] = [("iris", iris), ("boston", boston), ("churn", churn)];
-    datasets
-        .into_iter()
-        .map(|(name, program)| {
-            let schema = format!("{prefix}{name}");
-            let p = program(&schema);
-            (schema, p)
-        })
-        .collect()
+/// Schema names are written unquoted (so PostgreSQL folds them as it folds the names in
+/// programs), so the prefix must keep them plain.
+fn check_prefix(prefix: &str) -> Result<(), String> {
+    let ok = prefix
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !prefix.starts_with(|c: char| c.is_ascii_digit());
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "--schema-prefix {prefix:?}: use letters, digits and _, not starting with a digit"
+        ))
+    }
+}
+
+/// Runs one job to its end, printing each table count as it arrives. The outer error is
+/// the client's (the server unreachable); the inner one the job's (a failed statement, or
+/// a count that is not the dump's).
+async fn run_job(
+    client: &Client,
+    datasource: &str,
+    job: &Job,
+) -> Result<Result<Vec<usize>, String>, String> {
+    let mut c = client.inner.clone();
+    let id = c
+        .run(client.request(Request {
+            sql: job.sql.clone(),
+            session: Some(Session {
+                token: client.token.clone().unwrap_or_default(),
+                db_conn_str: datasource.to_string(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }))
+        .await
+        .map_err(|s| client.explain(&s))?
+        .into_inner()
+        .job_id;
+    let mut cursor = String::new();
+    let mut counted = Vec::new();
+    let mut wrong = None;
+    // Only count statements return rows here, but say so by their header.
+    let mut counting = false;
+    let status = loop {
+        let r = c
+            .fetch(client.request(FetchRequest {
+                job: Some(JobId { job_id: id.clone() }),
+                cursor: cursor.clone(),
+                wait_ms: WAIT_MS,
+            }))
+            .await
+            .map_err(|s| client.explain(&s))?
+            .into_inner();
+        for resp in &r.response {
+            if let Some(response::Response::Head(h)) = &resp.response {
+                counting = h
+                    .column_names
+                    .first()
+                    .is_some_and(|c| c.eq_ignore_ascii_case(COUNT_TABLE_COLUMN));
+                continue;
+            }
+            if let Some((table, n)) = table_count(resp).filter(|_| counting) {
+                let expected = job
+                    .tables
+                    .iter()
+                    .find(|(t, _)| *t == table)
+                    .map(|(_, n)| *n);
+                eprintln!("  {table:<28} {n:>7} rows");
+                if expected != Some(n) && wrong.is_none() {
+                    wrong = Some(match expected {
+                        Some(e) => format!("{table} holds {n} rows, but its dump has {e}"),
+                        None => format!("an unexpected count for {table}"),
+                    });
+                }
+                counted.push(n);
+            }
+        }
+        cursor = r.next_cursor;
+        if r.eof {
+            break r.job_status.unwrap_or_default();
+        }
+    };
+    if status.code() != Code::Succeeded {
+        return Ok(Err(status.message));
+    }
+    if let Some(w) = wrong {
+        return Ok(Err(w));
+    }
+    if counted.len() != job.tables.len() {
+        return Ok(Err(format!(
+            "{} of {} tables reported their row count",
+            counted.len(),
+            job.tables.len()
+        )));
+    }
+    Ok(Ok(counted))
+}
+
+/// A row of a count statement (`SELECT 'name' AS loaded, count(*) ...`): table and count.
+fn table_count(r: &Response) -> Option<(String, usize)> {
+    let Some(response::Response::Row(row)) = &r.response else {
+        return None;
+    };
+    let [name, n] = row.cells.as_slice() else {
+        return None;
+    };
+    let Some(Value::String(name)) = &name.value else {
+        return None;
+    };
+    let n = match &n.value {
+        Some(Value::Int64(i)) => usize::try_from(*i).ok()?,
+        // A driver may say DECIMAL for a count.
+        Some(Value::Decimal(s)) => s.parse().ok()?,
+        _ => return None,
+    };
+    Some((name.clone(), n))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// Row counts of SQLFlow's dumps, as MariaDB 10.11 reports them after
+    /// `mysql < popularize_*.sql` of the unchanged files.
+    const ROWS: [(&str, usize); 11] = [
+        ("iris.train", 110),
+        ("iris.test", 10),
+        ("boston.train", 496),
+        ("boston.test", 10),
+        ("churn.train", 82),
+        ("churn.test", 10),
+        ("creditcard.creditcard", 984),
+        ("titanic.train", 891),
+        ("titanic.test", 418),
+        ("scorecard.train", 2000),
+        ("energy.raw", 2209),
+    ];
+
     #[test]
-    fn programs_hold_every_row_once() {
-        let p = programs("");
-        let count = |s: &str, table: &str| {
-            s.split(&format!("INSERT INTO {table} VALUES"))
-                .skip(1)
-                .map(|chunk| {
-                    chunk
-                        .split(';')
-                        .next()
-                        .unwrap_or("")
-                        .matches("\n  (")
-                        .count()
-                })
-                .sum::<usize>()
-        };
+    fn every_dump_translates_with_the_row_counts_mariadb_loads() {
+        let mut seen = Vec::new();
+        for d in &DATASETS {
+            let jobs = d.jobs("").unwrap();
+            for job in &jobs {
+                assert!(job.sql.len() <= MAX_JOB_BYTES, "{}", d.name);
+                seen.extend(job.tables.iter().cloned());
+            }
+            assert!(
+                jobs[0]
+                    .sql
+                    .starts_with(&format!("CREATE SCHEMA IF NOT EXISTS {};", d.name))
+            );
+        }
+        let expected: Vec<(String, usize)> =
+            ROWS.iter().map(|(t, n)| (t.to_string(), *n)).collect();
+        assert_eq!(seen, expected);
+    }
+
+    #[test]
+    fn the_prefix_goes_on_every_schema() {
+        let jobs = DATASETS[7].jobs("p1_").unwrap();
+        assert_eq!(jobs.len(), 1);
         assert_eq!(
-            count(&p[0].1, "iris.train") + count(&p[0].1, "iris.test"),
-            150
+            jobs[0].sql,
+            "CREATE SCHEMA IF NOT EXISTS p1_sqlflow_models;\n"
         );
-        assert_eq!(count(&p[0].1, "iris.test"), 30);
-        assert_eq!(
-            count(&p[1].1, "boston.train") + count(&p[1].1, "boston.test"),
-            506
-        );
-        assert_eq!(
-            count(&p[2].1, "churn.train") + count(&p[2].1, "churn.test"),
-            1000
-        );
-        assert!(p[2].1.contains("NULL, 'Yes')") || p[2].1.contains("NULL, 'No')"));
-        // Deterministic.
-        assert_eq!(programs("x_")[2].1, programs("x_")[2].1);
+        let jobs = DATASETS[2].jobs("p1_").unwrap();
+        let sql = &jobs[0].sql;
         assert!(
-            programs("x_")[0]
-                .1
-                .starts_with("CREATE SCHEMA IF NOT EXISTS x_iris;")
+            sql.contains("CREATE TABLE p1_churn.train (\n  customerID VARCHAR(255),"),
+            "{sql}"
         );
+        assert!(sql.contains("SeniorCitizen SMALLINT,"), "{sql}");
+        assert!(sql.contains("MonthlyCharges DOUBLE PRECISION,"), "{sql}");
+        assert!(sql.contains("PRIMARY KEY (customerID)"), "{sql}");
+        // The dump's quoted numbers come out bare, its strings single-quoted.
+        assert!(
+            sql.contains("('7590-VHVEG','Female',0,'Yes','No',1,'No','No phone service','DSL',"),
+            "{sql}"
+        );
+        assert!(!sql.contains(" churn."), "{sql}");
+    }
+
+    #[test]
+    fn a_large_dataset_is_split_into_jobs_at_statement_boundaries() {
+        let statements: Vec<Statement> = (0..10)
+            .map(|i| Statement {
+                sql: format!("INSERT {i} {}", "x".repeat(100 * 1024)),
+                counts: (i == 9).then(|| ("s.t".to_string(), 5)),
+            })
+            .collect();
+        let jobs = pack(statements);
+        assert_eq!(jobs.len(), 5);
+        assert!(jobs.iter().all(|j| j.sql.len() <= MAX_JOB_BYTES));
+        assert!(jobs[4].sql.starts_with("INSERT 8 ") && jobs[4].sql.ends_with(";\n"));
+        assert_eq!(jobs[4].tables, [("s.t".to_string(), 5)]);
+        assert!(jobs[..4].iter().all(|j| j.tables.is_empty()));
+    }
+
+    #[test]
+    fn prefixes_must_keep_schema_names_plain() {
+        for ok in ["", "t1_", "_x", "Abc9"] {
+            check_prefix(ok).unwrap();
+        }
+        for bad in ["1a_", "a-b", "a.b", "a b", "é"] {
+            let e = check_prefix(bad).unwrap_err();
+            assert!(e.contains("letters, digits and _"), "{e}");
+        }
+    }
+
+    #[test]
+    fn selecting_datasets() {
+        let names = |v: &[&str]| -> Result<Vec<&str>, String> {
+            let v: Vec<String> = v.iter().map(|s| s.to_string()).collect();
+            select(&v).map(|d| d.iter().map(|d| d.name).collect())
+        };
+        assert_eq!(names(&[]).unwrap(), NAMES);
+        assert_eq!(
+            names(&["churn", "iris", "churn"]).unwrap(),
+            ["churn", "iris"]
+        );
+        let e = names(&["iris", "mnist"]).unwrap_err();
+        assert!(e.contains("\"mnist\"") && e.contains("scorecard"), "{e}");
     }
 }

@@ -117,13 +117,21 @@ enum Cmd {
         #[arg(long, default_value_t = 20)]
         limit: u32,
     },
-    /// Load the tutorial datasets (iris, boston, churn: tables <schema>.train and
-    /// <schema>.test) into the datasource.
+    /// Load SQLFlow's tutorial datasets into the datasource: iris.train/test,
+    /// boston.train/test, churn.train/test, creditcard.creditcard, titanic.train/test,
+    /// scorecard.train, energy.raw, and the sqlflow_models schema. Existing tables of
+    /// those names are replaced.
     DemoData {
+        /// Datasets to load (default: all).
+        #[arg(
+            value_name = "DATASET",
+            value_parser = clap::builder::PossibleValuesParser::new(demo_data::NAMES)
+        )]
+        datasets: Vec<String>,
         /// Datasource to load into. Default: the server's.
         #[arg(long, env = "SQLFLOW_DATASOURCE", hide_env_values = true)]
         datasource: Option<String>,
-        /// Put the tables into schemas <prefix>iris, <prefix>boston, <prefix>churn.
+        /// Put the tables into schemas <prefix>iris, <prefix>boston, ... (letters, digits, _).
         #[arg(long, default_value = "")]
         schema_prefix: String,
     },
@@ -263,9 +271,18 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             Ok(ExitCode::SUCCESS)
         }
         Some(Cmd::DemoData {
+            datasets,
             datasource,
             schema_prefix,
-        }) => load_demo_data(&client, datasource.unwrap_or_default(), &schema_prefix).await,
+        }) => {
+            demo_data::load(
+                &client,
+                datasource.unwrap_or_default(),
+                &schema_prefix,
+                &datasets,
+            )
+            .await
+        }
         None => {
             let program = read_program(&cli.submit)?;
             let request = Request {
@@ -293,54 +310,6 @@ async fn run(cli: Cli) -> Result<ExitCode, String> {
             Ok(follow(&client, &cli.conn, id, String::new(), true).await)
         }
     }
-}
-
-async fn load_demo_data(
-    client: &Client,
-    datasource: String,
-    prefix: &str,
-) -> Result<ExitCode, String> {
-    for (schema, program) in demo_data::programs(prefix) {
-        eprint!("loading {schema}.train and {schema}.test ... ");
-        let mut c = client.inner.clone();
-        let id = c
-            .run(client.request(Request {
-                sql: program,
-                session: Some(Session {
-                    token: client.token.clone().unwrap_or_default(),
-                    db_conn_str: datasource.clone(),
-                    ..Default::default()
-                }),
-                ..Default::default()
-            }))
-            .await
-            .map_err(|s| client.explain(&s))?
-            .into_inner()
-            .job_id;
-        let mut cursor = String::new();
-        let status = loop {
-            let r = c
-                .fetch(client.request(FetchRequest {
-                    job: Some(JobId { job_id: id.clone() }),
-                    cursor: cursor.clone(),
-                    wait_ms: WAIT_MS,
-                }))
-                .await
-                .map_err(|s| client.explain(&s))?
-                .into_inner();
-            cursor = r.next_cursor;
-            if r.eof {
-                break r.job_status.unwrap_or_default();
-            }
-        };
-        if status.code() != Code::Succeeded {
-            eprintln!("failed");
-            eprintln!("ERROR: {}", status.message);
-            return Ok(ExitCode::from(EXIT_FAILED));
-        }
-        eprintln!("done");
-    }
-    Ok(ExitCode::SUCCESS)
 }
 
 async fn list_jobs(client: &Client, limit: u32) -> Result<(), String> {

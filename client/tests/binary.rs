@@ -66,3 +66,45 @@ fn attaching_to_an_unreachable_server_fails_at_once() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot reach"));
 }
+
+#[test]
+fn demo_data_takes_only_its_dataset_names_and_plain_prefixes() {
+    // Both are refused before the server is asked anything (none listens on port 1).
+    let out = Command::new(env!("CARGO_BIN_EXE_sqlflow"))
+        .args([
+            "--server",
+            "http://127.0.0.1:1",
+            "demo-data",
+            "iris",
+            "mnist",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    for name in [
+        "iris",
+        "boston",
+        "churn",
+        "creditcard",
+        "titanic",
+        "scorecard",
+        "energy",
+        "sqlflow_models",
+    ] {
+        assert!(err.contains(name), "the error does not list {name}: {err}");
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_sqlflow"))
+        .args([
+            "--server",
+            "http://127.0.0.1:1",
+            "demo-data",
+            "--schema-prefix",
+            "my-",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("letters, digits and _"), "{err}");
+}
