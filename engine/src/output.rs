@@ -205,7 +205,6 @@ fn bounded_noun(rec: &Record) -> Option<&'static str> {
             response::Response::Row(_) => Some("row"),
             response::Response::Message(_) => Some("message"),
             response::Response::Eoe(_) => None,
-            _ => Some("record"),
         },
         Some(record::Record::Start(_)) => None,
         _ => Some("record"),
