@@ -544,3 +544,116 @@ pub fn wait_job_process(server: &Server, job: &str) -> (i32, i32) {
         std::thread::sleep(Duration::from_millis(10));
     }
 }
+
+/// A small real file system (tmpfs) mounted on a fresh directory while this lives, to
+/// fill up. Mounting needs root and a kernel that lets this sandbox mount; where it
+/// cannot, `mount` says why, for the test to print and skip.
+pub struct SmallDisk {
+    dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    /// `size` as mount(8) reads it: "2m".
+    pub fn mount(size: &str) -> Result<SmallDisk, String> {
+        let dir = tempfile::tempdir().map_err(|e| format!("cannot make a mount point: {e}"))?;
+        let out = Command::new("mount")
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size},mode=0700"),
+                "tmpfs",
+            ])
+            .arg(dir.path())
+            .output()
+            .map_err(|e| format!("cannot run mount: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "mount -t tmpfs failed ({}): {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+        Ok(SmallDisk { dir })
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Writes a file until the disk takes no more; removing it frees the space.
+    pub fn fill(&self) -> PathBuf {
+        use std::io::Write;
+        let path = self.path().join("filler");
+        let mut f = fs::File::create(&path).expect("create the filler");
+        // Big pieces first, then smaller ones down to a byte: nothing is left.
+        for piece in [1 << 16, 1 << 12, 1] {
+            let block = vec![b'f'; piece];
+            while f.write_all(&block).is_ok() {}
+        }
+        path
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        kill_jobs_in(self.path());
+        // Lazy: a dying job may still hold a file open for a moment.
+        let _ = Command::new("umount").arg("-l").arg(self.path()).status();
+    }
+}
+
+/// SIGKILLs the process group of every job in `work_dir` (process.json records it).
+pub fn kill_jobs_in(work_dir: &Path) {
+    let Ok(entries) = fs::read_dir(work_dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        if let Ok(bytes) = fs::read(e.path().join("process.json"))
+            && let Ok(v) = serde_json::from_slice::<serde_json::Value>(&bytes)
+            && let Some(pgid) = v.get("pgid").and_then(|p| p.as_i64())
+        {
+            let _ = nix::sys::signal::killpg(
+                nix::unistd::Pid::from_raw(pgid as i32),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+    }
+}
+
+/// The caller's listing entry for `job` (status, submit and finish times), which
+/// unlike Fetch does not read the job's output.
+pub async fn job_info(client: &mut SqlFlowClient<Channel>, job: &str) -> Option<sqlflow::JobInfo> {
+    client
+        .list_jobs(sqlflow::ListJobsRequest {
+            page_size: 1000,
+            page_token: String::new(),
+        })
+        .await
+        .expect("ListJobs")
+        .into_inner()
+        .jobs
+        .into_iter()
+        .find(|j| j.job_id == job)
+}
+
+/// Polls `cond` every 50 ms until it holds, panicking with `what` after `limit`.
+pub fn wait_until(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !cond() {
+        assert!(Instant::now() < deadline, "{what}: not after {limit:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The peak resident memory of process `pid` (VmHWM), in bytes.
+pub fn peak_rss(pid: u32) -> u64 {
+    fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
+            let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+            Some(kb * 1024)
+        })
+        .unwrap_or(0)
+}

@@ -316,7 +316,9 @@ async fn one_huge_record_fails_its_job_and_the_job_stays_readable() {
     let (responses, status) = fetch_all(&mut c, &job).await;
     assert_eq!(status.code(), Code::Failed, "{}", status.message);
     assert!(
-        status.message.contains("largest record") && status.message.contains("row"),
+        status.message.contains("largest record")
+            && status.message.contains("row")
+            && status.message.contains("limits.record_kb = 1024"),
         "{}",
         status.message
     );

@@ -129,6 +129,13 @@ fn run(datasource: &str, program: &str, only: Option<usize>) -> ExitCode {
 fn job(dir: &Path) -> ExitCode {
     // Fails only if we already lead a group, which is fine too.
     let _ = setsid();
+    // Read before anything is recorded, since it says whether records are fsynced; an
+    // unreadable one fails the job below, once the lock is held.
+    let input: io::Result<StepInput> = jobdir::read_json(dir, jobdir::JOB);
+    SYNC_WRITES.store(
+        input.as_ref().map_or(true, |i| i.session.sync_writes),
+        Ordering::Relaxed,
+    );
     // The lock is the job's liveness signal and makes a second start of the same job
     // (after a server crash mid-spawn) a no-op. The forked worker shares it.
     let _lock = match jobdir::hold_lock(dir) {
@@ -150,11 +157,11 @@ fn job(dir: &Path) -> ExitCode {
     if matches!(jobdir::read_status(dir), Ok(Some(_))) {
         return ExitCode::SUCCESS;
     }
-    if let Ok(reason) = fs::read_to_string(dir.join(jobdir::CANCEL)) {
+    if let Some(reason) = jobdir::read_cancel(dir) {
         finalize(dir, FinalCode::Cancelled, reason);
         return exit_for(FinalCode::Cancelled);
     }
-    let input: StepInput = match jobdir::read_json(dir, jobdir::JOB) {
+    let input = match input {
         Ok(input) => input,
         Err(e) => {
             finalize(
@@ -165,6 +172,10 @@ fn job(dir: &Path) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // Before any output: a job that fills the disk must still be able to say so.
+    if let Err(e) = jobdir::reserve_status(dir) {
+        eprintln!("sqlflow-step: cannot set space aside for the final status: {e}");
+    }
     let me = std::process::id() as i32;
     let identity = ProcessIdentity {
         pid: me,
@@ -195,6 +206,10 @@ fn job(dir: &Path) -> ExitCode {
     }
 }
 
+/// The job's `sync_writes`, set once by `job()` before the fork, so the worker's and
+/// the supervisor's final writes (and those of early failures) all follow it.
+static SYNC_WRITES: AtomicBool = AtomicBool::new(true);
+
 const MIB: u64 = 1 << 20;
 
 /// Applies the memory and CPU limits to this (the worker) process.
@@ -222,13 +237,18 @@ fn worker(dir: &Path, input: StepInput) -> i32 {
     let result = (|| -> Result<(), String> {
         apply_limits(&limits)?;
         let out = stdout_file().map_err(|e| format!("cannot open the job's output: {e}"))?;
-        let mut w = RecordWriter::with_limit(out, limits.output_mb.saturating_mul(MIB));
+        let mut w = RecordWriter::with_limit(out, limits.output_mb.saturating_mul(MIB))
+            .max_record_bytes(usize::try_from(limits.max_record_bytes()).unwrap_or(usize::MAX));
         run_program(&input.program, &input.session.db_conn_str, &mut w).map_err(|f| {
             let mut msg = f.to_string();
             match f.kind() {
                 FailureKind::OutputLimit => {
                     msg.push_str(&format!(" (limits.output_mb = {})", limits.output_mb));
                 }
+                FailureKind::RecordTooLarge => msg.push_str(&format!(
+                    " (limits.record_kb = {})",
+                    limits.max_record_bytes() / 1024
+                )),
                 FailureKind::OutOfMemory if limits.memory_mb > 0 => msg.push_str(&format!(
                     " (the job exceeded its memory limit: limits.memory_mb = {})",
                     limits.memory_mb
@@ -277,11 +297,15 @@ fn supervise(dir: &Path, child: Pid, limits: Limits) -> ExitCode {
     if let Ok(Some(status)) = jobdir::read_status(dir) {
         return exit_for(status.code);
     }
-    if let Ok(reason) = fs::read_to_string(dir.join(jobdir::CANCEL)) {
+    if let Some(reason) = jobdir::read_cancel(dir) {
         finalize(dir, FinalCode::Cancelled, reason);
         return exit_for(FinalCode::Cancelled);
     }
     let stderr = jobdir::stderr_tail(dir);
+    // The allocator's message comes before anything else the dying process prints (a
+    // backtrace with RUST_BACKTRACE set runs to many KiB), so look further back for it.
+    let allocation_failed =
+        jobdir::stderr_tail_bytes(dir, ALLOCATION_MESSAGE_WINDOW).contains("memory allocation");
     let mut message = match how {
         _ if timed_out.load(Ordering::SeqCst) => format!(
             "the job exceeded its wall-clock limit and was stopped (limits.wall_seconds = {})",
@@ -292,7 +316,7 @@ fn supervise(dir: &Path, child: Pid, limits: Limits) -> ExitCode {
             limits.cpu_seconds
         ),
         WaitStatus::Signaled(_, Signal::SIGABRT | Signal::SIGKILL, _)
-            if limits.memory_mb > 0 && stderr.contains("memory allocation") =>
+            if limits.memory_mb > 0 && allocation_failed =>
         {
             format!(
                 "the job exceeded its memory limit and was stopped (limits.memory_mb = {})",
@@ -312,6 +336,9 @@ fn supervise(dir: &Path, child: Pid, limits: Limits) -> ExitCode {
     finalize(dir, FinalCode::Failed, message);
     ExitCode::FAILURE
 }
+
+/// How much of the end of stderr may follow an allocation failure's message.
+const ALLOCATION_MESSAGE_WINDOW: u64 = 256 * 1024;
 
 fn died_by_signal(sig: Signal) -> String {
     let hint = match sig {
@@ -336,16 +363,33 @@ fn exit_for(code: FinalCode) -> ExitCode {
     }
 }
 
+/// Attempts at recording the final status. Between them the step waits 50 ms, then
+/// four times longer each time (about a second in all), for a transient error to pass;
+/// after the last, the runner records what it can and keeps retrying.
+const FINALIZE_ATTEMPTS: u32 = 4;
+
 fn finalize(dir: &Path, code: FinalCode, message: String) {
     let status = FinalStatus {
         code,
         message,
         finished_at_ms: jobdir::now_ms(),
     };
-    if let Err(e) = jobdir::finalize(dir, &status, false) {
-        eprintln!(
-            "sqlflow-step: cannot write the final status into {}: {e}",
-            dir.display()
-        );
+    let sync = SYNC_WRITES.load(Ordering::Relaxed);
+    let mut pause = Duration::from_millis(50);
+    for attempt in 1..=FINALIZE_ATTEMPTS {
+        match jobdir::finalize(dir, &status, sync) {
+            Ok(_) => return,
+            Err(e) => {
+                eprintln!(
+                    "sqlflow-step: cannot record the final status in {} \
+                     (attempt {attempt} of {FINALIZE_ATTEMPTS}): {e}",
+                    dir.display()
+                );
+                if attempt < FINALIZE_ATTEMPTS {
+                    std::thread::sleep(pause);
+                    pause *= 4;
+                }
+            }
+        }
     }
 }

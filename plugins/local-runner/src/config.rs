@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 use sqlflow_plugin_api::RunnerError;
-use sqlflow_proto::jobdir::Limits;
+use sqlflow_proto::jobdir::{self, Limits};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -16,14 +16,15 @@ pub struct Config {
     /// The `sqlflow-step` executable. Default: next to the server executable, else $PATH.
     #[serde(default)]
     pub step_binary: Option<PathBuf>,
-    /// Bytes of output per Fetch reply (a single larger line is still sent whole).
+    /// Bytes of output per Fetch reply (a single larger line, up to the record limit, is
+    /// still sent whole; a line over that limit is skipped and reported).
     #[serde(default = "default_page_bytes")]
     pub fetch_page_bytes: u64,
     /// fsync job files before acknowledging (survives power loss, not only crashes).
     #[serde(default = "default_true")]
     pub sync_writes: bool,
     /// Per-job resource limits; 0 means none.
-    #[serde(default = "default_limits")]
+    #[serde(default)]
     pub limits: LimitsConfig,
     /// Jobs of one user that may run at once; more wait as PENDING (0 = no cap).
     #[serde(default = "default_per_user")]
@@ -39,27 +40,54 @@ pub struct Config {
 #[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LimitsConfig {
-    #[serde(default)]
+    /// A runaway query must fail its job, not push the machine into the OOM killer,
+    /// which may pick the server. Address space (RLIMIT_AS) runs ahead of resident memory
+    /// (thread stacks, allocator arenas, mapped libraries), so this is generous: 4 GiB
+    /// holds any tutorial-sized training set. Fixed rather than a share of this machine's
+    /// RAM, so a job fails the same way on every server.
+    #[serde(default = "default_memory_mb")]
     pub memory_mb: u64,
+    /// No CPU limit by default: the wall-clock limit already ends every job, and CPU time
+    /// grows with the threads a job uses, which makes a CPU limit hard to predict.
     #[serde(default)]
     pub cpu_seconds: u64,
-    #[serde(default)]
+    /// A day: longer than any interactive or scheduled job should take, short enough
+    /// that a hung one (a lock wait, a forgotten `sleep`) does not hold a slot forever.
+    /// Jobs outlive the server, so nothing else would end them.
+    #[serde(default = "default_wall_seconds")]
     pub wall_seconds: u64,
     /// Bounds each job's disk use (with retention, the work dir's).
     #[serde(default = "default_output_mb")]
     pub output_mb: u64,
+    /// The largest single record (a row, a header, a message), in KiB: what one Fetch
+    /// reply must carry whole, and what the server holds in memory per reply.
+    #[serde(default = "default_record_kb")]
+    pub record_kb: u64,
 }
 
-fn default_limits() -> LimitsConfig {
-    LimitsConfig {
-        memory_mb: 0,
-        cpu_seconds: 0,
-        wall_seconds: 0,
-        output_mb: default_output_mb(),
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig {
+            memory_mb: default_memory_mb(),
+            cpu_seconds: 0,
+            wall_seconds: default_wall_seconds(),
+            output_mb: default_output_mb(),
+            record_kb: default_record_kb(),
+        }
     }
+}
+
+fn default_memory_mb() -> u64 {
+    4096
+}
+fn default_wall_seconds() -> u64 {
+    24 * 3600
 }
 fn default_output_mb() -> u64 {
     1024
+}
+fn default_record_kb() -> u64 {
+    jobdir::DEFAULT_RECORD_KB
 }
 
 impl From<LimitsConfig> for Limits {
@@ -69,6 +97,7 @@ impl From<LimitsConfig> for Limits {
             cpu_seconds: l.cpu_seconds,
             wall_seconds: l.wall_seconds,
             output_mb: l.output_mb,
+            record_kb: l.record_kb,
         }
     }
 }
@@ -93,12 +122,37 @@ fn default_retention() -> u64 {
 /// limit below this cannot run anything.
 const MIN_MEMORY_MB: u64 = 64;
 
+/// What a Fetch reply may hold: gRPC clients refuse larger messages by default (tonic,
+/// grpc-go, grpc-java: 4 MiB).
+const MAX_REPLY_BYTES: u64 = 4 << 20;
+/// Room in a reply for everything but the page: the status (its message is at most a
+/// few KiB), the cursor, and the framing of each response.
+const REPLY_OVERHEAD: u64 = 64 << 10;
+/// A reply holds a page of lines, or one line up to the record limit, whichever is
+/// larger; either must fit a client's limit.
+const MAX_PAGE_BYTES: u64 = MAX_REPLY_BYTES - REPLY_OVERHEAD;
+/// The engine refuses record limits below 4 KiB.
+const MIN_RECORD_KB: u64 = 4;
+
 impl Config {
     pub fn validate(&self) -> Result<(), RunnerError> {
-        if self.fetch_page_bytes < 1024 {
+        if !(1024..=MAX_PAGE_BYTES).contains(&self.fetch_page_bytes) {
             return Err(RunnerError::config(
                 "fetch_page_bytes",
-                "must be at least 1024",
+                format!(
+                    "must be between 1024 and {MAX_PAGE_BYTES}, so a reply fits the 4 MiB \
+                     that gRPC clients accept by default"
+                ),
+            ));
+        }
+        let max_record_kb = MAX_PAGE_BYTES / 1024;
+        if !(MIN_RECORD_KB..=max_record_kb).contains(&self.limits.record_kb) {
+            return Err(RunnerError::config(
+                "limits.record_kb",
+                format!(
+                    "must be between {MIN_RECORD_KB} and {max_record_kb}, so one record fits \
+                     a reply of the 4 MiB that gRPC clients accept by default"
+                ),
             ));
         }
         if self.limits.memory_mb != 0 && self.limits.memory_mb < MIN_MEMORY_MB {

@@ -15,7 +15,7 @@ use std::{
 use serde::{Deserialize, Serialize};
 use sqlflow_plugin_api::sdk::Waker;
 use sqlflow_proto::{
-    jobdir::{self, FinalCode, FinalStatus},
+    jobdir::{self, FinalCode, FinalStatus, FinalizeError},
     sqlflow::{JobStatus, job_status::Code},
 };
 use tokio::{process::Child, sync::watch};
@@ -91,6 +91,16 @@ pub struct Job {
     /// The abandonment lease: when a client last fetched (ms since the epoch).
     last_fetch_ms: AtomicU64,
     lease_written_ms: AtomicU64,
+    /// A final status known in memory but not yet on disk (the disk was full, say),
+    /// which the registry keeps trying to record.
+    unrecorded: Mutex<Option<FinalStatus>>,
+}
+
+/// A final status that could not be recorded, and why.
+#[derive(Debug)]
+pub struct Unrecorded {
+    pub status: FinalStatus,
+    pub error: FinalizeError,
 }
 
 #[derive(Default)]
@@ -110,7 +120,56 @@ impl Job {
             wakers: Mutex::new(Wakers::default()),
             last_fetch_ms: AtomicU64::new(last_fetch_ms),
             lease_written_ms: AtomicU64::new(last_fetch_ms),
+            unrecorded: Mutex::new(None),
         })
+    }
+
+    /// Ends the job. A status that could not be recorded ends it in memory only, with
+    /// the reason in its message (so the client learns why a restart may report the
+    /// job differently), until [`Job::retry_record`] succeeds.
+    pub fn end(&self, outcome: Result<FinalStatus, Unrecorded>) {
+        match outcome {
+            Ok(status) => self.set_phase(Phase::Done(status)),
+            Err(Unrecorded { status, error }) => {
+                tracing::error!(
+                    job_id = %self.id,
+                    "cannot record the final status in {} (retrying every second): {error}",
+                    self.dir.display()
+                );
+                let mut shown = status.clone();
+                shown.message.push_str(&unrecorded_note(&error));
+                *self.unrecorded_slot() = Some(status);
+                self.set_phase(Phase::Done(shown));
+            }
+        }
+    }
+
+    fn unrecorded_slot(&self) -> MutexGuard<'_, Option<FinalStatus>> {
+        self.unrecorded.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn is_unrecorded(&self) -> bool {
+        self.unrecorded_slot().is_some()
+    }
+
+    /// Tries again to record a final status that could not be; true once it is on disk.
+    pub fn retry_record(&self, sync: bool) -> bool {
+        let Some(status) = self.unrecorded_slot().clone() else {
+            return true;
+        };
+        match jobdir::finalize(&self.dir, &status, sync) {
+            Ok(recorded) => {
+                *self.unrecorded_slot() = None;
+                tracing::info!(job_id = %self.id, "recorded the final status after all");
+                // The same code, so clients' cursors stay valid; the note is gone.
+                self.set_phase(Phase::Done(recorded));
+                true
+            }
+            Err(e) => {
+                tracing::debug!(job_id = %self.id, "still cannot record the final status: {e}");
+                false
+            }
+        }
     }
 
     pub fn phase(&self) -> Phase {
@@ -239,34 +298,48 @@ pub async fn watch(job: Arc<Job>, child: Option<Child>, sync: bool) {
     // A worker can outlive its supervisor, and a re-attached job is not our child:
     // the lock tells whether any of its processes is still alive.
     let mut tick = tokio::time::interval(LIVENESS_POLL);
+    let mut warned = false;
     loop {
         if matches!(jobdir::read_status(&job.dir), Ok(Some(_))) {
             break;
         }
-        match jobdir::is_alive(&job.dir) {
+        match jobdir::liveness(&job.dir) {
             Ok(true) => {}
             Ok(false) => break,
-            Err(e) => {
+            // Unknown is not dead: the job stays running until it can be told.
+            Err(e) if !warned => {
+                warned = true;
                 tracing::warn!(job_id = %job.id, "cannot test whether the job is alive: {e}");
             }
+            Err(_) => {}
         }
         tick.tick().await;
         job.poll_output();
     }
-    let status = observe_end(&job.dir, supervisor_exit, sync);
-    tracing::info!(job_id = %job.id, code = ?status.code, "job finished");
-    job.set_phase(Phase::Done(status));
+    let outcome = observe_end(&job.dir, supervisor_exit, sync, jobdir::now_ms());
+    let code = match &outcome {
+        Ok(s) => s.code,
+        Err(u) => u.status.code,
+    };
+    tracing::info!(job_id = %job.id, ?code, "job finished");
+    job.end(outcome);
 }
 
 /// The final status of a job none of whose processes is alive, writing one if the job
-/// died without it. `supervisor` is how its step process ended, when we saw it.
-pub fn observe_end(dir: &Path, supervisor: Option<ExitStatus>, sync: bool) -> FinalStatus {
+/// died without it (finished at `finished_at_ms`). `supervisor` is how its step process
+/// ended, when we saw it.
+pub fn observe_end(
+    dir: &Path,
+    supervisor: Option<ExitStatus>,
+    sync: bool,
+    finished_at_ms: u64,
+) -> Result<FinalStatus, Unrecorded> {
     if let Ok(Some(status)) = jobdir::read_status(dir) {
-        return status;
+        return Ok(status);
     }
-    let (code, message) = match fs::read_to_string(dir.join(jobdir::CANCEL)) {
-        Ok(reason) => (FinalCode::Cancelled, reason),
-        Err(_) => {
+    let (code, message) = match jobdir::read_cancel(dir) {
+        Some(reason) => (FinalCode::Cancelled, reason),
+        None => {
             let mut m = match supervisor.and_then(|s| s.signal()) {
                 Some(sig) => format!(
                     "the job's processes were killed (its step process by signal {sig}{})",
@@ -285,9 +358,38 @@ pub fn observe_end(dir: &Path, supervisor: Option<ExitStatus>, sync: bool) -> Fi
     let status = FinalStatus {
         code,
         message,
-        finished_at_ms: jobdir::now_ms(),
+        finished_at_ms,
     };
-    jobdir::finalize(dir, &status, sync).unwrap_or(status)
+    jobdir::finalize(dir, &status, sync).map_err(|error| Unrecorded { status, error })
+}
+
+/// When a job found dead after a restart ended: its last write (output, stderr, the
+/// process record, the cancel), not the moment it was noticed.
+pub fn ended_at_ms(dir: &Path) -> u64 {
+    [
+        jobdir::OUTPUT,
+        jobdir::STDERR,
+        jobdir::PROCESS,
+        jobdir::CANCEL,
+    ]
+    .iter()
+    .filter_map(|name| fs::metadata(dir.join(name)).ok()?.modified().ok())
+    .filter_map(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
+    .map(|d| d.as_millis() as u64)
+    .max()
+    .unwrap_or_else(jobdir::now_ms)
+}
+
+/// What a client reads after the message of a status that is not on disk yet.
+fn unrecorded_note(error: &FinalizeError) -> String {
+    let cause = if error.is_no_space() {
+        "no space left on device in the work directory".to_string()
+    } else {
+        error.to_string()
+    };
+    format!(
+        "; this final status could not be written to disk yet ({cause}); the server keeps trying"
+    )
 }
 
 fn signal_name(sig: i32) -> String {

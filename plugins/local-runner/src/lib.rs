@@ -40,7 +40,7 @@ use sqlflow_proto::{
 pub use crate::config::Config;
 use crate::{
     cursor::Cursor,
-    page::{PageError, read_page},
+    page::{Budget, PageError, read_page},
     registry::Registry,
 };
 
@@ -157,10 +157,14 @@ impl Runner for LocalRunner {
         // read_page), 3 next_cursor, 4 eof.
         let mut out = Vec::new();
         prost::encoding::message::encode(1, &phase.status(), &mut out);
+        let budget = Budget {
+            page_bytes: self.registry.cfg.fetch_page_bytes,
+            max_line: self.registry.cfg.limits.record_kb.saturating_mul(1024),
+        };
         let page = read_page(
             &job.output_path(),
             cursor.offset,
-            self.registry.cfg.fetch_page_bytes,
+            budget,
             phase.is_done(),
             &mut out,
         )

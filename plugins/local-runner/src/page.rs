@@ -1,4 +1,8 @@
 //! Reads a page of a job's output file and turns its lines into responses.
+//!
+//! Memory is bounded by the page, never by the output: a line longer than the record
+//! limit (an old job's, or one a step wrote around the engine's record writer) is
+//! skipped in small reads and reported, not loaded whole.
 
 use std::{
     fs::File,
@@ -6,7 +10,10 @@ use std::{
     path::Path,
 };
 
-use sqlflow_proto::stream::append_response_field;
+use sqlflow_proto::{
+    sqlflow::{Message, Response, message, response},
+    stream::append_response_field,
+};
 
 /// A page of complete lines read from `offset`.
 pub struct Page {
@@ -31,15 +38,26 @@ impl From<io::Error> for PageError {
     }
 }
 
-/// Reads about `max_bytes` of complete lines starting at `offset` and appends their
-/// responses to `out`, encoded as `Responses.response` entries (field 2) copied out of
-/// the record lines without being decoded. A single line longer than `max_bytes` is
-/// still returned whole. With `final_`, the job has ended and a last line without its
+/// What a page may hold.
+#[derive(Debug, Clone, Copy)]
+pub struct Budget {
+    /// Bytes of responses per page; the first response of a page may exceed it.
+    pub page_bytes: u64,
+    /// The longest line (without its line ending) that becomes a response; longer ones
+    /// are skipped and reported.
+    pub max_line: u64,
+}
+
+/// Reads complete lines starting at `offset` and appends their responses to `out`,
+/// encoded as `Responses.response` entries (field 2) copied out of the record lines
+/// without being decoded, until about `budget.page_bytes` of responses were appended.
+/// A single line longer than the page is still returned whole if it is within
+/// `budget.max_line`. With `final_`, the job has ended and a last line without its
 /// newline (the process was killed mid-write) counts as complete.
 pub fn read_page(
     path: &Path,
     offset: u64,
-    max_bytes: u64,
+    budget: Budget,
     final_: bool,
     out: &mut Vec<u8>,
 ) -> Result<Page, PageError> {
@@ -69,37 +87,42 @@ pub fn read_page(
         }
     }
     let available = file_len - offset;
-    let mut buf = Vec::with_capacity(available.min(max_bytes) as usize);
-    (&mut f)
-        .take(available.min(max_bytes))
-        .read_to_end(&mut buf)?;
-    let mut consumed = match buf.iter().rposition(|&b| b == b'\n') {
-        Some(i) => i + 1,
-        None => 0,
-    };
-    if consumed == 0 && (buf.len() as u64) < available {
-        // One line longer than a page: read on to its end, and no further.
-        let mut rest = f.take(available - buf.len() as u64);
-        loop {
-            let start = buf.len();
-            if (&mut rest).take(max_bytes.max(1)).read_to_end(&mut buf)? == 0 {
-                break;
-            }
-            if let Some(i) = buf[start..].iter().position(|&b| b == b'\n') {
-                consumed = start + i + 1;
-                break;
-            }
-        }
-    }
-    if final_ && consumed == 0 && buf.len() as u64 == available {
-        consumed = buf.len();
-    }
-    out.reserve(consumed);
+    // Enough for a full page, or for one line as long as allowed, with its "\r\n".
+    let chunk = available.min(budget.page_bytes.max(budget.max_line.saturating_add(2)));
+    let mut buf = Vec::with_capacity(chunk as usize);
+    (&mut f).take(chunk).read_to_end(&mut buf)?;
+    let page_start = out.len();
     let mut scratch = Vec::new();
     let mut count = 0;
-    for line in buf[..consumed].split_inclusive(|&b| b == b'\n') {
-        if append_response_field(line, &mut scratch, out) {
-            count += 1;
+    let mut consumed = 0usize;
+    for line in buf.split_inclusive(|&b| b == b'\n') {
+        if line.last() != Some(&b'\n') {
+            break;
+        }
+        let before = out.len();
+        append_line(line, budget.max_line, &mut scratch, out, &mut count);
+        if count > 1 && (out.len() - page_start) as u64 > budget.page_bytes {
+            // This line starts the next page.
+            out.truncate(before);
+            count -= 1;
+            break;
+        }
+        consumed += line.len();
+    }
+    let whole_rest = buf.len() as u64 == available;
+    if consumed == 0 && !buf.is_empty() {
+        if !whole_rest {
+            // No newline within `chunk` bytes, which is more than the longest line
+            // allowed: skip the line without reading it into memory.
+            if let Some(len) = skip_line(&mut f, buf.len() as u64, available, final_)? {
+                append_skipped(len, budget.max_line, out);
+                count += 1;
+                consumed = len as usize;
+            }
+        } else if final_ {
+            // The job ended mid-line: its last line is all there will be.
+            append_line(&buf, budget.max_line, &mut scratch, out, &mut count);
+            consumed = buf.len();
         }
     }
     Ok(Page {
@@ -107,4 +130,140 @@ pub fn read_page(
         next_offset: offset + consumed as u64,
         file_len,
     })
+}
+
+/// Appends one line's response, or a report that it was skipped.
+fn append_line(
+    line: &[u8],
+    max_line: u64,
+    scratch: &mut Vec<u8>,
+    out: &mut Vec<u8>,
+    count: &mut usize,
+) {
+    let body = line.strip_suffix(b"\n").unwrap_or(line);
+    let body = body.strip_suffix(b"\r").unwrap_or(body);
+    if body.len() as u64 > max_line {
+        append_skipped(line.len() as u64, max_line, out);
+        *count += 1;
+    } else if append_response_field(line, scratch, out) {
+        *count += 1;
+    }
+}
+
+/// Finds the end of a line already known to be `seen` bytes long (the file is
+/// positioned just after them), reading in small pieces. Returns the line's length
+/// with its newline, or `None` while a running job has not finished writing it.
+fn skip_line(f: &mut File, seen: u64, available: u64, final_: bool) -> io::Result<Option<u64>> {
+    let mut piece = vec![0u8; 64 * 1024];
+    let mut len = seen;
+    while len < available {
+        let want = piece.len().min((available - len) as usize);
+        let n = f.read(&mut piece[..want])?;
+        if n == 0 {
+            break;
+        }
+        if let Some(i) = piece[..n].iter().position(|&b| b == b'\n') {
+            return Ok(Some(len + i as u64 + 1));
+        }
+        len += n as u64;
+    }
+    Ok(final_.then_some(len))
+}
+
+/// Reports a skipped line in its place, as an error message.
+fn append_skipped(len: u64, max_line: u64, out: &mut Vec<u8>) {
+    let r = Response {
+        response: Some(response::Response::Message(Message {
+            message: format!(
+                "skipped an output line of {len} bytes: larger than the largest record a \
+                 reply may carry ({max_line} bytes, limits.record_kb)"
+            ),
+            kind: message::Kind::Error as i32,
+        })),
+    };
+    prost::encoding::message::encode(2, &r, out);
+}
+
+#[cfg(test)]
+mod tests {
+    use sqlflow_proto::sqlflow::Responses;
+
+    use super::*;
+
+    fn page_of(content: &[u8], offset: u64, budget: Budget, final_: bool) -> (Page, Responses) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("output");
+        std::fs::write(&path, content).unwrap();
+        let mut out = Vec::new();
+        let page = read_page(&path, offset, budget, final_, &mut out).unwrap();
+        let decoded = prost::Message::decode(out.as_slice()).unwrap();
+        (page, decoded)
+    }
+
+    fn text(r: &Response) -> &str {
+        match &r.response {
+            Some(response::Response::Message(m)) => &m.message,
+            _ => "",
+        }
+    }
+
+    const SMALL: Budget = Budget {
+        page_bytes: 1024,
+        max_line: 4096,
+    };
+
+    #[test]
+    fn a_line_over_the_limit_is_skipped_and_reported() {
+        let mut content = b"first\n".to_vec();
+        content.extend(vec![b'x'; 100_000]);
+        content.extend(b"\nlast\n");
+        let (p1, r1) = page_of(&content, 0, SMALL, false);
+        assert_eq!((p1.count, p1.next_offset), (1, 6));
+        assert_eq!(text(&r1.response[0]), "first");
+        let (p2, r2) = page_of(&content, p1.next_offset, SMALL, false);
+        assert_eq!(p2.count, 1);
+        assert!(text(&r2.response[0]).contains("skipped an output line of 100001 bytes"));
+        let (p3, r3) = page_of(&content, p2.next_offset, SMALL, false);
+        assert_eq!(text(&r3.response[0]), "last");
+        assert_eq!(p3.next_offset, content.len() as u64);
+    }
+
+    #[test]
+    fn an_unfinished_long_line_waits_until_it_ends() {
+        let content = vec![b'x'; 100_000];
+        let (running, _) = page_of(&content, 0, SMALL, false);
+        assert_eq!((running.count, running.next_offset), (0, 0));
+        let (ended, r) = page_of(&content, 0, SMALL, true);
+        assert_eq!((ended.count, ended.next_offset), (1, 100_000));
+        assert!(text(&r.response[0]).contains("skipped"));
+    }
+
+    #[test]
+    fn a_line_longer_than_a_page_but_within_the_limit_comes_whole() {
+        let mut content = vec![b'y'; 3000];
+        content.push(b'\n');
+        let (p, r) = page_of(&content, 0, SMALL, false);
+        assert_eq!((p.count, p.next_offset), (1, 3001));
+        assert_eq!(text(&r.response[0]).len(), 3000);
+    }
+
+    #[test]
+    fn pages_are_bounded_by_what_they_hold_not_by_what_they_read() {
+        // Empty lines become messages several times their size.
+        let content = vec![b'\n'; 100_000];
+        let (p, r) = page_of(&content, 0, SMALL, false);
+        let reply = prost::Message::encode_to_vec(&r);
+        assert!(reply.len() <= 1024 + 16, "{} bytes", reply.len());
+        assert_eq!(p.count, r.response.len());
+        assert_eq!(p.next_offset, p.count as u64);
+    }
+
+    #[test]
+    fn a_last_line_without_newline_counts_once_the_job_ended() {
+        let (running, _) = page_of(b"a\nb", 0, SMALL, false);
+        assert_eq!((running.count, running.next_offset), (1, 2));
+        let (ended, r) = page_of(b"a\nb", 2, SMALL, true);
+        assert_eq!((ended.count, ended.next_offset), (1, 3));
+        assert_eq!(text(&r.response[0]), "b");
+    }
 }

@@ -8,12 +8,15 @@ use std::{
     io::{self, Write},
     os::unix::fs::{DirBuilderExt, OpenOptionsExt},
     path::{Path, PathBuf},
-    sync::{Arc, Mutex, MutexGuard},
+    sync::{
+        Arc, Mutex, MutexGuard,
+        atomic::{AtomicU64, Ordering},
+    },
     time::Duration,
 };
 
 use serde::{Deserialize, Serialize};
-use sqlflow_plugin_api::{RunnerError, sdk::program_summary};
+use sqlflow_plugin_api::{ErrorCode, RunnerError, sdk::program_summary};
 use sqlflow_proto::{
     jobdir::{self, FinalCode, FinalStatus, JobSession, StepInput},
     plugin::RunnerStats,
@@ -32,6 +35,21 @@ const REAP_EVERY: Duration = Duration::from_secs(1);
 const SWEEP_EVERY: Duration = Duration::from_secs(30);
 const DEFAULT_PAGE: usize = 50;
 const MAX_PAGE: usize = 1000;
+/// Where job directories that cannot be read are moved, inside the work dir. Its name
+/// is not a job id, so recovery never takes it for a job.
+pub const QUARANTINE: &str = ".quarantine";
+/// Reads at start-up are retried this many times before their error counts: a
+/// transient one (out of file descriptors, an interrupted call) must not turn a live
+/// job into a failed one or a readable job into a quarantined one.
+const STARTUP_ATTEMPTS: u32 = 5;
+/// How long a killed orphan's processes get to be gone before its quarantined
+/// directory is given a final status anyway.
+const ORPHAN_EXIT_WAIT: Duration = Duration::from_secs(30);
+
+/// Environment variables a job's process keeps from the server's. Everything else is
+/// dropped, so the server's environment (RUST_BACKTRACE, RUST_LOG, credentials of its
+/// own) cannot change how a job behaves or what it may read.
+const STEP_ENV: &[&str] = &["PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR"];
 
 pub struct Registry {
     pub cfg: Config,
@@ -42,6 +60,8 @@ pub struct Registry {
     /// Held while a job with a request id is created, so two Runs carrying the same id
     /// cannot both create one.
     submitting: Mutex<()>,
+    /// Job directories in quarantine (see [`QUARANTINE`]), for stats.
+    quarantined: AtomicU64,
 }
 
 #[derive(Default)]
@@ -88,6 +108,7 @@ impl Registry {
             rt,
             state: Mutex::new(State::default()),
             submitting: Mutex::new(()),
+            quarantined: AtomicU64::new(0),
         })
     }
 
@@ -112,19 +133,34 @@ impl Registry {
     pub fn submit(self: &Arc<Self>, user: &str, req: Request) -> Result<String, RunnerError> {
         let _one_at_a_time = (!req.request_id.is_empty())
             .then(|| self.submitting.lock().unwrap_or_else(|p| p.into_inner()));
-        if !req.request_id.is_empty()
-            && let Some(id) = self
-                .state()
+        let earlier = if req.request_id.is_empty() {
+            None
+        } else {
+            self.state()
                 .requests
                 .get(&(user.to_string(), req.request_id.clone()))
-        {
+                .cloned()
+        };
+        if let Some(id) = earlier {
+            // Outside the state lock: this reads the earlier job's record.
+            self.check_retry(&id, &req)?;
             tracing::info!(job_id = %id, request_id = %req.request_id, "Run retried: same job");
-            return Ok(id.clone());
+            return Ok(id);
         }
         let id = uuid::Uuid::new_v4().simple().to_string();
-        let (dir, meta) = self
-            .create_job_dir(&id, user, &req)
-            .map_err(|e| RunnerError::internal(format!("cannot record the job: {e}")))?;
+        let (dir, meta) = self.create_job_dir(&id, user, &req).map_err(|e| {
+            if is_disk_full(&e) {
+                RunnerError::new(
+                    ErrorCode::RESOURCE_EXHAUSTED,
+                    format!(
+                        "cannot accept the job: the work directory is full ({e}); \
+                         try again once finished jobs expire or space is freed"
+                    ),
+                )
+            } else {
+                RunnerError::internal(format!("cannot record the job: {e}"))
+            }
+        })?;
         let job = Job::new(id.clone(), dir, meta, Phase::Pending, jobdir::now_ms());
         {
             let mut st = self.state();
@@ -140,13 +176,56 @@ impl Registry {
         Ok(id)
     }
 
+    /// A Run repeating a request id must repeat its request: the same program on the
+    /// same datasource gets the same job, anything else is refused rather than
+    /// silently answered with a job that runs something else.
+    fn check_retry(&self, id: &str, req: &Request) -> Result<(), RunnerError> {
+        let dir = self.work_dir.join(id);
+        let first: StepInput = jobdir::read_json(&dir, jobdir::JOB).map_err(|e| {
+            RunnerError::internal(format!(
+                "cannot read job {id} to compare it with this retried Run: {e}"
+            ))
+        })?;
+        let datasource = req
+            .session
+            .as_ref()
+            .map(|s| s.db_conn_str.as_str())
+            .unwrap_or_default();
+        if first.program == req.sql && first.session.db_conn_str == datasource {
+            return Ok(());
+        }
+        Err(RunnerError::new(
+            ErrorCode::ALREADY_EXISTS,
+            format!(
+                "this request_id was already used for job {id}, with a different program \
+                 or datasource; a retried Run must repeat its request, a new request needs \
+                 a new request_id"
+            ),
+        ))
+    }
+
     fn create_job_dir(&self, id: &str, user: &str, req: &Request) -> io::Result<(PathBuf, Meta)> {
-        let session = req.session.clone().unwrap_or_default();
-        let sync = self.cfg.sync_writes;
         // Built under a temporary name and published with one rename, so a crash never
         // leaves a half-written job behind under a real id.
         let tmp = self.work_dir.join(format!(".new-{id}"));
         fs::DirBuilder::new().mode(0o700).create(&tmp)?;
+        let created = self.fill_job_dir(&tmp, id, user, req);
+        if created.is_err() {
+            // Recovery would remove it too, but a full disk needs the space now.
+            let _ = fs::remove_dir_all(&tmp);
+        }
+        created
+    }
+
+    fn fill_job_dir(
+        &self,
+        tmp: &Path,
+        id: &str,
+        user: &str,
+        req: &Request,
+    ) -> io::Result<(PathBuf, Meta)> {
+        let session = req.session.clone().unwrap_or_default();
+        let sync = self.cfg.sync_writes;
         let meta = Meta {
             user_id: user.to_string(),
             submitted_at_ms: jobdir::now_ms(),
@@ -163,6 +242,7 @@ impl Registry {
                     db_conn_str: session.db_conn_str,
                     user_id: user.to_string(),
                     limits: self.cfg.limits.into(),
+                    sync_writes: sync,
                 },
             },
         };
@@ -178,10 +258,14 @@ impl Registry {
                 f.sync_all()?;
             }
         }
-        let dir = self.work_dir.join(id);
-        fs::rename(&tmp, &dir)?;
         if sync {
-            fs::File::open(&self.work_dir)?.sync_all()?;
+            // job.json's entry, before the directory is published under its id.
+            jobdir::sync_dir(tmp)?;
+        }
+        let dir = self.work_dir.join(id);
+        fs::rename(tmp, &dir)?;
+        if sync {
+            jobdir::sync_dir(&self.work_dir)?;
         }
         Ok((dir, meta))
     }
@@ -220,10 +304,10 @@ impl Registry {
                             ),
                             finished_at_ms: jobdir::now_ms(),
                         };
-                        let status = jobdir::finalize(&job.dir, &status, this.cfg.sync_writes)
-                            .unwrap_or(status);
                         tracing::error!(job_id = %job.id, "{}", status.message);
-                        job.set_phase(Phase::Done(status));
+                        let outcome = jobdir::finalize(&job.dir, &status, this.cfg.sync_writes)
+                            .map_err(|error| job::Unrecorded { status, error });
+                        job.end(outcome);
                     }
                 }
             }
@@ -244,8 +328,14 @@ impl Registry {
                 .mode(0o600)
                 .open(dir.join(name))
         };
-        tokio::process::Command::new(&self.step_binary)
-            .arg("job")
+        let mut cmd = tokio::process::Command::new(&self.step_binary);
+        cmd.env_clear();
+        for name in STEP_ENV {
+            if let Some(value) = std::env::var_os(name) {
+                cmd.env(name, value);
+            }
+        }
+        cmd.arg("job")
             .arg(dir)
             .current_dir(dir)
             .stdin(std::process::Stdio::null())
@@ -262,22 +352,35 @@ impl Registry {
         if job.phase().is_done() {
             return Ok(());
         }
-        if !job.dir.join(jobdir::CANCEL).exists() {
-            jobdir::write_atomic(
-                &job.dir,
-                jobdir::CANCEL,
-                reason.as_bytes(),
-                self.cfg.sync_writes,
-            )?;
+        // The first reason recorded stands (a client's Cancel racing the reaper, say).
+        if !job.dir.join(jobdir::CANCEL).exists() && self.record_cancel(job, reason)? {
             tracing::info!(job_id = %job.id, "{reason}");
         }
         let was_queued = self.state().sched.dequeue(&job.meta.user_id, &job.id);
         if was_queued {
-            let status = job::observe_end(&job.dir, None, self.cfg.sync_writes);
-            job.set_phase(Phase::Done(status));
+            job.end(job::observe_end(
+                &job.dir,
+                None,
+                self.cfg.sync_writes,
+                jobdir::now_ms(),
+            ));
             return Ok(());
         }
         kill_job(&job.dir)
+    }
+
+    /// Records the cancel; true if this call did (not an earlier one).
+    fn record_cancel(&self, job: &Job, reason: &str) -> io::Result<bool> {
+        let sync = self.cfg.sync_writes;
+        match jobdir::publish_once(&job.dir, jobdir::CANCEL, reason.as_bytes(), sync) {
+            Err(e) if is_disk_full(&e) => {
+                // An empty file needs no data blocks: on a full disk the cancel still
+                // happens and is reported as one, only its reason is lost.
+                tracing::warn!(job_id = %job.id, "cannot record why the job was cancelled: {e}");
+                jobdir::publish_once(&job.dir, jobdir::CANCEL, b"", sync)
+            }
+            other => other,
+        }
     }
 
     /// Rebuilds the registry from the work dir after a (re)start.
@@ -290,8 +393,7 @@ impl Registry {
             }
         };
         let sync = self.cfg.sync_writes;
-        let mut pending = Vec::new();
-        let mut st = self.state();
+        let mut found = Vec::new();
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
             let dir = entry.path();
@@ -303,33 +405,67 @@ impl Registry {
             if !valid_job_id(&name) {
                 continue;
             }
-            let meta = match read_meta(&dir) {
-                Ok(m) => m,
+            match with_retries(|| read_meta(&dir)) {
+                Ok(meta) => found.push((name, dir, meta)),
                 Err(e) => {
-                    tracing::warn!(job_id = %name, "skipping an unreadable job: {e}");
-                    continue;
+                    self.quarantine(&name, &dir, &format!("its job.json cannot be read: {e}"))
                 }
-            };
+            }
+        }
+        let mut recovered = Vec::new();
+        for (name, dir, meta) in found {
             let lease = job::lease_on_disk(&dir).unwrap_or(meta.submitted_at_ms);
-            let phase = match jobdir::read_status(&dir) {
-                Ok(Some(status)) => Phase::Done(status),
-                _ if jobdir::is_alive(&dir).unwrap_or(false) => Phase::Running,
-                _ if dir.join(jobdir::PROCESS).exists() || dir.join(jobdir::CANCEL).exists() => {
-                    let status = job::observe_end(&dir, None, sync);
-                    tracing::warn!(job_id = %name, code = ?status.code, "a job ended while the server was away");
-                    Phase::Done(status)
+            let status = match with_retries(|| jobdir::read_status(&dir)) {
+                Ok(status) => status,
+                Err(e) => {
+                    // Unreadable is not final: decide by liveness; finalizing replaces a
+                    // status.json that does not parse.
+                    tracing::warn!(job_id = %name, "ignoring an unreadable status.json: {e}");
+                    None
                 }
-                _ => Phase::Pending,
             };
+            let state = match status {
+                Some(status) => Recovered::Done(Ok(status)),
+                None => match with_retries(|| jobdir::liveness(&dir)) {
+                    Ok(true) => Recovered::Running,
+                    Ok(false)
+                        if dir.join(jobdir::PROCESS).exists()
+                            || dir.join(jobdir::CANCEL).exists() =>
+                    {
+                        let outcome = job::observe_end(&dir, None, sync, job::ended_at_ms(&dir));
+                        tracing::warn!(job_id = %name, "a job ended while the server was away");
+                        Recovered::Done(outcome)
+                    }
+                    Ok(false) => Recovered::Pending,
+                    Err(e) => {
+                        // Marking it failed could orphan a live process; following it as
+                        // running only waits until its liveness can be told.
+                        tracing::warn!(
+                            job_id = %name,
+                            "cannot tell whether the job is alive ({e}); following it as running"
+                        );
+                        Recovered::Running
+                    }
+                },
+            };
+            recovered.push((name, dir, meta, lease, state));
+        }
+        let mut pending = Vec::new();
+        let mut st = self.state();
+        for (name, dir, meta, lease, state) in recovered {
             if !meta.request_id.is_empty() {
                 st.requests.insert(
                     (meta.user_id.clone(), meta.request_id.clone()),
                     name.clone(),
                 );
             }
-            let job = Job::new(name.clone(), dir, meta, phase.clone(), lease);
-            match phase {
-                Phase::Running => {
+            let initial = match &state {
+                Recovered::Running => Phase::Running,
+                _ => Phase::Pending,
+            };
+            let job = Job::new(name.clone(), dir, meta, initial, lease);
+            match state {
+                Recovered::Running => {
                     tracing::info!(job_id = %name, "re-attached to a running job");
                     st.sched.adopt(&job.meta.user_id);
                     let this = self.clone();
@@ -339,8 +475,8 @@ impl Registry {
                         this.job_ended(&j);
                     });
                 }
-                Phase::Pending => pending.push(job.clone()),
-                Phase::Done(_) => {}
+                Recovered::Pending => pending.push(job.clone()),
+                Recovered::Done(outcome) => job.end(outcome),
             }
             st.jobs.insert(name, job);
         }
@@ -351,7 +487,82 @@ impl Registry {
             st.sched.enqueue(&job.meta.user_id, job.id.clone());
         }
         drop(st);
+        self.count_quarantined();
         self.dispatch();
+    }
+
+    /// Moves a job directory whose job.json cannot be read out of the way, into
+    /// [`QUARANTINE`], stopping its processes first if any still run: a job nobody can
+    /// fetch or cancel would otherwise hold its database and CPU for good. The operator
+    /// finds it by the log line and the stats, and may move it back.
+    fn quarantine(self: &Arc<Self>, name: &str, dir: &Path, cause: &str) {
+        let alive = with_retries(|| jobdir::liveness(dir)).unwrap_or(false);
+        let mut stopped = String::new();
+        if alive {
+            stopped = match kill_group(dir) {
+                Ok(()) => "; its processes were still running and were killed".to_string(),
+                Err(e) => format!("; its processes are still running and cannot be killed: {e}"),
+            };
+        }
+        let qdir = self.work_dir.join(QUARANTINE);
+        let dest = qdir.join(name);
+        let moved = fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&qdir)
+            .and_then(|()| fs::rename(dir, &dest));
+        if let Err(e) = moved {
+            tracing::error!(
+                job_id = %name,
+                "cannot quarantine the unreadable job directory {} ({e}); it is skipped: {cause}{stopped}",
+                dir.display()
+            );
+            return;
+        }
+        tracing::error!(
+            job_id = %name,
+            "quarantined the unreadable job directory {} as {}: {cause}{stopped}",
+            dir.display(),
+            dest.display()
+        );
+        if alive {
+            // Recorded for the operator once its processes are gone.
+            let message = format!("stopped by the server at start-up and quarantined: {cause}");
+            let sync = self.cfg.sync_writes;
+            self.rt.spawn_blocking(move || {
+                let deadline = std::time::Instant::now() + ORPHAN_EXIT_WAIT;
+                while jobdir::liveness(&dest).unwrap_or(false)
+                    && std::time::Instant::now() < deadline
+                {
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                let status = FinalStatus {
+                    code: FinalCode::Failed,
+                    message,
+                    finished_at_ms: jobdir::now_ms(),
+                };
+                if let Err(e) = jobdir::finalize(&dest, &status, sync) {
+                    tracing::warn!(
+                        "cannot record the end of quarantined {}: {e}",
+                        dest.display()
+                    );
+                }
+            });
+        }
+    }
+
+    /// Counts the quarantined directories (earlier starts' too) and reminds of them.
+    fn count_quarantined(&self) {
+        let qdir = self.work_dir.join(QUARANTINE);
+        let n = fs::read_dir(&qdir).map_or(0, |d| d.flatten().count() as u64);
+        self.quarantined.store(n, Ordering::Relaxed);
+        if n > 0 {
+            tracing::warn!(
+                "{n} unreadable job directories are in quarantine in {}: move one back into \
+                 the work dir to recover it, or remove it",
+                qdir.display()
+            );
+        }
     }
 
     /// Periodic work: cancelling abandoned jobs, removing expired ones.
@@ -363,6 +574,7 @@ impl Registry {
             loop {
                 tick.tick().await;
                 this.reap_abandoned();
+                this.retry_unrecorded().await;
                 since_sweep += REAP_EVERY;
                 // Short retention periods (tests) are swept about as often as they expire.
                 let every = SWEEP_EVERY.min(Duration::from_secs(this.cfg.retention_seconds));
@@ -373,6 +585,27 @@ impl Registry {
                 }
             }
         });
+    }
+
+    /// Final statuses known only in memory (the disk was full): tried again each tick.
+    async fn retry_unrecorded(&self) {
+        let jobs: Vec<Arc<Job>> = self
+            .state()
+            .jobs
+            .values()
+            .filter(|j| j.is_unrecorded())
+            .cloned()
+            .collect();
+        if jobs.is_empty() {
+            return;
+        }
+        let sync = self.cfg.sync_writes;
+        let _ = tokio::task::spawn_blocking(move || {
+            for job in jobs {
+                job.retry_record(sync);
+            }
+        })
+        .await;
     }
 
     fn reap_abandoned(self: &Arc<Self>) {
@@ -497,6 +730,12 @@ impl Registry {
             let name = job.phase().code().as_str_name().to_string();
             *stats.jobs_by_state.entry(name).or_default() += 1;
         }
+        let quarantined = self.quarantined.load(Ordering::Relaxed);
+        if quarantined > 0 {
+            stats
+                .jobs_by_state
+                .insert("QUARANTINED".to_string(), quarantined);
+        }
         stats
     }
 
@@ -516,15 +755,22 @@ impl Registry {
 
 /// Sends SIGKILL to the job's process group if any of its processes is alive.
 fn kill_job(dir: &Path) -> io::Result<()> {
-    if !jobdir::is_alive(dir)? {
+    if !jobdir::liveness(dir)? {
         return Ok(());
     }
-    let identity: jobdir::ProcessIdentity = match jobdir::read_json(dir, jobdir::PROCESS) {
-        Ok(p) => p,
+    match kill_group(dir) {
         // Alive but not yet recorded: the next round finds it.
-        Err(_) => return Ok(()),
-    };
-    // The group id cannot be reused while any member lives, and the lock says one does.
+        Err(e) if e.kind() == io::ErrorKind::NotFound || e.kind() == io::ErrorKind::InvalidData => {
+            Ok(())
+        }
+        other => other,
+    }
+}
+
+/// Sends SIGKILL to the process group recorded in process.json.
+fn kill_group(dir: &Path) -> io::Result<()> {
+    let identity: jobdir::ProcessIdentity = jobdir::read_json(dir, jobdir::PROCESS)?;
+    // The group id cannot be reused while any member lives, and the caller saw one alive.
     match nix::sys::signal::killpg(
         nix::unistd::Pid::from_raw(identity.pgid),
         nix::sys::signal::Signal::SIGKILL,
@@ -532,4 +778,51 @@ fn kill_job(dir: &Path) -> io::Result<()> {
         Ok(()) | Err(nix::errno::Errno::ESRCH) => Ok(()),
         Err(e) => Err(io::Error::from(e)),
     }
+}
+
+/// What recovery found a job to be.
+enum Recovered {
+    Running,
+    Pending,
+    Done(Result<FinalStatus, job::Unrecorded>),
+}
+
+/// Runs a start-up read again while its error may pass (each pause twice the last).
+fn with_retries<T>(mut read: impl FnMut() -> io::Result<T>) -> io::Result<T> {
+    let mut pause = Duration::from_millis(10);
+    let mut attempt = 1;
+    loop {
+        match read() {
+            Err(e) if attempt < STARTUP_ATTEMPTS && is_transient(&e) => {
+                std::thread::sleep(pause);
+                pause *= 2;
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Whether reading again may help: not when the error is about the file itself (missing,
+/// malformed, of the wrong kind), only when it is about the moment (out of descriptors
+/// or memory, interrupted, an I/O error that may pass).
+fn is_transient(e: &io::Error) -> bool {
+    !matches!(
+        e.kind(),
+        io::ErrorKind::NotFound
+            | io::ErrorKind::InvalidData
+            | io::ErrorKind::UnexpectedEof
+            | io::ErrorKind::IsADirectory
+            | io::ErrorKind::NotADirectory
+            | io::ErrorKind::InvalidInput
+            | io::ErrorKind::PermissionDenied
+    )
+}
+
+/// The disk (or the user's quota) holding the work dir is full.
+fn is_disk_full(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded
+    )
 }
