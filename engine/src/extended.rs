@@ -15,6 +15,7 @@ use crate::{
     Value,
     backend::{Backend, Collected, Column, ColumnType, RowSink, TableName, query_all},
     exec::EngineError,
+    feature_columns::{self, FeaturePlan},
     model_store::{self, ModelMeta, STORE_FORMAT},
     output::RecordWriter,
 };
@@ -34,6 +35,7 @@ pub fn run<W: Write>(
         ExtKind::Evaluate(e) => evaluate(db, &ext.select, e, out),
         ExtKind::Explain(x) => explain(db, &ext.select, x, out),
         ExtKind::ShowTrain { model } => show_train(db, model, out),
+        ExtKind::Run(_) | ExtKind::Optimize(_) => Err(EngineError::Unsupported(ext.kind.clause())),
     }
 }
 
@@ -123,7 +125,17 @@ fn attr_text(v: &AttrValue) -> String {
 struct EngineAttrs {
     validation_select: Option<String>,
     metrics: Option<Vec<String>>,
+    /// Lines for the job's log about accepted attributes without effect.
+    notices: Vec<String>,
 }
+
+/// TensorFlow's validation schedule: accepted, as SQLFlow's programs set them, without
+/// effect, because validation here runs on all `validation.select` rows at once.
+const VALIDATION_NO_EFFECT: [&str; 3] = [
+    "validation.steps",
+    "validation.start_delay_secs",
+    "validation.throttle_secs",
+];
 
 fn split_attrs(
     attrs: &[(String, Expr)],
@@ -132,6 +144,7 @@ fn split_attrs(
     let mut engine = EngineAttrs {
         validation_select: None,
         metrics: None,
+        notices: Vec::new(),
     };
     let mut model = Attrs::new();
     for (name, value) in attrs {
@@ -152,10 +165,16 @@ fn split_attrs(
                 )
             }
             _ if allowed_extra.iter().any(|p| lower.starts_with(p)) => {}
+            _ if VALIDATION_NO_EFFECT.contains(&lower.as_str()) => engine.notices.push(format!(
+                "{name} has no effect here: validation evaluates all validation.select rows \
+                 (per epoch or boosting round while training, and once at the end)"
+            )),
             _ if lower.starts_with("validation.") => {
                 return Err(format!(
-                    "unknown attribute {name}; validation attributes are {}",
-                    ENGINE_ATTRS.join(", ")
+                    "unknown attribute {name}; validation attributes are {} \
+                     (accepted without effect: {})",
+                    ENGINE_ATTRS.join(", "),
+                    VALIDATION_NO_EFFECT.join(", ")
                 )
                 .into());
             }
@@ -196,11 +215,12 @@ fn metrics_text(m: &[(String, f64)]) -> String {
 
 fn evaluate_on(
     model: &TrainedModel,
+    plan: Option<&FeaturePlan>,
     data: &Collected,
     label: &str,
     metrics: Option<&[String]>,
 ) -> Result<Vec<(String, f64)>, EngineError> {
-    let features = all_columns(data)?;
+    let features = model_inputs(plan, data)?;
     let label_col = to_model_column(data, find(data, label)?)?;
     let names: Vec<&str> = match metrics {
         Some(m) => m.iter().map(String::as_str).collect(),
@@ -209,6 +229,85 @@ fn evaluate_on(
     model
         .evaluate(&features, &label_col, &names)
         .map_err(model_error)
+}
+
+/// The model's inputs from a query's rows: its feature columns applied, or (models saved
+/// before feature columns) the columns as they are.
+fn model_inputs(
+    plan: Option<&FeaturePlan>,
+    data: &Collected,
+) -> Result<Vec<ModelColumn>, EngineError> {
+    match plan {
+        Some(p) => p.transform(data),
+        None => all_columns(data),
+    }
+}
+
+/// A new model's feature columns, or those of the model it continues (`USING`), which
+/// keeps the transform it was trained with.
+fn train_plan<W: Write>(
+    data: &Collected,
+    t: &Train,
+    warm: Option<&model_store::Stored>,
+    neural: bool,
+    out: &mut RecordWriter<W>,
+) -> Result<Option<FeaturePlan>, EngineError> {
+    let plan = match warm {
+        Some(w) => match &w.meta.feature_columns {
+            Some(old) => {
+                old.check_same_clauses(&t.columns)?;
+                old.clone()
+            }
+            None => return Ok(None),
+        },
+        None => feature_columns::plan(data, &t.columns, t.label.as_deref(), neural)?,
+    };
+    out.message(format!("feature columns: {}", plan.describe()), Kind::Log)?;
+    let initializers =
+        t.columns.iter().flat_map(|c| &c.features).any(
+            |f| matches!(f, sqlflow_sql::FeatureColumn::Embedding(e) if e.initializer.is_some()),
+        );
+    if initializers {
+        out.message(
+            "note: EMBEDDING's INITIALIZER has no effect here: tables start from a truncated \
+             normal with deviation 1/sqrt(SIZE), TensorFlow's default",
+            Kind::Log,
+        )?;
+    }
+    if !neural && !plan.embeddings().is_empty() {
+        out.message(
+            format!(
+                "note: EMBEDDING tables are learned by DNN models only; {} uses their ids as \
+                 categorical features",
+                t.estimator
+            ),
+            Kind::Log,
+        )?;
+    }
+    Ok(Some(plan))
+}
+
+/// The inputs of a model saved before feature columns: the listed (or all but the label)
+/// columns as they are.
+fn legacy_features(
+    data: &Collected,
+    t: &Train,
+    label_idx: Option<usize>,
+) -> Result<Vec<ModelColumn>, EngineError> {
+    let idx: Vec<usize> = if t.columns.is_empty() {
+        (0..data.columns.len())
+            .filter(|i| Some(*i) != label_idx)
+            .collect()
+    } else {
+        let mut v = Vec::new();
+        for clause in &t.columns {
+            for c in &clause.columns {
+                v.push(find(data, c)?);
+            }
+        }
+        v
+    };
+    idx.iter().map(|&i| to_model_column(data, i)).collect()
 }
 
 fn all_columns(data: &Collected) -> Result<Vec<ModelColumn>, EngineError> {
@@ -230,19 +329,25 @@ fn train<W: Write>(
 ) -> Result<(), EngineError> {
     let into = table(&t.into)?;
     let (engine, attrs) = split_attrs(&t.attrs, &[])?;
-    let unsupervised = t.estimator.eq_ignore_ascii_case("KMeans");
-    match (&t.label, unsupervised) {
-        (Some(_), true) => {
-            return Err(format!("{} is unsupervised: remove LABEL", t.estimator).into());
+    // The estimator and its attributes are checked before any data is read: a typo
+    // should not wait for a long query.
+    let info = sqlflow_models::estimator_info(&t.estimator).map_err(model_error)?;
+    match (&t.label, info.needs_label) {
+        (Some(_), false) => {
+            return Err(format!("{} is unsupervised: remove LABEL", info.name).into());
         }
-        (None, false) => {
+        (None, true) => {
             return Err(format!(
                 "{} learns from a label: add LABEL <column> before INTO",
-                t.estimator
+                info.name
             )
             .into());
         }
         _ => {}
+    }
+    let notices = sqlflow_models::validate_attributes(&t.estimator, &attrs).map_err(model_error)?;
+    for line in engine.notices.iter().chain(&notices) {
+        out.message(format!("note: {line}"), Kind::Log)?;
     }
     let warm = match &t.using {
         Some(m) => Some(model_store::load(db, &table(m)?)?),
@@ -254,31 +359,51 @@ fn train<W: Write>(
         return Err(format!("the query returned no rows to train {} on", t.estimator).into());
     }
     let label_idx = t.label.as_deref().map(|l| find(&data, l)).transpose()?;
-    let feature_idx: Vec<usize> = if t.columns.is_empty() {
-        (0..data.columns.len())
-            .filter(|i| Some(*i) != label_idx)
-            .collect()
-    } else {
-        let mut v = Vec::new();
-        for clause in &t.columns {
-            for c in &clause.columns {
-                v.push(find(&data, c)?);
-            }
-        }
-        v
+    let neural = info.name.to_ascii_uppercase().contains("DNN");
+    let plan = train_plan(&data, t, warm.as_ref(), neural, out)?;
+    // A clause without FOR feeds SQLFlow's default input, `feature_columns`.
+    let groups: Vec<(String, Vec<String>)> = match &plan {
+        Some(p) => p.model_groups(),
+        None => t
+            .columns
+            .iter()
+            .map(|c| {
+                let input = c.for_input.as_deref().unwrap_or("feature_columns");
+                (input.to_string(), c.columns.clone())
+            })
+            .collect(),
     };
-    if t.columns.iter().any(|c| c.for_input.is_some()) {
+    if info.inputs.is_empty()
+        && groups
+            .iter()
+            .any(|(input, _)| !input.eq_ignore_ascii_case("feature_columns"))
+    {
         out.message(
-            "note: COLUMN ... FOR <input> is accepted for compatibility; all listed columns feed the one model",
+            format!(
+                "note: COLUMN ... FOR <input> has no effect on {}: it has one input, which all listed columns feed",
+                info.name
+            ),
             Kind::Log,
-        )
-        ?;
+        )?;
     }
-    let features: Vec<ModelColumn> = feature_idx
-        .iter()
-        .map(|&i| to_model_column(&data, i))
-        .collect::<Result<_, _>>()?;
+    let features = match &plan {
+        Some(p) => p.transform(&data)?,
+        None => legacy_features(&data, t, label_idx)?,
+    };
     let label = label_idx.map(|i| to_model_column(&data, i)).transpose()?;
+    // Read before training: boosting and neural models report on these rows as they
+    // train, and early stopping watches them.
+    let validation = match (&engine.validation_select, &t.label) {
+        (Some(v), Some(l)) => {
+            let vdata = data_for_validation(db, v)?;
+            let idx = find(&vdata, l).map_err(|e| format!("validation.select: {e}"))?;
+            let vlabel = to_model_column(&vdata, idx)?;
+            let vfeatures = model_inputs(plan.as_ref(), &vdata)
+                .map_err(|e| format!("validation.select: {e}"))?;
+            Some((vdata, vfeatures, vlabel))
+        }
+        _ => None,
+    };
     out.message(
         format!(
             "training {} on {} rows, {} features",
@@ -294,24 +419,38 @@ fn train<W: Write>(
         let _ = out.message(line, Kind::Progress);
         let _ = out.flush();
     };
-    let model = sqlflow_models::train(
+    let options = sqlflow_models::TrainOptions {
+        warm_start: warm.as_ref().map(|w| &w.model),
+        validation: validation
+            .as_ref()
+            .map(|(_, features, label)| (features.as_slice(), label)),
+        metrics: engine.metrics.clone().unwrap_or_default(),
+        column_groups: groups,
+        embeddings: plan
+            .as_ref()
+            .map(FeaturePlan::embeddings)
+            .unwrap_or_default(),
+    };
+    let model = sqlflow_models::train_with(
         &t.estimator,
         &attrs,
         &features,
         label.as_ref(),
-        warm.as_ref().map(|w| &w.model),
+        &options,
         &mut progress,
     )
     .map_err(model_error)?;
     let trained_in = started.elapsed();
     let mut metrics = Vec::new();
-    if let Some(v) = &engine.validation_select {
-        let vdata = data_for_validation(db, v)?;
-        let label_name = t.label.as_deref().unwrap_or_default();
-        if !unsupervised {
-            metrics = evaluate_on(&model, &vdata, label_name, engine.metrics.as_deref())?;
-            out.message(format!("validation: {}", metrics_text(&metrics)), Kind::Log)?;
-        }
+    if let (Some((vdata, _, _)), Some(label_name)) = (&validation, t.label.as_deref()) {
+        metrics = evaluate_on(
+            &model,
+            plan.as_ref(),
+            vdata,
+            label_name,
+            engine.metrics.as_deref(),
+        )?;
+        out.message(format!("validation: {}", metrics_text(&metrics)), Kind::Log)?;
     }
     let meta = ModelMeta {
         store_format: STORE_FORMAT,
@@ -330,6 +469,7 @@ fn train<W: Write>(
             .collect(),
         label: model.label_name().map(str::to_string),
         metrics,
+        feature_columns: plan,
         trained_rows: data.rows.len() as u64,
         created_at_ms: sqlflow_proto::jobdir::now_ms(),
         chunks: 0,
@@ -392,14 +532,27 @@ fn predict<W: Write>(
         .into());
     }
     let stored = model_store::load(db, &table(&p.using)?)?;
+    // `TO PREDICT table USING m` names the result after the label, as SQLFlow does.
+    let column = match (&p.column, &stored.meta.label) {
+        (Some(c), _) => c.clone(),
+        (None, Some(label)) => label.clone(),
+        (None, None) => {
+            return Err(format!(
+                "{} has no label to name the result column after ({} learns without one); \
+                 name it: TO PREDICT {}.<column> USING {}",
+                p.using, stored.meta.estimator, p.table, p.using
+            )
+            .into());
+        }
+    };
     let data = data(db, select)?;
-    let features = all_columns(&data)?;
+    let features = model_inputs(stored.meta.feature_columns.as_ref(), &data)?;
     let predictions = stored.model.predict(&features).map_err(model_error)?;
     // The selected columns, except one named like the predicted column, then it.
     let keep: Vec<bool> = data
         .columns
         .iter()
-        .map(|c| !c.name.eq_ignore_ascii_case(&p.column))
+        .map(|c| !c.name.eq_ignore_ascii_case(&column))
         .collect();
     let mut names: Vec<String> = data
         .columns
@@ -408,7 +561,7 @@ fn predict<W: Write>(
         .filter(|(_, k)| **k)
         .map(|(c, _)| c.name.clone())
         .collect();
-    names.push(p.column.clone());
+    names.push(column.clone());
     // The selected values move into the written rows: no copy of the data.
     let rows: Vec<Vec<Value>> = data
         .rows
@@ -427,10 +580,9 @@ fn predict<W: Write>(
     write_table(db, &target, &names, &rows)?;
     out.message(
         format!(
-            "wrote {} predictions of {} into {target}.{}",
+            "wrote {} predictions of {} into {target}.{column}",
             rows.len(),
             stored.meta.estimator,
-            p.column
         ),
         Kind::Log,
     )
@@ -452,7 +604,13 @@ fn evaluate<W: Write>(
     }
     let stored = model_store::load(db, &table(&e.model)?)?;
     let data = data(db, select)?;
-    let metrics = evaluate_on(&stored.model, &data, &e.label, engine.metrics.as_deref())?;
+    let metrics = evaluate_on(
+        &stored.model,
+        stored.meta.feature_columns.as_ref(),
+        &data,
+        &e.label,
+        engine.metrics.as_deref(),
+    )?;
     let into = table(&e.into)?;
     let names: Vec<String> = metrics.iter().map(|(k, _)| k.clone()).collect();
     let row: Vec<Value> = metrics.iter().map(|(_, v)| Value::Double(*v)).collect();
@@ -509,7 +667,7 @@ fn explain<W: Write>(
         }
     }
     let data = data(db, select)?;
-    let features = all_columns(&data)?;
+    let features = model_inputs(stored.meta.feature_columns.as_ref(), &data)?;
     let label = match stored.model.label_name() {
         Some(l) => find(&data, l)
             .ok()
@@ -575,22 +733,41 @@ fn show_train<W: Write>(
         .map(|(k, v)| format!("{k} = {v}"))
         .collect::<Vec<_>>()
         .join(", ");
-    let rows = vec![
-        ("model", model.to_string()),
-        ("estimator", m.estimator.clone()),
-        ("statement", m.statement.clone()),
-        ("attributes", attrs),
-        ("features", m.features.join(", ")),
-        ("label", m.label.clone().unwrap_or_default()),
-        ("validation metrics", metrics_text(&m.metrics)),
-        ("trained rows", m.trained_rows.to_string()),
-        ("engine version", m.engine_version.clone()),
+    // SQLFlow's two columns first (doc/design/show_train_stmt.md), so clients written
+    // for it read the statement where they expect it; the rest of the metadata follows.
+    let columns = [
+        ("Model", Value::String(model.to_string())),
+        ("Train Statement", Value::String(m.statement.clone())),
+        ("Estimator", Value::String(m.estimator.clone())),
+        ("Attributes", Value::String(attrs)),
+        ("Features", Value::String(m.features.join(", "))),
+        (
+            "Feature Columns",
+            Value::String(
+                m.feature_columns
+                    .as_ref()
+                    .map_or_else(|| m.features.join(", "), FeaturePlan::describe),
+            ),
+        ),
+        (
+            "Label",
+            m.label
+                .clone()
+                .map_or(Value::Null(Default::default()), Value::String),
+        ),
+        (
+            "Validation Metrics",
+            Value::String(metrics_text(&m.metrics)),
+        ),
+        (
+            "Trained Rows",
+            Value::Int64(i64::try_from(m.trained_rows).unwrap_or(i64::MAX)),
+        ),
+        ("Engine Version", Value::String(m.engine_version.clone())),
     ];
-    send_table(
-        out,
-        &["field".to_string(), "value".to_string()],
-        rows.into_iter()
-            .map(|(k, v)| vec![Value::String(k.into()), Value::String(v)])
-            .collect(),
-    )
+    let (names, row): (Vec<String>, Vec<Value>) = columns
+        .into_iter()
+        .map(|(name, value)| (name.to_string(), value))
+        .unzip();
+    send_table(out, &names, vec![row])
 }

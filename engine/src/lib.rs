@@ -10,6 +10,7 @@ pub mod backend;
 pub mod datasource;
 pub mod exec;
 pub mod extended;
+pub mod feature_columns;
 pub mod model_store;
 pub mod output;
 

@@ -11,10 +11,13 @@ use sqlflow_models::TrainedModel;
 use crate::{
     Value,
     backend::{Backend, ColumnType, DbError, TableName, query_all},
+    feature_columns::FeaturePlan,
 };
 
-/// The model table layout version; a newer one is refused with a clear error.
-pub const STORE_FORMAT: u32 = 1;
+/// The model table layout version; a newer one is refused with a clear error. Format 2
+/// added `feature_columns`: an engine that ignored them would feed a model the wrong
+/// inputs, so it must refuse such a model instead.
+pub const STORE_FORMAT: u32 = 2;
 const CHUNK_BYTES: usize = 256 * 1024;
 /// Chunks per INSERT statement (keeps statements under MySQL's default packet limit).
 const CHUNKS_PER_INSERT: usize = 4;
@@ -34,6 +37,10 @@ pub struct ModelMeta {
     pub label: Option<String>,
     /// Metrics on `validation.select`, if given.
     pub metrics: Vec<(String, f64)>,
+    /// How the model's inputs are made from a query's columns; `None` for models saved
+    /// in format 1, which take the query's columns as they are.
+    #[serde(default)]
+    pub feature_columns: Option<FeaturePlan>,
     pub trained_rows: u64,
     pub created_at_ms: u64,
     pub chunks: u32,

@@ -165,6 +165,28 @@ def cases():
             objective="multi:softprob", n_estimators=100, learning_rate=0.3, max_depth=6, **xgb)))
         c.insert(10, ("xgboost reg:squarederror", "boston", "R2", lambda: xgboost.XGBRegressor(
             objective="reg:squarederror", n_estimators=200, learning_rate=0.1, max_depth=6, **xgb)))
+        # The other boosters and growth policies, and TensorFlow's boosted trees in XGBoost's
+        # terms (no L2, no minimum hessian, 1/epsilon = 100 bins, first margin 0).
+        lin = dict(n_jobs=1, random_state=0, booster="gblinear")
+        tf_bt = dict(tree_method="hist", max_bin=100, n_jobs=1, random_state=0, learning_rate=0.1,
+                     max_depth=6, reg_lambda=0.0, min_child_weight=0.0)
+        c += [
+            ("xgboost.dart multi:softprob", "iris", "Accuracy", lambda: xgboost.XGBClassifier(
+                objective="multi:softprob", booster="dart", rate_drop=0.1, n_estimators=100,
+                learning_rate=0.3, max_depth=6, **xgb)),
+            ("xgboost.gblinear multi:softprob", "iris", "Accuracy", lambda: xgboost.XGBClassifier(
+                objective="multi:softprob", n_estimators=50, **lin)),
+            ("BoostedTreesClassifier", "iris", "Accuracy", lambda: xgboost.XGBClassifier(
+                objective="multi:softprob", n_estimators=100, base_score=0.5, **tf_bt)),
+            ("xgboost.dart reg:squarederror", "boston", "R2", lambda: xgboost.XGBRegressor(
+                booster="dart", rate_drop=0.1, n_estimators=200, learning_rate=0.1, max_depth=6, **xgb)),
+            ("xgboost.gblinear reg:squarederror", "boston", "R2", lambda: xgboost.XGBRegressor(
+                n_estimators=1000, **lin)),
+            ("xgboost lossguide", "boston", "R2", lambda: xgboost.XGBRegressor(
+                n_estimators=200, learning_rate=0.1, max_depth=0, grow_policy="lossguide", max_leaves=16, **xgb)),
+            ("BoostedTreesRegressor", "boston", "R2", lambda: xgboost.XGBRegressor(
+                n_estimators=200, base_score=0.0, **tf_bt)),
+        ]
     return c
 
 

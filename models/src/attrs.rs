@@ -4,7 +4,7 @@
 //! Validation is strict on purpose: a misspelt attribute silently ignored would train a
 //! different model than the user asked for.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -72,6 +72,15 @@ pub(crate) enum AttrType {
     },
     /// scikit-learn's `max_features`: `sqrt`, `log2`, `all`, a count, or a fraction in (0, 1].
     MaxFeatures,
+    /// Values a table-free rule checks (optimizer and activation names, metric lists):
+    /// `normalize` returns the canonical value or `None`.
+    Custom {
+        expected: &'static str,
+        normalize: fn(&AttrValue) -> Option<AttrValue>,
+    },
+    /// Accepted for compatibility and dropped: it tuned something that does not exist
+    /// here (a distributed runtime, checkpoints, threads). The text says why.
+    NoEffect(&'static str),
 }
 
 impl AttrType {
@@ -95,6 +104,8 @@ impl AttrType {
             AttrType::MaxFeatures => {
                 "sqrt, log2, all, an integer count >= 1 or a fraction in (0, 1]".to_string()
             }
+            AttrType::Custom { expected, .. } => expected.to_string(),
+            AttrType::NoEffect(_) => "any value".to_string(),
         }
     }
 }
@@ -139,11 +150,16 @@ impl DefaultValue {
 #[derive(Debug, Clone)]
 pub(crate) struct Resolved {
     values: Attrs,
+    /// Canonical names of the attributes the user gave (not filled in by default).
+    given: BTreeSet<&'static str>,
+    /// One line per accepted attribute that has no effect here.
+    notices: Vec<String>,
 }
 
 /// Checks `attrs` against `specs`. Keys are matched case-insensitively.
 pub(crate) fn resolve(estimator: &str, specs: &[AttrSpec], attrs: &Attrs) -> Result<Resolved> {
     let mut values = Attrs::new();
+    let mut notices = Vec::new();
     let mut given_as: BTreeMap<&'static str, String> = BTreeMap::new();
     for (key, value) in attrs {
         let lower = key.trim().to_ascii_lowercase();
@@ -167,6 +183,10 @@ pub(crate) fn resolve(estimator: &str, specs: &[AttrSpec], attrs: &Attrs) -> Res
             });
         }
         given_as.insert(spec.name, key.clone());
+        if let AttrType::NoEffect(why) = spec.ty {
+            notices.push(format!("{key} has no effect here: {why}"));
+            continue;
+        }
         let normalized =
             normalize(&spec.ty, value).ok_or_else(|| ModelError::InvalidAttribute {
                 estimator: estimator.to_string(),
@@ -176,12 +196,20 @@ pub(crate) fn resolve(estimator: &str, specs: &[AttrSpec], attrs: &Attrs) -> Res
             })?;
         values.insert(spec.name.to_string(), normalized);
     }
+    let given = values
+        .keys()
+        .filter_map(|k| specs.iter().find(|s| s.name == k).map(|s| s.name))
+        .collect();
     for spec in specs {
         if let (false, Some(default)) = (values.contains_key(spec.name), spec.default) {
             values.insert(spec.name.to_string(), default.to_value());
         }
     }
-    Ok(Resolved { values })
+    Ok(Resolved {
+        values,
+        given,
+        notices,
+    })
 }
 
 /// (name, default) per spec, defaults rendered as a user would write them.
@@ -192,15 +220,28 @@ pub(crate) fn describe(specs: &[AttrSpec]) -> Vec<(&'static str, Option<String>)
         .collect()
 }
 
+/// The attributes that change the model, then those accepted without effect: a user
+/// looking for a misspelt name reads the useful ones first.
 fn accepted_list(specs: &[AttrSpec]) -> String {
-    specs
+    let useful = specs
         .iter()
+        .filter(|s| !matches!(s.ty, AttrType::NoEffect(_)))
         .map(|s| match s.default {
             Some(d) => format!("{} (default {})", s.name, d.to_value()),
             None => s.name.to_string(),
         })
         .collect::<Vec<_>>()
-        .join(", ")
+        .join(", ");
+    let ignored: Vec<&str> = specs
+        .iter()
+        .filter(|s| matches!(s.ty, AttrType::NoEffect(_)))
+        .map(|s| s.name)
+        .collect();
+    if ignored.is_empty() {
+        useful
+    } else {
+        format!("{useful}; accepted without effect: {}", ignored.join(", "))
+    }
 }
 
 /// Brings a user value to the spec's canonical type; `None` when it does not fit.
@@ -261,6 +302,16 @@ fn normalize(ty: &AttrType, value: &AttrValue) -> Option<AttrValue> {
             AttrValue::Float(f) if *f > 0.0 && *f <= 1.0 => Some(AttrValue::Float(*f)),
             _ => None,
         },
+        AttrType::Custom { normalize, .. } => normalize(value),
+        AttrType::NoEffect(_) => Some(value.clone()),
+    }
+}
+
+/// The text of a string or bare-name value.
+pub(crate) fn text_of(value: &AttrValue) -> Option<&str> {
+    match value {
+        AttrValue::Str(s) | AttrValue::Ident(s) => Some(s.trim()),
+        _ => None,
     }
 }
 
@@ -277,6 +328,41 @@ impl Resolved {
     /// Every attribute in effect, defaults included.
     pub fn values(&self) -> &Attrs {
         &self.values
+    }
+
+    /// Whether the user gave `name` (under any alias) rather than leaving the default.
+    pub fn given(&self, name: &str) -> bool {
+        self.given.contains(name)
+    }
+
+    /// Lines for the job's log about attributes accepted without effect.
+    pub fn notices(&self) -> &[String] {
+        &self.notices
+    }
+
+    /// Records a value worked out at training time (from the data or the estimator), so
+    /// the saved attributes say what was used.
+    pub fn set(&mut self, name: &str, value: AttrValue) {
+        self.values.insert(name.to_string(), value);
+    }
+
+    pub fn opt_float(&self, name: &str) -> Option<f64> {
+        match self.values.get(name) {
+            Some(AttrValue::Float(v)) => Some(*v),
+            Some(AttrValue::Int(v)) => Some(*v as f64),
+            _ => None,
+        }
+    }
+
+    pub fn opt_str(&self, name: &str) -> Option<&str> {
+        match self.values.get(name) {
+            Some(AttrValue::Str(s)) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn bool(&self, name: &str) -> bool {
+        matches!(self.values.get(name), Some(AttrValue::Bool(true)))
     }
 
     pub fn get(&self, name: &str) -> Option<&AttrValue> {
@@ -433,6 +519,73 @@ pub(crate) mod spec {
 
     pub const fn seed(name: &'static str) -> AttrSpec {
         int(name, 0, 0)
+    }
+
+    /// `spec` also answering to other spellings.
+    pub const fn aliased(spec: AttrSpec, aliases: &'static [&'static str]) -> AttrSpec {
+        AttrSpec { aliases, ..spec }
+    }
+
+    /// `spec` without a default: the estimator works the value out when it is not given.
+    pub const fn optional(spec: AttrSpec) -> AttrSpec {
+        AttrSpec {
+            default: None,
+            ..spec
+        }
+    }
+
+    /// A number in `[min, max]` (`max` may be infinite).
+    pub const fn float(name: &'static str, min: f64, max: f64, default: f64) -> AttrSpec {
+        AttrSpec {
+            name,
+            aliases: &[],
+            ty: AttrType::Float {
+                min,
+                max,
+                min_open: false,
+            },
+            default: Some(DefaultValue::Float(default)),
+        }
+    }
+
+    pub const fn choice(
+        name: &'static str,
+        choices: &'static [&'static str],
+        default: &'static str,
+    ) -> AttrSpec {
+        AttrSpec {
+            name,
+            aliases: &[],
+            ty: AttrType::Choice(choices),
+            default: Some(DefaultValue::Str(default)),
+        }
+    }
+
+    pub const fn custom(
+        name: &'static str,
+        expected: &'static str,
+        normalize: fn(&super::AttrValue) -> Option<super::AttrValue>,
+        default: Option<DefaultValue>,
+    ) -> AttrSpec {
+        AttrSpec {
+            name,
+            aliases: &[],
+            ty: AttrType::Custom {
+                expected,
+                normalize,
+            },
+            default,
+        }
+    }
+
+    /// Accepted and dropped with a notice saying `why`.
+    pub const fn no_effect(name: &'static str, why: &'static str) -> AttrSpec {
+        AttrSpec {
+            name,
+            aliases: &[],
+            ty: AttrType::NoEffect(why),
+            default: None,
+        }
     }
 }
 

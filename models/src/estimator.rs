@@ -3,10 +3,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::attrs::{AttrSpec, Resolved};
+use crate::attrs::{AttrSpec, AttrType, Resolved};
+use crate::dnn::{self, DnnFlavor, TF_RUNTIME_SPECS};
 use crate::error::{ModelError, Result};
-use crate::gbdt::Objective;
-use crate::{dnn, forest, gbdt, kmeans, linear};
+use crate::gbdt::{self, Booster, Objective};
+use crate::optimizer::OPTIMIZER_SPECS;
+use crate::{forest, kmeans, linear};
 
 /// What a model predicts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,16 +21,49 @@ pub enum Task {
     Clustering,
 }
 
+/// What the engine needs to know about an estimator before it loads any data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EstimatorInfo {
+    /// The canonical spelling (`DNNClassifier`, `xgboost.gbtree`, ...).
+    pub name: &'static str,
+    /// Supervised estimators need `LABEL`; clustering must not have one.
+    pub needs_label: bool,
+    /// The inputs `COLUMN ... FOR <input>` may name (wide and deep:
+    /// `linear_feature_columns`, `dnn_feature_columns`); empty for single-input models.
+    pub inputs: &'static [&'static str],
+}
+
+/// `COLUMN ... FOR` inputs of wide and deep, TensorFlow's argument names.
+pub(crate) const WIDE_DEEP_INPUTS: &[&str] = &["linear_feature_columns", "dnn_feature_columns"];
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) enum Estimator {
     #[serde(rename = "DNNClassifier")]
     DnnClassifier,
     #[serde(rename = "DNNRegressor")]
     DnnRegressor,
+    #[serde(rename = "sqlflow_models.DNNClassifier")]
+    KerasDnnClassifier,
+    #[serde(rename = "sqlflow_models.DNNRegressor")]
+    KerasDnnRegressor,
+    #[serde(rename = "DNNLinearCombinedClassifier")]
+    WideDeepClassifier,
+    #[serde(rename = "DNNLinearCombinedRegressor")]
+    WideDeepRegressor,
     LinearClassifier,
     LinearRegressor,
     #[serde(rename = "xgboost.gbtree")]
     XgboostGbtree,
+    #[serde(rename = "xgboost.gblinear")]
+    XgboostGblinear,
+    #[serde(rename = "xgboost.dart")]
+    XgboostDart,
+    #[serde(rename = "xgboost.XGBClassifier")]
+    XgbClassifier,
+    #[serde(rename = "xgboost.XGBRegressor")]
+    XgbRegressor,
+    BoostedTreesClassifier,
+    BoostedTreesRegressor,
     DecisionTreeClassifier,
     DecisionTreeRegressor,
     RandomForestClassifier,
@@ -36,12 +71,22 @@ pub(crate) enum Estimator {
     KMeans,
 }
 
-const ALL: [Estimator; 10] = [
+const ALL: [Estimator; 20] = [
     Estimator::DnnClassifier,
     Estimator::DnnRegressor,
+    Estimator::KerasDnnClassifier,
+    Estimator::KerasDnnRegressor,
+    Estimator::WideDeepClassifier,
+    Estimator::WideDeepRegressor,
     Estimator::LinearClassifier,
     Estimator::LinearRegressor,
     Estimator::XgboostGbtree,
+    Estimator::XgboostGblinear,
+    Estimator::XgboostDart,
+    Estimator::XgbClassifier,
+    Estimator::XgbRegressor,
+    Estimator::BoostedTreesClassifier,
+    Estimator::BoostedTreesRegressor,
     Estimator::DecisionTreeClassifier,
     Estimator::DecisionTreeRegressor,
     Estimator::RandomForestClassifier,
@@ -52,6 +97,39 @@ const ALL: [Estimator; 10] = [
 /// The estimator names [`train`](crate::train) accepts (matched case-insensitively).
 pub fn estimator_names() -> Vec<&'static str> {
     ALL.iter().map(|e| e.name()).collect()
+}
+
+/// The estimator `name` means, for the engine's checks before training.
+pub fn estimator_info(name: &str) -> Result<EstimatorInfo> {
+    let est = Estimator::from_name(name)?;
+    Ok(EstimatorInfo {
+        name: est.name(),
+        needs_label: est != Estimator::KMeans,
+        inputs: if est.is_wide_deep() {
+            WIDE_DEEP_INPUTS
+        } else {
+            &[]
+        },
+    })
+}
+
+const LINEAR_SOLVED: &str = "the linear model is solved to the optimum on all rows at once \
+     (L-BFGS for classifiers, exact least squares for regressors), so no optimizer, epoch or \
+     batch is involved";
+
+/// A linear model's `model.optimizer`, `optimizer.*`, `train.epoch`, ...: accepted, as
+/// TensorFlow's `LinearClassifier` takes them, without effect.
+fn linear_no_effect() -> impl Iterator<Item = AttrSpec> {
+    OPTIMIZER_SPECS
+        .iter()
+        .map(|s| s.name)
+        .chain(["train.epoch", "train.batch_size", "train.max_steps"])
+        .map(|name| AttrSpec {
+            name,
+            aliases: &[],
+            ty: AttrType::NoEffect(LINEAR_SOLVED),
+            default: None,
+        })
 }
 
 impl Estimator {
@@ -70,9 +148,19 @@ impl Estimator {
         match self {
             Estimator::DnnClassifier => "DNNClassifier",
             Estimator::DnnRegressor => "DNNRegressor",
+            Estimator::KerasDnnClassifier => "sqlflow_models.DNNClassifier",
+            Estimator::KerasDnnRegressor => "sqlflow_models.DNNRegressor",
+            Estimator::WideDeepClassifier => "DNNLinearCombinedClassifier",
+            Estimator::WideDeepRegressor => "DNNLinearCombinedRegressor",
             Estimator::LinearClassifier => "LinearClassifier",
             Estimator::LinearRegressor => "LinearRegressor",
             Estimator::XgboostGbtree => "xgboost.gbtree",
+            Estimator::XgboostGblinear => "xgboost.gblinear",
+            Estimator::XgboostDart => "xgboost.dart",
+            Estimator::XgbClassifier => "xgboost.XGBClassifier",
+            Estimator::XgbRegressor => "xgboost.XGBRegressor",
+            Estimator::BoostedTreesClassifier => "BoostedTreesClassifier",
+            Estimator::BoostedTreesRegressor => "BoostedTreesRegressor",
             Estimator::DecisionTreeClassifier => "DecisionTreeClassifier",
             Estimator::DecisionTreeRegressor => "DecisionTreeRegressor",
             Estimator::RandomForestClassifier => "RandomForestClassifier",
@@ -81,64 +169,143 @@ impl Estimator {
         }
     }
 
-    pub fn specs(self) -> &'static [AttrSpec] {
+    /// The neural estimators' attribute names and defaults.
+    pub fn dnn_flavor(self) -> Option<&'static DnnFlavor> {
         match self {
-            Estimator::DnnClassifier => dnn::CLASSIFIER_SPECS,
-            Estimator::DnnRegressor => dnn::REGRESSOR_SPECS,
-            Estimator::LinearClassifier => linear::CLASSIFIER_SPECS,
-            Estimator::LinearRegressor => linear::REGRESSOR_SPECS,
-            Estimator::XgboostGbtree => gbdt::SPECS,
-            Estimator::DecisionTreeClassifier | Estimator::DecisionTreeRegressor => {
-                forest::TREE_SPECS
+            Estimator::DnnClassifier | Estimator::DnnRegressor => Some(&dnn::CANNED),
+            Estimator::KerasDnnClassifier => Some(&dnn::KERAS_CLASSIFIER),
+            Estimator::KerasDnnRegressor => Some(&dnn::KERAS_REGRESSOR),
+            Estimator::WideDeepClassifier | Estimator::WideDeepRegressor => Some(&dnn::WIDE_DEEP),
+            _ => None,
+        }
+    }
+
+    pub fn is_wide_deep(self) -> bool {
+        matches!(
+            self,
+            Estimator::WideDeepClassifier | Estimator::WideDeepRegressor
+        )
+    }
+
+    /// The booster an `xgboost.*` estimator trains when `booster` is not given.
+    pub fn xgboost_booster(self) -> Option<Booster> {
+        match self {
+            Estimator::XgboostGbtree | Estimator::XgbClassifier | Estimator::XgbRegressor => {
+                Some(Booster::Gbtree)
             }
-            Estimator::RandomForestClassifier => forest::FOREST_CLASSIFIER_SPECS,
-            Estimator::RandomForestRegressor => forest::FOREST_REGRESSOR_SPECS,
-            Estimator::KMeans => kmeans::SPECS,
+            Estimator::XgboostGblinear => Some(Booster::Gblinear),
+            Estimator::XgboostDart => Some(Booster::Dart),
+            _ => None,
+        }
+    }
+
+    pub fn is_boosted_trees(self) -> bool {
+        matches!(
+            self,
+            Estimator::BoostedTreesClassifier | Estimator::BoostedTreesRegressor
+        )
+    }
+
+    pub fn specs(self) -> Vec<AttrSpec> {
+        if let Some(flavor) = self.dnn_flavor() {
+            return flavor.specs(self.task_if_fixed() == Some(Task::Classification));
+        }
+        match self {
+            Estimator::LinearClassifier => linear::CLASSIFIER_SPECS
+                .iter()
+                .copied()
+                .chain(linear_no_effect())
+                .chain(TF_RUNTIME_SPECS.iter().copied())
+                .collect(),
+            Estimator::LinearRegressor => linear::REGRESSOR_SPECS
+                .iter()
+                .copied()
+                .chain(linear_no_effect())
+                .chain(TF_RUNTIME_SPECS.iter().copied())
+                .collect(),
+            Estimator::BoostedTreesClassifier => gbdt::boosted_trees_specs(true),
+            Estimator::BoostedTreesRegressor => gbdt::boosted_trees_specs(false),
+            Estimator::DecisionTreeClassifier | Estimator::DecisionTreeRegressor => {
+                forest::TREE_SPECS.to_vec()
+            }
+            Estimator::RandomForestClassifier => forest::FOREST_CLASSIFIER_SPECS.to_vec(),
+            Estimator::RandomForestRegressor => forest::FOREST_REGRESSOR_SPECS.to_vec(),
+            Estimator::KMeans => kmeans::SPECS.to_vec(),
+            _ => gbdt::XGB_SPECS.to_vec(),
         }
     }
 
     /// Attributes that fix a model's shape, so a warm start cannot change them.
     pub fn shape_attrs(self) -> &'static [&'static str] {
         match self {
-            Estimator::DnnClassifier | Estimator::DnnRegressor => dnn::SHAPE_ATTRS,
+            Estimator::WideDeepClassifier | Estimator::WideDeepRegressor => {
+                &["model.dnn_hidden_units", "model.n_classes"]
+            }
+            Estimator::DnnClassifier
+            | Estimator::DnnRegressor
+            | Estimator::KerasDnnClassifier
+            | Estimator::KerasDnnRegressor => &["model.hidden_units", "model.n_classes"],
             Estimator::LinearClassifier | Estimator::LinearRegressor => linear::SHAPE_ATTRS,
-            Estimator::XgboostGbtree => gbdt::SHAPE_ATTRS,
+            Estimator::BoostedTreesClassifier | Estimator::BoostedTreesRegressor => {
+                &["model.n_classes"]
+            }
             Estimator::KMeans => kmeans::SHAPE_ATTRS,
+            e if e.xgboost_booster().is_some() => gbdt::XGB_SHAPE_ATTRS,
             _ => &[],
         }
     }
 
-    pub fn task(self, attrs: &Resolved) -> Task {
-        match self {
+    /// The task, when the name alone decides it (not for `xgboost.gbtree` & co., whose
+    /// `objective` does).
+    fn task_if_fixed(self) -> Option<Task> {
+        Some(match self {
             Estimator::DnnClassifier
+            | Estimator::KerasDnnClassifier
+            | Estimator::WideDeepClassifier
             | Estimator::LinearClassifier
+            | Estimator::XgbClassifier
+            | Estimator::BoostedTreesClassifier
             | Estimator::DecisionTreeClassifier
             | Estimator::RandomForestClassifier => Task::Classification,
             Estimator::DnnRegressor
+            | Estimator::KerasDnnRegressor
+            | Estimator::WideDeepRegressor
             | Estimator::LinearRegressor
+            | Estimator::XgbRegressor
+            | Estimator::BoostedTreesRegressor
             | Estimator::DecisionTreeRegressor
             | Estimator::RandomForestRegressor => Task::Regression,
-            Estimator::XgboostGbtree
-                if Objective::from_name(attrs.str("objective")).is_classification() =>
-            {
-                Task::Classification
-            }
-            Estimator::XgboostGbtree => Task::Regression,
             Estimator::KMeans => Task::Clustering,
-        }
+            Estimator::XgboostGbtree | Estimator::XgboostGblinear | Estimator::XgboostDart => {
+                return None;
+            }
+        })
     }
 
-    /// Neural, linear and distance-based models need one-hot categories; trees split
-    /// ordinal codes directly.
-    pub fn one_hot(self) -> bool {
-        matches!(
-            self,
-            Estimator::DnnClassifier
-                | Estimator::DnnRegressor
-                | Estimator::LinearClassifier
-                | Estimator::LinearRegressor
-                | Estimator::KMeans
-        )
+    pub fn task(self, attrs: &Resolved) -> Task {
+        self.task_if_fixed().unwrap_or_else(|| {
+            match attrs.opt_str("objective").map(Objective::from_name) {
+                Some(o) if o.is_classification() => Task::Classification,
+                _ => Task::Regression,
+            }
+        })
+    }
+
+    /// The booster in effect for an `xgboost.*` estimator.
+    pub fn booster(self, attrs: &Resolved) -> Option<Booster> {
+        let default = self.xgboost_booster()?;
+        Some(attrs.opt_str("booster").map_or(default, Booster::from_name))
+    }
+
+    /// Neural, linear and distance-based models (and XGBoost's linear booster) need
+    /// one-hot categories; trees split ordinal codes directly.
+    pub fn one_hot(self, attrs: &Resolved) -> bool {
+        self.dnn_flavor().is_some()
+            || matches!(
+                self,
+                Estimator::LinearClassifier | Estimator::LinearRegressor | Estimator::KMeans
+            )
+            || self.booster(attrs) == Some(Booster::Gblinear)
     }
 
     pub fn supports_warm_start(self) -> bool {
@@ -171,12 +338,18 @@ mod tests {
                 "{}: a name or alias appears twice",
                 est.name()
             );
-            let resolved = resolve(est.name(), specs, &Attrs::new()).unwrap();
+            let resolved = resolve(est.name(), &specs, &Attrs::new()).unwrap();
             for shape in est.shape_attrs() {
                 assert!(
                     specs.iter().any(|s| s.name == *shape)
-                        || est == Estimator::LinearRegressor
-                        || est == Estimator::DnnRegressor,
+                        || matches!(
+                            est,
+                            Estimator::LinearRegressor
+                                | Estimator::DnnRegressor
+                                | Estimator::KerasDnnRegressor
+                                | Estimator::WideDeepRegressor
+                                | Estimator::BoostedTreesRegressor
+                        ),
                     "{}: {shape}",
                     est.name()
                 );
@@ -186,6 +359,23 @@ mod tests {
                 Estimator::from_name(&est.name().to_ascii_uppercase()).unwrap(),
                 est
             );
+            // the saved name is the name users write
+            let json = serde_json::to_string(&est).unwrap();
+            assert_eq!(json, format!("\"{}\"", est.name()));
         }
+    }
+
+    #[test]
+    fn info_for_the_engine() {
+        let km = estimator_info("kmeans").unwrap();
+        assert!(!km.needs_label && km.inputs.is_empty());
+        let wd = estimator_info("dnnlinearcombinedclassifier").unwrap();
+        assert_eq!(wd.name, "DNNLinearCombinedClassifier");
+        assert_eq!(wd.inputs, WIDE_DEEP_INPUTS);
+        let err = estimator_info("NoSuchModel").unwrap_err().to_string();
+        assert!(
+            err.contains("unknown estimator 'NoSuchModel'") && err.contains("xgboost.dart"),
+            "{err}"
+        );
     }
 }

@@ -133,6 +133,19 @@ impl FeatureEncoder {
         }
     }
 
+    /// Each input column's name and the matrix columns it encodes to.
+    pub fn column_ranges(&self) -> Vec<(&str, std::ops::Range<usize>)> {
+        let mut offset = 0;
+        self.columns
+            .iter()
+            .map(|c| {
+                let w = self.column_width(c);
+                offset += w;
+                (c.name.as_str(), offset - w..offset)
+            })
+            .collect()
+    }
+
     /// Names of the matrix columns (`color=red` for one-hot categories).
     pub fn encoded_names(&self) -> Vec<String> {
         let mut names = Vec::with_capacity(self.width());

@@ -97,15 +97,12 @@ impl Forest {
             d => d,
         };
         let params = TreeParams {
-            max_depth,
-            min_samples_split: attrs.usize("model.min_samples_split"),
-            min_samples_leaf: attrs.usize("model.min_samples_leaf"),
-            min_child_weight: 0.0,
-            lambda: 0.0,
-            alpha: 0.0,
-            min_gain: 0.0,
             max_features: resolve_max_features(attrs.get("model.max_features"), x.cols),
-            leaf_scale: 1.0,
+            ..TreeParams::cart(
+                max_depth,
+                attrs.usize("model.min_samples_split"),
+                attrs.usize("model.min_samples_leaf"),
+            )
         };
         let seed = attrs.seed("model.seed");
         let binned = Binned::new(x, MAX_BINS);

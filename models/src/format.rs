@@ -19,7 +19,7 @@ use crate::model::TrainedModel;
 const MAGIC: &[u8; 8] = b"SQLFMODL";
 
 /// The format version this build writes and the newest it reads.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 const HEADER: usize = MAGIC.len() + 4;
 

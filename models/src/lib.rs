@@ -3,19 +3,24 @@
 //! nothing of databases, SQL, gRPC or the server.
 //!
 //! # Contents
-//! - [`train`] → [`TrainedModel`] (`predict`, `predict_proba`, `evaluate`,
-//!   `feature_importance`, `to_bytes` / `from_bytes`, metadata accessors).
+//! - [`train`] / [`train_with`] (validation rows, metrics, `COLUMN ... FOR` groups) →
+//!   [`TrainedModel`] (`predict`, `predict_proba`, `evaluate`, `feature_importance`,
+//!   `to_bytes` / `from_bytes`, metadata accessors); [`validate_attributes`] and
+//!   [`estimator_info`] for checks before any data is read.
 //! - Inputs: [`Column`] of optional [`Feature`]s (NULL = `None`), [`LabelColumn`];
 //!   attributes [`Attrs`] of [`AttrValue`]s. Outputs: [`Prediction`], [`ClassLabel`].
 //! - [`ModelError`]: every failure, worded for the SQL user.
-//! - [`metrics`]: Accuracy, Precision, Recall, F1, AUC, MSE, MAE, R2, ARI.
+//! - [`metrics`]: Accuracy, Precision, Recall, F1, AUC, MSE, MAE, R2, ARI, ..., also under
+//!   Keras' and scikit-learn's names.
 //!
 //! # Estimators (names matched case-insensitively)
 //! | name | task | module |
 //! |---|---|---|
-//! | `DNNClassifier`, `DNNRegressor` | MLP, Adam | `dnn` |
+//! | `DNNClassifier`, `DNNRegressor`, `sqlflow_models.DNN*` | MLP, TensorFlow/Keras optimizers | `dnn`, `optimizer` |
+//! | `DNNLinearCombinedClassifier`, `DNNLinearCombinedRegressor` | wide and deep | `dnn` |
 //! | `LinearClassifier`, `LinearRegressor` | logistic (L-BFGS) / least squares | `linear` |
-//! | `xgboost.gbtree` | gradient-boosted trees, XGBoost objectives | `gbdt` |
+//! | `xgboost.gbtree`, `.dart`, `.gblinear`, `.XGBClassifier`, `.XGBRegressor` | XGBoost's boosters | `gbdt`, `tree` |
+//! | `BoostedTreesClassifier`, `BoostedTreesRegressor` | TensorFlow's names on gbtree | `gbdt` |
 //! | `DecisionTreeClassifier`, `DecisionTreeRegressor` | CART | `forest`, `tree` |
 //! | `RandomForestClassifier`, `RandomForestRegressor` | bagged CART | `forest`, `tree` |
 //! | `KMeans` | k-means++ / Lloyd | `kmeans` |
@@ -31,8 +36,8 @@
 //! predictions map back to them.
 //!
 //! # Determinism
-//! Every random choice comes from a seed attribute (`model.seed`, or `seed` for
-//! `xgboost.gbtree`; default 0), so the same data and attributes give the same model.
+//! Every random choice comes from a seed attribute (`model.seed`, or `seed` for the
+//! `xgboost.*` estimators; default 0), so the same data and attributes give the same model.
 //!
 //! # Saved models
 //! [`TrainedModel::to_bytes`] writes a versioned format ([`FORMAT_VERSION`]); see the
@@ -42,6 +47,7 @@ mod attrs;
 mod binning;
 mod data;
 mod dnn;
+mod embedding;
 mod error;
 mod estimator;
 mod explain;
@@ -54,20 +60,23 @@ mod labels;
 mod linear;
 pub mod metrics;
 mod model;
+mod monitor;
 mod optim;
+mod optimizer;
 mod rng;
 mod tree;
 
 pub use attrs::{AttrValue, Attrs};
 pub use data::{ClassLabel, Column, Feature, LabelColumn, Prediction};
+pub use embedding::{Combiner, EmbeddingSpec};
 pub use error::{ModelError, Result};
-pub use estimator::{Task, estimator_names};
+pub use estimator::{EstimatorInfo, Task, estimator_info, estimator_names};
 pub use format::FORMAT_VERSION;
-pub use model::{TrainedModel, train};
+pub use model::{TrainOptions, TrainedModel, train, train_with, validate_attributes};
 
 /// The attributes `estimator` accepts: (name, default rendered as SQL, or `None` when the
 /// default is worked out from the data). For help texts and documentation.
 pub fn accepted_attributes(estimator: &str) -> Result<Vec<(&'static str, Option<String>)>> {
     let est = estimator::Estimator::from_name(estimator)?;
-    Ok(attrs::describe(est.specs()))
+    Ok(attrs::describe(&est.specs()))
 }

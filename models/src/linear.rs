@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::attrs::{AttrSpec, Resolved, spec};
+use crate::attrs::{AttrSpec, AttrType, DefaultValue, Resolved, spec};
 use crate::data::{Labels, Matrix, Scaler};
 use crate::dnn::softmax_in_place;
 use crate::error::{ModelError, Result};
@@ -16,7 +16,16 @@ pub(crate) const CLASSIFIER_SPECS: &[AttrSpec] = &[
     spec::int("train.max_iter", 1, 100),
 ];
 
-pub(crate) const REGRESSOR_SPECS: &[AttrSpec] = &[spec::non_negative("model.l2_reg", 0.0)];
+pub(crate) const REGRESSOR_SPECS: &[AttrSpec] = &[
+    spec::non_negative("model.l2_reg", 0.0),
+    // TensorFlow's multi-output regression; a SQL label column holds one number per row.
+    AttrSpec {
+        name: "model.label_dimension",
+        aliases: &[],
+        ty: AttrType::Int { min: 1, max: 1 },
+        default: Some(DefaultValue::Int(1)),
+    },
+];
 
 pub(crate) const SHAPE_ATTRS: &[&str] = &["model.n_classes"];
 

@@ -6,12 +6,251 @@
 //! predictions (as scikit-learn), and AUC is the one-vs-rest macro average over the
 //! classes that have both positive and negative rows.
 
-/// Metric names for classifiers, as `EVALUATE` accepts them (case-insensitive).
+//! Besides the short names, the names Keras (`tf.keras.metrics`) and scikit-learn
+//! (`sklearn.metrics`) give the same metrics are accepted, as SQLFlow's TensorFlow and
+//! XGBoost programs wrote them; see [`names`].
+
+/// The classifier metrics `EVALUATE` reports when none are named.
 pub const CLASSIFICATION_METRICS: &[&str] = &["Accuracy", "Precision", "Recall", "F1", "AUC"];
-/// Metric names for regressors.
+/// The regressor metrics reported when none are named.
 pub const REGRESSION_METRICS: &[&str] = &["MSE", "MAE", "R2"];
-/// Metric names for clustering (compared against a label column).
+/// The clustering metric (compared against a label column).
 pub const CLUSTERING_METRICS: &[&str] = &["ARI"];
+
+/// What a metric computes; several names (Keras, scikit-learn, short) map to one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Metric {
+    Accuracy,
+    BalancedAccuracy,
+    Precision,
+    Recall,
+    F1,
+    Auc,
+    AveragePrecision,
+    LogLoss,
+    ZeroOneLoss,
+    Kappa,
+    Mcc,
+    Brier,
+    TruePositives,
+    TrueNegatives,
+    FalsePositives,
+    FalseNegatives,
+    Mse,
+    Rmse,
+    Mae,
+    /// Keras: in percent.
+    MapePercent,
+    /// scikit-learn: a fraction.
+    Mape,
+    Msle,
+    R2,
+    ExplainedVariance,
+    MedianAbsoluteError,
+    MaxError,
+    Ari,
+}
+
+/// Classifier metric names (matched case-insensitively).
+const CLASSIFICATION_NAMES: &[(&str, Metric)] = &[
+    ("Accuracy", Metric::Accuracy),
+    ("Precision", Metric::Precision),
+    ("Recall", Metric::Recall),
+    ("F1", Metric::F1),
+    ("AUC", Metric::Auc),
+    // Keras
+    ("BinaryAccuracy", Metric::Accuracy),
+    ("CategoricalAccuracy", Metric::Accuracy),
+    ("SparseCategoricalAccuracy", Metric::Accuracy),
+    ("BinaryCrossentropy", Metric::LogLoss),
+    ("CategoricalCrossentropy", Metric::LogLoss),
+    ("SparseCategoricalCrossentropy", Metric::LogLoss),
+    ("TruePositives", Metric::TruePositives),
+    ("TrueNegatives", Metric::TrueNegatives),
+    ("FalsePositives", Metric::FalsePositives),
+    ("FalseNegatives", Metric::FalseNegatives),
+    // scikit-learn
+    ("accuracy_score", Metric::Accuracy),
+    ("balanced_accuracy_score", Metric::BalancedAccuracy),
+    ("precision_score", Metric::Precision),
+    ("recall_score", Metric::Recall),
+    ("f1_score", Metric::F1),
+    ("roc_auc_score", Metric::Auc),
+    ("average_precision_score", Metric::AveragePrecision),
+    ("log_loss", Metric::LogLoss),
+    ("zero_one_loss", Metric::ZeroOneLoss),
+    ("hamming_loss", Metric::ZeroOneLoss),
+    ("cohen_kappa_score", Metric::Kappa),
+    ("matthews_corrcoef", Metric::Mcc),
+    ("brier_score_loss", Metric::Brier),
+];
+
+/// Regressor metric names.
+const REGRESSION_NAMES: &[(&str, Metric)] = &[
+    ("MSE", Metric::Mse),
+    ("MAE", Metric::Mae),
+    ("R2", Metric::R2),
+    ("RMSE", Metric::Rmse),
+    // Keras
+    ("MeanSquaredError", Metric::Mse),
+    ("RootMeanSquaredError", Metric::Rmse),
+    ("MeanAbsoluteError", Metric::Mae),
+    ("MeanAbsolutePercentageError", Metric::MapePercent),
+    ("MeanSquaredLogarithmicError", Metric::Msle),
+    // scikit-learn
+    ("mean_squared_error", Metric::Mse),
+    ("mean_absolute_error", Metric::Mae),
+    ("mean_absolute_percentage_error", Metric::Mape),
+    ("mean_squared_log_error", Metric::Msle),
+    ("r2_score", Metric::R2),
+    ("explained_variance_score", Metric::ExplainedVariance),
+    ("median_absolute_error", Metric::MedianAbsoluteError),
+    ("max_error", Metric::MaxError),
+];
+
+const CLUSTERING_NAMES: &[(&str, Metric)] =
+    &[("ARI", Metric::Ari), ("adjusted_rand_score", Metric::Ari)];
+
+/// Every accepted metric name for a kind of model: `"classification"`,
+/// `"regression"` or `"clustering"`.
+pub fn names(kind: &str) -> Vec<&'static str> {
+    table(kind).iter().map(|(n, _)| *n).collect()
+}
+
+fn table(kind: &str) -> &'static [(&'static str, Metric)] {
+    match kind {
+        "classification" => CLASSIFICATION_NAMES,
+        "regression" => REGRESSION_NAMES,
+        _ => CLUSTERING_NAMES,
+    }
+}
+
+/// The metric `name` means for a kind of model (case-insensitive).
+pub(crate) fn lookup(name: &str, kind: &str) -> Option<Metric> {
+    let name = name.trim();
+    table(kind)
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, m)| *m)
+}
+
+impl Metric {
+    /// A classifier metric from the truth, the class probabilities and the predicted
+    /// classes; `None` when the rows do not define it (AUC with one class present).
+    pub(crate) fn classification(
+        self,
+        y: &[usize],
+        proba: &[Vec<f64>],
+        pred: &[usize],
+        k: usize,
+    ) -> Option<f64> {
+        let counts = |which: Metric| -> f64 {
+            let n = y.len() as f64;
+            let right = y.iter().zip(pred).filter(|(a, b)| a == b).count() as f64;
+            if k == 2 {
+                let c = |t: usize, p: usize| {
+                    y.iter()
+                        .zip(pred)
+                        .filter(|&(&a, &b)| a == t && b == p)
+                        .count() as f64
+                };
+                match which {
+                    Metric::TruePositives => c(1, 1),
+                    Metric::TrueNegatives => c(0, 0),
+                    Metric::FalsePositives => c(0, 1),
+                    _ => c(1, 0),
+                }
+            } else {
+                // One-vs-rest counts summed over the classes.
+                let wrong = n - right;
+                match which {
+                    Metric::TruePositives => right,
+                    Metric::TrueNegatives => k as f64 * n - right - 2.0 * wrong,
+                    _ => wrong,
+                }
+            }
+        };
+        Some(match self {
+            Metric::Accuracy => accuracy(y, pred),
+            Metric::ZeroOneLoss => 1.0 - accuracy(y, pred),
+            Metric::BalancedAccuracy => balanced_accuracy(y, pred, k),
+            Metric::Precision => precision(y, pred, k),
+            Metric::Recall => recall(y, pred, k),
+            Metric::F1 => f1(y, pred, k),
+            Metric::Auc => auc(y, proba, k)?,
+            Metric::AveragePrecision => average_precision(y, proba, k)?,
+            Metric::LogLoss => log_loss(y, proba),
+            Metric::Kappa => kappa(y, pred, k),
+            Metric::Mcc => mcc(y, pred, k),
+            Metric::Brier => brier(y, proba, k),
+            Metric::TruePositives
+            | Metric::TrueNegatives
+            | Metric::FalsePositives
+            | Metric::FalseNegatives => counts(self),
+            _ => return None,
+        })
+    }
+
+    /// A regressor metric.
+    pub(crate) fn regression(self, y: &[f64], pred: &[f64]) -> Option<f64> {
+        let abs_err = || y.iter().zip(pred).map(|(a, b)| (a - b).abs());
+        Some(match self {
+            Metric::Mse => mse(y, pred),
+            Metric::Rmse => mse(y, pred).sqrt(),
+            Metric::Mae => mae(y, pred),
+            Metric::MapePercent => {
+                100.0
+                    * mean(
+                        y.iter()
+                            .zip(pred)
+                            .map(|(a, b)| (a - b).abs() / a.abs().max(1e-7)),
+                        y.len(),
+                    )
+            }
+            Metric::Mape => mean(
+                y.iter()
+                    .zip(pred)
+                    .map(|(a, b)| (a - b).abs() / a.abs().max(f64::EPSILON)),
+                y.len(),
+            ),
+            Metric::Msle => mean(
+                y.iter().zip(pred).map(|(a, b)| {
+                    // Keras clips at 0 rather than failing on a negative value.
+                    let d = a.max(0.0).ln_1p() - b.max(0.0).ln_1p();
+                    d * d
+                }),
+                y.len(),
+            ),
+            Metric::R2 => r2(y, pred),
+            Metric::ExplainedVariance => {
+                let diff: Vec<f64> = y.iter().zip(pred).map(|(a, b)| a - b).collect();
+                let var_y = variance(y);
+                let var_d = variance(&diff);
+                if var_y == 0.0 {
+                    if var_d == 0.0 { 1.0 } else { 0.0 }
+                } else {
+                    1.0 - var_d / var_y
+                }
+            }
+            Metric::MedianAbsoluteError => {
+                let mut e: Vec<f64> = abs_err().collect();
+                e.sort_by(f64::total_cmp);
+                match e.len() {
+                    0 => 0.0,
+                    n if n % 2 == 1 => e[n / 2],
+                    n => (e[n / 2 - 1] + e[n / 2]) / 2.0,
+                }
+            }
+            Metric::MaxError => abs_err().fold(0.0, f64::max),
+            _ => return None,
+        })
+    }
+}
+
+fn variance(v: &[f64]) -> f64 {
+    let m = mean(v.iter().copied(), v.len());
+    mean(v.iter().map(|x| (x - m) * (x - m)), v.len())
+}
 
 /// The canonical spelling of `name` among `valid`, matched case-insensitively.
 pub fn canonical(name: &str, valid: &[&'static str]) -> Option<&'static str> {
@@ -73,6 +312,120 @@ fn averaged(
         .map(|(tp, pp, ap)| per_class(*tp, *pp, *ap))
         .sum::<f64>()
         / present.len() as f64
+}
+
+/// Mean recall over the classes that occur in the truth (scikit-learn's
+/// `balanced_accuracy_score`).
+pub fn balanced_accuracy(y_true: &[usize], y_pred: &[usize], n_classes: usize) -> f64 {
+    let c = confusion(y_true, y_pred, n_classes);
+    let present: Vec<f64> = c
+        .iter()
+        .filter(|(_, _, ap)| *ap > 0.0)
+        .map(|(tp, _, ap)| tp / ap)
+        .collect();
+    mean(present.iter().copied(), present.len())
+}
+
+/// Cohen's kappa: agreement beyond chance.
+pub fn kappa(y_true: &[usize], y_pred: &[usize], n_classes: usize) -> f64 {
+    let n = y_true.len() as f64;
+    if n == 0.0 {
+        return 0.0;
+    }
+    let c = confusion(y_true, y_pred, n_classes);
+    let po = c.iter().map(|(tp, _, _)| tp).sum::<f64>() / n;
+    let pe = c.iter().map(|(_, pp, ap)| pp * ap).sum::<f64>() / (n * n);
+    if pe >= 1.0 {
+        0.0
+    } else {
+        (po - pe) / (1.0 - pe)
+    }
+}
+
+/// Matthews correlation coefficient, multi-class form (as scikit-learn).
+pub fn mcc(y_true: &[usize], y_pred: &[usize], n_classes: usize) -> f64 {
+    let s = y_true.len() as f64;
+    let c = confusion(y_true, y_pred, n_classes);
+    let correct: f64 = c.iter().map(|(tp, _, _)| tp).sum();
+    let pt: f64 = c.iter().map(|(_, pp, ap)| pp * ap).sum();
+    let pp2: f64 = c.iter().map(|(_, pp, _)| pp * pp).sum();
+    let ap2: f64 = c.iter().map(|(_, _, ap)| ap * ap).sum();
+    let denom = ((s * s - pp2) * (s * s - ap2)).sqrt();
+    if denom == 0.0 {
+        0.0
+    } else {
+        (correct * s - pt) / denom
+    }
+}
+
+/// Mean cross-entropy of the true class's probability (clipped at 1e-15).
+pub fn log_loss(y_true: &[usize], proba: &[Vec<f64>]) -> f64 {
+    mean(
+        y_true
+            .iter()
+            .zip(proba)
+            .map(|(&t, p)| -p.get(t).copied().unwrap_or(0.0).clamp(1e-15, 1.0).ln()),
+        y_true.len(),
+    )
+}
+
+/// Brier score: squared distance between the probabilities and the one-hot truth; for
+/// two classes the positive class's probability only (scikit-learn's
+/// `brier_score_loss`), for more the sum over classes.
+pub fn brier(y_true: &[usize], proba: &[Vec<f64>], n_classes: usize) -> f64 {
+    mean(
+        y_true.iter().zip(proba).map(|(&t, p)| {
+            let hit = |k: usize| if t == k { 1.0 } else { 0.0 };
+            if n_classes == 2 {
+                let d = p.get(1).copied().unwrap_or(0.0) - hit(1);
+                d * d
+            } else {
+                (0..n_classes)
+                    .map(|k| {
+                        let d = p.get(k).copied().unwrap_or(0.0) - hit(k);
+                        d * d
+                    })
+                    .sum()
+            }
+        }),
+        y_true.len(),
+    )
+}
+
+/// Area under the precision-recall curve as scikit-learn's `average_precision_score`
+/// (Σ (Rₙ − Rₙ₋₁)·Pₙ over score thresholds); the macro average over classes for more
+/// than two. `None` when no class has a positive row.
+pub fn average_precision(y_true: &[usize], proba: &[Vec<f64>], n_classes: usize) -> Option<f64> {
+    let one = |k: usize| -> Option<f64> {
+        let mut order: Vec<usize> = (0..y_true.len()).collect();
+        let score = |i: usize| proba[i].get(k).copied().unwrap_or(0.0);
+        order.sort_by(|&a, &b| score(b).total_cmp(&score(a)));
+        let positives = y_true.iter().filter(|&&t| t == k).count() as f64;
+        if positives == 0.0 {
+            return None;
+        }
+        let (mut tp, mut seen, mut ap, mut last_recall) = (0.0, 0.0, 0.0, 0.0);
+        let mut i = 0;
+        while i < order.len() {
+            let s = score(order[i]);
+            while i < order.len() && score(order[i]) == s {
+                seen += 1.0;
+                if y_true[order[i]] == k {
+                    tp += 1.0;
+                }
+                i += 1;
+            }
+            let recall = tp / positives;
+            ap += (recall - last_recall) * (tp / seen);
+            last_recall = recall;
+        }
+        Some(ap)
+    };
+    if n_classes == 2 {
+        return one(1);
+    }
+    let per: Vec<f64> = (0..n_classes).filter_map(one).collect();
+    (!per.is_empty()).then(|| per.iter().sum::<f64>() / per.len() as f64)
 }
 
 pub fn precision(y_true: &[usize], y_pred: &[usize], n_classes: usize) -> f64 {
@@ -284,5 +637,55 @@ mod tests {
         assert_eq!(canonical("auc", CLASSIFICATION_METRICS), Some("AUC"));
         assert_eq!(canonical(" r2 ", REGRESSION_METRICS), Some("R2"));
         assert_eq!(canonical("rmse", REGRESSION_METRICS), None);
+        assert_eq!(
+            lookup("SparseCategoricalAccuracy", "classification"),
+            Some(Metric::Accuracy)
+        );
+        assert_eq!(lookup("f1_score", "classification"), Some(Metric::F1));
+        assert_eq!(
+            lookup("meanabsolutepercentageerror", "regression"),
+            Some(Metric::MapePercent)
+        );
+        assert_eq!(lookup("r2_score", "classification"), None);
+    }
+
+    #[test]
+    fn scikit_learn_values_by_hand() {
+        // y = [0, 0, 1, 1, 2], predicted [0, 1, 1, 1, 2]
+        let (t, p) = ([0, 0, 1, 1, 2], [0, 1, 1, 1, 2]);
+        // recalls 0.5, 1, 1
+        assert!(close(balanced_accuracy(&t, &p, 3), 2.5 / 3.0));
+        // sklearn.metrics.cohen_kappa_score -> 0.6875
+        assert!(close(kappa(&t, &p, 3), 0.6875));
+        // sklearn.metrics.matthews_corrcoef -> 0.7349684152591671
+        assert!((mcc(&t, &p, 3) - 0.734_968_415_259_167_1).abs() < 1e-12);
+        // average_precision_score([1, 0, 1, 0], [0.9, 0.8, 0.4, 0.1]) = 0.8333...
+        let proba: Vec<Vec<f64>> = [0.9, 0.8, 0.4, 0.1]
+            .iter()
+            .map(|&s| vec![1.0 - s, s])
+            .collect();
+        assert!(close(
+            average_precision(&[1, 0, 1, 0], &proba, 2).unwrap(),
+            (0.5 * 1.0) + (0.5 * 2.0 / 3.0)
+        ));
+        // log_loss([1, 0], [[0.2, 0.8], [0.6, 0.4]]) = (-ln 0.8 - ln 0.6) / 2
+        let lp = vec![vec![0.2, 0.8], vec![0.6, 0.4]];
+        assert!(close(
+            log_loss(&[1, 0], &lp),
+            -(0.8f64.ln() + 0.6f64.ln()) / 2.0
+        ));
+        assert!(close(brier(&[1, 0], &lp, 2), (0.04 + 0.16) / 2.0));
+        let (y, q) = ([3.0, -0.5, 2.0, 7.0], [2.5, 0.0, 2.0, 8.0]);
+        // sklearn: explained_variance_score = 0.9571734475374732, median_absolute_error 0.5
+        let ev = Metric::ExplainedVariance.regression(&y, &q).unwrap();
+        assert!((ev - 0.957_173_447_537_473_2).abs() < 1e-12, "{ev}");
+        assert_eq!(Metric::MedianAbsoluteError.regression(&y, &q), Some(0.5));
+        assert_eq!(Metric::MaxError.regression(&y, &q), Some(1.0));
+        let mape = Metric::Mape.regression(&y, &q).unwrap();
+        // sklearn.metrics.mean_absolute_percentage_error -> 0.3273809523809524
+        assert!((mape - 0.327_380_952_380_952_4).abs() < 1e-12, "{mape}");
+        assert!(
+            (Metric::MapePercent.regression(&y, &q).unwrap() - 32.738_095_238_095_24).abs() < 1e-9
+        );
     }
 }

@@ -4,18 +4,21 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::attrs::{self, Attrs, Resolved};
+use crate::attrs::{self, AttrValue, Attrs, Resolved};
 use crate::data::{ClassLabel, Column, Feature, LabelColumn, Labels, Matrix, Prediction};
-use crate::dnn::Mlp;
+use crate::dnn::{DnnSetup, Mlp, WideDeepInputs};
+use crate::embedding::EmbeddingSpec;
 use crate::error::{ModelError, Result};
-use crate::estimator::{Estimator, Task};
+use crate::estimator::{Estimator, Task, WIDE_DEEP_INPUTS};
 use crate::features::FeatureEncoder;
 use crate::forest::Forest;
-use crate::gbdt::{Gbdt, Objective};
+use crate::gbdt::{Booster, Gbdt, GbdtParams, Objective, objective_name};
 use crate::kmeans::KMeans;
 use crate::labels::{encode_classes, fit_classes, list_classes, numeric_target};
 use crate::linear::Linear;
-use crate::metrics;
+use crate::metrics::{self, Metric};
+use crate::monitor::{Monitor, Validation, argmax};
+use crate::optimizer::OptimizerConfig;
 
 /// A trained model with everything needed to use it on new rows: the feature encoding,
 /// the classes, the effective attributes and the fitted parameters.
@@ -39,6 +42,28 @@ pub(crate) enum Body {
     KMeans(KMeans),
 }
 
+/// The optional inputs of [`train_with`].
+#[derive(Debug, Default, Clone)]
+pub struct TrainOptions<'a> {
+    /// Continue from this model (SQL's `USING`).
+    pub warm_start: Option<&'a TrainedModel>,
+    /// Held-out rows (`validation.select`): features (extra columns are ignored) and the
+    /// label. Boosting reports its evaluation metrics on them every round and stops
+    /// early on them (`early_stopping_rounds`); neural models report `metrics` on them
+    /// every epoch.
+    pub validation: Option<(&'a [Column], &'a LabelColumn)>,
+    /// Metric names for the per-epoch validation report (`validation.metrics`, as the
+    /// user wrote them); empty: accuracy or MSE.
+    pub metrics: Vec<String>,
+    /// `COLUMN ... FOR <input>` groups: (input, column names). Wide and deep reads
+    /// `linear_feature_columns` and `dnn_feature_columns`; without groups every column
+    /// feeds both parts. Other estimators ignore the groups.
+    pub column_groups: Vec<(String, Vec<String>)>,
+    /// Embedding tables DNNs learn over some input columns (SQL's EMBEDDING); other
+    /// estimators use those columns as they are.
+    pub embeddings: Vec<EmbeddingSpec>,
+}
+
 /// Trains `estimator` (a name such as `DNNClassifier` or `xgboost.gbtree`, matched
 /// case-insensitively) on `features`, with `label` for supervised estimators (ignored by
 /// `KMeans`). `warm_start` continues from an existing model of the same estimator and
@@ -52,15 +77,55 @@ pub fn train(
     warm_start: Option<&TrainedModel>,
     progress: &mut dyn FnMut(&str),
 ) -> Result<TrainedModel> {
+    let options = TrainOptions {
+        warm_start,
+        ..TrainOptions::default()
+    };
+    train_with(estimator, attrs, features, label, &options, progress)
+}
+
+/// Checks `attrs` against `estimator`'s table without training: the same errors
+/// [`train`] would give, before any data is loaded. Returns one line per attribute that
+/// is accepted but has no effect here (for the job's log).
+pub fn validate_attributes(estimator: &str, attrs: &Attrs) -> Result<Vec<String>> {
     let est = Estimator::from_name(estimator)?;
-    let resolved = attrs::resolve(est.name(), est.specs(), attrs)?;
+    let resolved = attrs::resolve(est.name(), &est.specs(), attrs)?;
+    check_combinations(est, &resolved)?;
+    Ok(resolved.notices().to_vec())
+}
+
+/// Checks between attributes that need no data: an optimizer's arguments must be ones
+/// it takes.
+fn check_combinations(est: Estimator, resolved: &Resolved) -> Result<()> {
+    if let Some(flavor) = est.dnn_flavor() {
+        let mut scratch = resolved.clone();
+        for (key, prefix, kind, lr) in flavor.optimizers() {
+            OptimizerConfig::from_attrs(est.name(), &mut scratch, key, prefix, (kind, lr))?;
+        }
+    }
+    Ok(())
+}
+
+/// [`train`] with held-out rows, validation metrics and column groups.
+pub fn train_with(
+    estimator: &str,
+    attrs: &Attrs,
+    features: &[Column],
+    label: Option<&LabelColumn>,
+    options: &TrainOptions,
+    progress: &mut dyn FnMut(&str),
+) -> Result<TrainedModel> {
+    let est = Estimator::from_name(estimator)?;
+    let mut resolved = attrs::resolve(est.name(), &est.specs(), attrs)?;
+    check_combinations(est, &resolved)?;
     let task = est.task(&resolved);
+    let warm_start = options.warm_start;
     if let Some(old) = warm_start {
-        check_warm_start(est, &resolved, old, features)?;
+        check_warm_start(est, old, features)?;
     }
     let encoder = match warm_start {
         Some(old) => old.encoder.clone(),
-        None => FeatureEncoder::fit(features, est.one_hot())?,
+        None => FeatureEncoder::fit(features, est.one_hot(&resolved))?,
     };
     let x = encoder.transform(features)?;
     if x.rows == 0 {
@@ -87,70 +152,117 @@ pub fn train(
                 Some(c) => c,
                 None => fit_classes(l)?,
             };
-            check_class_count(est, &resolved, &classes, &l.name)?;
             let y = encode_classes(l, &classes)?;
             let n_classes = classes.len();
             (Some(classes), Labels::Classes { y, n_classes })
         }
         (Task::Regression, Some(l)) => {
-            let y = numeric_target(l).map_err(|e| match (est, e) {
-                (Estimator::XgboostGbtree, ModelError::InvalidLabel(msg)) => {
-                    ModelError::InvalidLabel(format!(
-                        "{msg}; with objective reg:squarederror the label must be numeric: \
+            let y = numeric_target(l).map_err(|e| match (est.xgboost_booster(), e) {
+                (Some(_), ModelError::InvalidLabel(msg)) => ModelError::InvalidLabel(format!(
+                    "{msg}; with objective reg:squarederror the label must be numeric: \
                      set objective to binary:logistic or multi:softprob for class labels"
-                    ))
-                }
+                )),
                 (_, e) => e,
             })?;
             (None, Labels::Values(y))
         }
         _ => (None, Labels::None),
     };
+    let objective = settle_objective(est, &mut resolved, classes.as_deref())?;
+    if let (Some(c), Some(l)) = (&classes, label) {
+        check_class_count(est, &resolved, objective, c, &l.name)?;
+    }
+    if let Some(old) = warm_start {
+        attrs::check_same(est.name(), &old.attrs, &resolved, est.shape_attrs())?;
+    }
+    let validation = match options.validation {
+        Some((vf, vl)) => Some(encode_validation(&encoder, vf, vl, classes.as_deref())?),
+        None => None,
+    };
+    let monitor = Monitor {
+        valid: validation.as_ref(),
+        metrics: monitor_metrics(est, task, &options.metrics)?,
+    };
     let warm_body = warm_start.map(|m| &m.body);
-    let body = match est {
-        Estimator::DnnClassifier | Estimator::DnnRegressor => {
-            let warm = match warm_body {
-                Some(Body::Dnn(m)) => Some(m),
-                _ => None,
-            };
-            Body::Dnn(Mlp::train(&x, &labels, &resolved, warm, progress)?)
-        }
-        Estimator::LinearClassifier | Estimator::LinearRegressor => {
-            let warm = match warm_body {
-                Some(Body::Linear(m)) => Some(m),
-                _ => None,
-            };
-            Body::Linear(Linear::train(&x, &labels, &resolved, warm, progress)?)
-        }
-        Estimator::XgboostGbtree => {
-            let warm = match warm_body {
-                Some(Body::Gbdt(m)) => Some(m),
-                _ => None,
-            };
-            Body::Gbdt(Gbdt::train(&x, &labels, &resolved, warm, progress)?)
-        }
-        Estimator::DecisionTreeClassifier
-        | Estimator::DecisionTreeRegressor
-        | Estimator::RandomForestClassifier
-        | Estimator::RandomForestRegressor => {
-            let forest = matches!(
-                est,
-                Estimator::RandomForestClassifier | Estimator::RandomForestRegressor
-            );
-            let warm = match warm_body {
-                Some(Body::Forest(m)) => Some(m),
-                _ => None,
-            };
-            Body::Forest(Forest::train(
-                &x, &labels, &resolved, forest, warm, progress,
-            )?)
-        }
-        Estimator::KMeans => {
-            let warm = match warm_body {
-                Some(Body::KMeans(m)) => Some(m),
-                _ => None,
-            };
-            Body::KMeans(KMeans::train(&x, &resolved, warm, progress)?)
+    let body = if est.dnn_flavor().is_some() {
+        let warm = match warm_body {
+            Some(Body::Dnn(m)) => Some(m),
+            _ => None,
+        };
+        let wide_deep = if est.is_wide_deep() {
+            Some(wide_deep_inputs(&encoder, &options.column_groups)?)
+        } else {
+            None
+        };
+        let embeddings = crate::embedding::resolve(
+            &options.embeddings,
+            &encoder.column_ranges(),
+            wide_deep.as_ref().map(|w| w.deep.as_slice()),
+        )?;
+        let setup = DnnSetup {
+            estimator: est.name(),
+            flavor: est.dnn_flavor().unwrap_or(&crate::dnn::CANNED),
+            wide_deep,
+            embeddings,
+        };
+        Body::Dnn(Mlp::train(
+            &x,
+            &labels,
+            &mut resolved,
+            &setup,
+            warm,
+            &monitor,
+            progress,
+        )?)
+    } else if let Some(objective) = objective {
+        let warm = match warm_body {
+            Some(Body::Gbdt(m)) => Some(m),
+            _ => None,
+        };
+        let params = if est.is_boosted_trees() {
+            GbdtParams::boosted_trees(&resolved, objective)
+        } else {
+            let booster = est.booster(&resolved).unwrap_or_default();
+            GbdtParams::xgboost(est.name(), &resolved, objective, booster)?
+        };
+        Body::Gbdt(Gbdt::train(
+            &x,
+            &labels,
+            &params,
+            warm,
+            validation.as_ref(),
+            est.name(),
+            progress,
+        )?)
+    } else {
+        match est {
+            Estimator::LinearClassifier | Estimator::LinearRegressor => {
+                let warm = match warm_body {
+                    Some(Body::Linear(m)) => Some(m),
+                    _ => None,
+                };
+                Body::Linear(Linear::train(&x, &labels, &resolved, warm, progress)?)
+            }
+            Estimator::KMeans => {
+                let warm = match warm_body {
+                    Some(Body::KMeans(m)) => Some(m),
+                    _ => None,
+                };
+                Body::KMeans(KMeans::train(&x, &resolved, warm, progress)?)
+            }
+            _ => {
+                let forest = matches!(
+                    est,
+                    Estimator::RandomForestClassifier | Estimator::RandomForestRegressor
+                );
+                let warm = match warm_body {
+                    Some(Body::Forest(m)) => Some(m),
+                    _ => None,
+                };
+                Body::Forest(Forest::train(
+                    &x, &labels, &resolved, forest, warm, progress,
+                )?)
+            }
         }
     };
     let model = TrainedModel {
@@ -172,12 +284,199 @@ pub fn train(
     Ok(model)
 }
 
-fn check_warm_start(
+/// The boosting objective: given, or what the estimator implies (`XGBClassifier`:
+/// `binary:logistic` for two classes, else `multi:softprob`, as XGBoost's scikit-learn
+/// model picks; TensorFlow's boosted trees likewise). Recorded in the attributes of the
+/// `xgboost.*` estimators. `None` for estimators that are not boosting.
+fn settle_objective(
     est: Estimator,
-    resolved: &Resolved,
-    old: &TrainedModel,
+    attrs: &mut Resolved,
+    classes: Option<&[ClassLabel]>,
+) -> Result<Option<Objective>> {
+    let by_classes = |k: usize| {
+        if k == 2 {
+            Objective::BinaryLogistic
+        } else {
+            Objective::MultiSoftprob
+        }
+    };
+    if est.is_boosted_trees() {
+        return Ok(Some(
+            classes.map_or(Objective::SquaredError, |c| by_classes(c.len())),
+        ));
+    }
+    let Some(booster) = est.booster(attrs) else {
+        return Ok(None);
+    };
+    let given = attrs.opt_str("objective").map(Objective::from_name);
+    let objective = match (est, given) {
+        (Estimator::XgbClassifier, Some(o)) if !o.is_classification() => {
+            return Err(ModelError::InvalidAttribute {
+                estimator: est.name().to_string(),
+                name: "objective".into(),
+                expected:
+                    "a classification objective (binary:logistic, multi:softmax, multi:softprob); \
+                           use xgboost.XGBRegressor for regression"
+                        .into(),
+                got: objective_name(o).into(),
+            });
+        }
+        (Estimator::XgbRegressor, Some(o)) if o.is_classification() => {
+            return Err(ModelError::InvalidAttribute {
+                estimator: est.name().to_string(),
+                name: "objective".into(),
+                expected: "a regression objective (reg:squarederror); use xgboost.XGBClassifier \
+                           for classes"
+                    .into(),
+                got: objective_name(o).into(),
+            });
+        }
+        (_, Some(o)) => o,
+        (Estimator::XgbClassifier, None) => by_classes(classes.map_or(2, <[_]>::len)),
+        (_, None) => Objective::SquaredError,
+    };
+    attrs.set(
+        "objective",
+        AttrValue::Str(
+            attrs
+                .opt_str("objective")
+                .unwrap_or(objective_name(objective))
+                .to_string(),
+        ),
+    );
+    let booster_name = match booster {
+        Booster::Gbtree => "gbtree",
+        Booster::Gblinear => "gblinear",
+        Booster::Dart => "dart",
+    };
+    attrs.set("booster", AttrValue::Str(booster_name.into()));
+    Ok(Some(objective))
+}
+
+/// The encoded columns each part of wide and deep reads, from `COLUMN ... FOR` groups.
+fn wide_deep_inputs(
+    encoder: &FeatureEncoder,
+    groups: &[(String, Vec<String>)],
+) -> Result<WideDeepInputs> {
+    let ranges = encoder.column_ranges();
+    let all: Vec<usize> = (0..encoder.width()).collect();
+    let is_default = |input: &str| input.eq_ignore_ascii_case("feature_columns");
+    if groups.iter().all(|(input, _)| is_default(input)) {
+        return Ok(WideDeepInputs {
+            deep: all.clone(),
+            wide: all,
+        });
+    }
+    let (mut deep, mut wide) = (Vec::new(), Vec::new());
+    for (input, columns) in groups {
+        let (to_wide, to_deep) = match input.to_ascii_lowercase().as_str() {
+            "linear_feature_columns" => (true, false),
+            "dnn_feature_columns" => (false, true),
+            // Columns listed without FOR feed both parts.
+            "feature_columns" => (true, true),
+            _ => {
+                return Err(ModelError::InvalidData(format!(
+                    "COLUMN ... FOR {input}: a wide and deep model has the inputs {}",
+                    WIDE_DEEP_INPUTS.join(" and ")
+                )));
+            }
+        };
+        for c in columns {
+            let range = ranges
+                .iter()
+                .find(|(n, _)| *n == c)
+                .or_else(|| ranges.iter().find(|(n, _)| n.eq_ignore_ascii_case(c)))
+                .map(|(_, r)| r.clone())
+                .ok_or_else(|| {
+                    ModelError::InvalidData(format!(
+                        "COLUMN {c} FOR {input}: no feature column is named {c}"
+                    ))
+                })?;
+            if to_wide {
+                wide.extend(range.clone());
+            }
+            if to_deep {
+                deep.extend(range);
+            }
+        }
+    }
+    deep.sort_unstable();
+    deep.dedup();
+    wide.sort_unstable();
+    wide.dedup();
+    if deep.is_empty() && wide.is_empty() {
+        return Err(ModelError::InvalidData(
+            "wide and deep needs columns FOR linear_feature_columns or dnn_feature_columns".into(),
+        ));
+    }
+    Ok(WideDeepInputs { deep, wide })
+}
+
+/// The held-out rows encoded like the training rows.
+fn encode_validation(
+    encoder: &FeatureEncoder,
     features: &[Column],
-) -> Result<()> {
+    label: &LabelColumn,
+    classes: Option<&[ClassLabel]>,
+) -> Result<Validation> {
+    let context = |e: ModelError| match e {
+        ModelError::MissingColumn { name, expected } => ModelError::InvalidData(format!(
+            "validation.select has no column '{name}'; it must select the training columns ({expected})"
+        )),
+        ModelError::InvalidLabel(msg) => {
+            ModelError::InvalidLabel(format!("in the validation rows: {msg}"))
+        }
+        e => e,
+    };
+    let x = encoder.transform(features).map_err(context)?;
+    check_label_rows(label, x.rows)?;
+    let labels = match classes {
+        Some(c) => Labels::Classes {
+            y: encode_classes(label, c).map_err(context)?,
+            n_classes: c.len(),
+        },
+        None => Labels::Values(numeric_target(label).map_err(context)?),
+    };
+    Ok(Validation { x, labels })
+}
+
+/// The metrics a neural model reports per epoch on the validation rows.
+fn monitor_metrics(est: Estimator, task: Task, names: &[String]) -> Result<Vec<(String, Metric)>> {
+    let kind = task_kind(task);
+    if names.is_empty() {
+        return Ok(match task {
+            Task::Classification => vec![("accuracy".into(), Metric::Accuracy)],
+            Task::Regression => vec![("mse".into(), Metric::Mse)],
+            Task::Clustering => Vec::new(),
+        });
+    }
+    names
+        .iter()
+        .map(|n| {
+            metrics::lookup(n, kind)
+                .map(|m| (n.trim().to_string(), m))
+                .ok_or_else(|| unknown_metric(est.name(), n, kind))
+        })
+        .collect()
+}
+
+fn task_kind(task: Task) -> &'static str {
+    match task {
+        Task::Classification => "classification",
+        Task::Regression => "regression",
+        Task::Clustering => "clustering",
+    }
+}
+
+fn unknown_metric(estimator: &str, name: &str, kind: &str) -> ModelError {
+    ModelError::UnknownMetric {
+        estimator: estimator.to_string(),
+        name: name.to_string(),
+        valid: metrics::names(kind).join(", "),
+    }
+}
+
+fn check_warm_start(est: Estimator, old: &TrainedModel, features: &[Column]) -> Result<()> {
     if old.estimator != est {
         return Err(ModelError::WarmStart(format!(
             "the existing model is a {}, not a {}; train a new model without USING",
@@ -191,7 +490,6 @@ fn check_warm_start(
             est.name()
         )));
     }
-    attrs::check_same(est.name(), &old.attrs, resolved, est.shape_attrs())?;
     let trained = old.encoder.column_names();
     old.encoder.select(features).map_err(|e| match e {
         ModelError::MissingColumn { name, .. } => ModelError::WarmStart(format!(
@@ -228,6 +526,7 @@ fn check_label_rows(label: &LabelColumn, rows: usize) -> Result<()> {
 fn check_class_count(
     est: Estimator,
     attrs: &Resolved,
+    objective: Option<Objective>,
     classes: &[ClassLabel],
     label: &str,
 ) -> Result<()> {
@@ -238,44 +537,27 @@ fn check_class_count(
             list_classes(classes)
         ))
     };
-    match est {
-        Estimator::DnnClassifier | Estimator::LinearClassifier => {
-            let n = attrs.int("model.n_classes");
-            if found as i64 > n {
-                return Err(too_many(n, "model.n_classes"));
+    if est.is_boosted_trees() || est.dnn_flavor().is_some() || est == Estimator::LinearClassifier {
+        let n = attrs.int("model.n_classes");
+        if found as i64 > n {
+            return Err(too_many(n, "model.n_classes"));
+        }
+        return Ok(());
+    }
+    match objective {
+        Some(Objective::BinaryLogistic) if found != 2 => Err(ModelError::InvalidLabel(format!(
+            "objective binary:logistic needs 2 classes but label column '{label}' has {found} ({}); \
+             use objective = \"multi:softprob\" with num_class = {found}",
+            list_classes(classes)
+        ))),
+        Some(Objective::MultiSoftmax | Objective::MultiSoftprob) => {
+            match attrs.opt_int("num_class") {
+                Some(n) if found as i64 > n => Err(too_many(n, "num_class")),
+                _ => Ok(()),
             }
         }
-        Estimator::XgboostGbtree => match Objective::from_name(attrs.str("objective")) {
-            Objective::BinaryLogistic if found != 2 => {
-                return Err(ModelError::InvalidLabel(format!(
-                    "objective binary:logistic needs 2 classes but label column '{label}' has {found} ({}); \
-                     use objective = \"multi:softprob\" with num_class = {found}",
-                    list_classes(classes)
-                )));
-            }
-            Objective::MultiSoftmax | Objective::MultiSoftprob => {
-                if let Some(n) = attrs.opt_int("num_class")
-                    && found as i64 > n
-                {
-                    return Err(too_many(n, "num_class"));
-                }
-            }
-            _ => {}
-        },
-        _ => {}
+        _ => Ok(()),
     }
-    Ok(())
-}
-
-/// Majority class per row.
-fn argmax(p: &[f64]) -> usize {
-    let mut best = 0;
-    for (i, v) in p.iter().enumerate() {
-        if *v > p[best] {
-            best = i;
-        }
-    }
-    best
 }
 
 impl TrainedModel {
@@ -383,32 +665,35 @@ impl TrainedModel {
         self.proba_of(&x)
     }
 
-    /// Metrics of the model on labelled rows (names case-insensitive; empty = the
-    /// default: Accuracy, MSE or ARI). Returns (canonical name, value) in request order.
+    /// Metrics of the model on labelled rows, in request order, each under the name as
+    /// given (trimmed). Names are matched case-insensitively and may be Keras'
+    /// (`SparseCategoricalAccuracy`, `MeanAbsoluteError`, ...) or scikit-learn's
+    /// (`accuracy_score`, `r2_score`, ...), see [`metrics::names`]; empty means
+    /// `Accuracy`, `MSE` or `ARI`.
     pub fn evaluate(
         &self,
         features: &[Column],
         label: &LabelColumn,
         metric_names: &[&str],
     ) -> Result<Vec<(String, f64)>> {
-        let (valid, default): (&[&'static str], &str) = match self.task() {
-            Task::Classification => (metrics::CLASSIFICATION_METRICS, "Accuracy"),
-            Task::Regression => (metrics::REGRESSION_METRICS, "MSE"),
-            Task::Clustering => (metrics::CLUSTERING_METRICS, "ARI"),
+        let task = self.task();
+        let kind = task_kind(task);
+        let default = match task {
+            Task::Classification => "Accuracy",
+            Task::Regression => "MSE",
+            Task::Clustering => "ARI",
         };
         let requested: Vec<&str> = if metric_names.is_empty() {
             vec![default]
         } else {
             metric_names.to_vec()
         };
-        let names = requested
+        let wanted = requested
             .iter()
             .map(|m| {
-                metrics::canonical(m, valid).ok_or_else(|| ModelError::UnknownMetric {
-                    estimator: self.estimator().to_string(),
-                    name: m.to_string(),
-                    valid: valid.join(", "),
-                })
+                metrics::lookup(m, kind)
+                    .map(|metric| (m.trim().to_string(), metric))
+                    .ok_or_else(|| unknown_metric(self.estimator(), m, kind))
             })
             .collect::<Result<Vec<_>>>()?;
         let x = self.encode(features)?;
@@ -417,44 +702,34 @@ impl TrainedModel {
             (Body::KMeans(m), _) => {
                 let truth = cluster_truth(label)?;
                 let ari = metrics::adjusted_rand_index(&truth, &m.predict(&x));
-                Ok(names.iter().map(|n| (n.to_string(), ari)).collect())
+                Ok(wanted.into_iter().map(|(n, _)| (n, ari)).collect())
             }
             (_, Some(classes)) => {
                 let y = encode_classes(label, classes)?;
                 let proba = self.proba_of(&x)?;
                 let pred: Vec<usize> = proba.iter().map(|p| argmax(p)).collect();
                 let k = classes.len();
-                names
-                    .iter()
-                    .map(|&n| {
-                        let v = match n {
-                            "Accuracy" => metrics::accuracy(&y, &pred),
-                            "Precision" => metrics::precision(&y, &pred, k),
-                            "Recall" => metrics::recall(&y, &pred, k),
-                            "F1" => metrics::f1(&y, &pred, k),
-                            _ => metrics::auc(&y, &proba, k).ok_or_else(|| {
-                                ModelError::InvalidLabel(format!(
-                                    "AUC needs rows of at least two classes in '{}'; evaluate on more rows",
-                                    label.name
-                                ))
-                            })?,
-                        };
-                        Ok((n.to_string(), v))
+                wanted
+                    .into_iter()
+                    .map(|(n, metric)| {
+                        let v = metric.classification(&y, &proba, &pred, k).ok_or_else(|| {
+                            ModelError::InvalidLabel(format!(
+                                "{n} needs rows of at least two classes in '{}'; evaluate on more rows",
+                                label.name
+                            ))
+                        })?;
+                        Ok((n, v))
                     })
                     .collect()
             }
             (_, None) => {
                 let y = numeric_target(label)?;
                 let pred = self.values_of(&x)?;
-                Ok(names
-                    .iter()
-                    .map(|&n| {
-                        let v = match n {
-                            "MSE" => metrics::mse(&y, &pred),
-                            "MAE" => metrics::mae(&y, &pred),
-                            _ => metrics::r2(&y, &pred),
-                        };
-                        (n.to_string(), v)
+                Ok(wanted
+                    .into_iter()
+                    .map(|(n, metric)| {
+                        let v = metric.regression(&y, &pred).unwrap_or(f64::NAN);
+                        (n, v)
                     })
                     .collect())
             }
@@ -501,7 +776,20 @@ impl TrainedModel {
     pub(crate) fn check(&self) -> bool {
         let cols = self.encoder.width();
         let classes = self.classes.as_ref().map(Vec::len);
-        if !self.encoder.check() || self.encoder.one_hot() != self.estimator.one_hot() {
+        let est = self.estimator;
+        let one_hot = match &self.body {
+            Body::Gbdt(m) => m.booster() == Booster::Gblinear,
+            _ => {
+                est.dnn_flavor().is_some()
+                    || matches!(
+                        est,
+                        Estimator::LinearClassifier
+                            | Estimator::LinearRegressor
+                            | Estimator::KMeans
+                    )
+            }
+        };
+        if !self.encoder.check() || self.encoder.one_hot() != one_hot {
             return false;
         }
         if let Some(c) = &self.classes
@@ -509,32 +797,49 @@ impl TrainedModel {
         {
             return false;
         }
-        match (&self.body, self.estimator) {
-            (Body::Dnn(m), Estimator::DnnClassifier | Estimator::DnnRegressor) => {
-                m.check(cols, classes.unwrap_or(1))
-                    && (self.estimator == Estimator::DnnClassifier) == classes.is_some()
+        let dnn_classifier = matches!(
+            est,
+            Estimator::DnnClassifier
+                | Estimator::KerasDnnClassifier
+                | Estimator::WideDeepClassifier
+        );
+        match &self.body {
+            Body::Dnn(m) if est.dnn_flavor().is_some() => {
+                m.check(cols, classes.unwrap_or(1)) && dnn_classifier == classes.is_some()
             }
-            (Body::Linear(m), Estimator::LinearClassifier | Estimator::LinearRegressor) => {
-                m.check(cols, classes)
-                    && m.is_logistic() == (self.estimator == Estimator::LinearClassifier)
+            Body::Linear(m)
+                if matches!(
+                    est,
+                    Estimator::LinearClassifier | Estimator::LinearRegressor
+                ) =>
+            {
+                m.check(cols, classes) && m.is_logistic() == (est == Estimator::LinearClassifier)
             }
-            (Body::Gbdt(m), Estimator::XgboostGbtree) => {
+            Body::Gbdt(m) if est.xgboost_booster().is_some() || est.is_boosted_trees() => {
                 m.check(cols, classes) && m.objective().is_classification() == classes.is_some()
             }
-            (
-                Body::Forest(m),
-                Estimator::DecisionTreeClassifier | Estimator::RandomForestClassifier,
-            ) => classes.is_some_and(|k| m.check(cols, k)),
-            (
-                Body::Forest(m),
-                Estimator::DecisionTreeRegressor | Estimator::RandomForestRegressor,
-            ) => classes.is_none() && m.check(cols, 1),
-            (Body::KMeans(m), Estimator::KMeans) => classes.is_none() && m.check(cols),
+            Body::Forest(m)
+                if matches!(
+                    est,
+                    Estimator::DecisionTreeClassifier | Estimator::RandomForestClassifier
+                ) =>
+            {
+                classes.is_some_and(|k| m.check(cols, k))
+            }
+            Body::Forest(m)
+                if matches!(
+                    est,
+                    Estimator::DecisionTreeRegressor | Estimator::RandomForestRegressor
+                ) =>
+            {
+                classes.is_none() && m.check(cols, 1)
+            }
+            Body::KMeans(m) if est == Estimator::KMeans => classes.is_none() && m.check(cols),
             _ => false,
         }
     }
 
-    /// Number of trees (forests), boosting rounds (xgboost.gbtree); `None` otherwise.
+    /// Number of trees (forests), boosting rounds (boosting); `None` otherwise.
     pub fn n_iterations(&self) -> Option<usize> {
         match &self.body {
             Body::Forest(m) => Some(m.n_trees()),

@@ -31,6 +31,43 @@ pub(crate) struct TreeParams {
     /// Features tried per node (sampled anew at each node when fewer than allowed).
     pub max_features: usize,
     pub leaf_scale: f64,
+    /// XGBoost's `colsample_bylevel` / `colsample_bynode`: the fraction of the tree's
+    /// features each depth level samples, and each node from its level's.
+    pub colsample_bylevel: f64,
+    pub colsample_bynode: f64,
+    /// XGBoost's `max_delta_step`: a leaf's weight (before `leaf_scale`) is clipped to
+    /// ±this; 0: no clipping.
+    pub max_delta_step: f64,
+    /// XGBoost's `max_leaves` (0: no limit) and `grow_policy = lossguide` (split the
+    /// node with the best gain first instead of level by level).
+    pub max_leaves: usize,
+    pub lossguide: bool,
+}
+
+impl TreeParams {
+    /// CART settings: every feature at every node, no clipping, no leaf limit.
+    pub fn cart(max_depth: usize, min_samples_split: usize, min_samples_leaf: usize) -> Self {
+        TreeParams {
+            max_depth,
+            min_samples_split,
+            min_samples_leaf,
+            min_child_weight: 0.0,
+            lambda: 0.0,
+            alpha: 0.0,
+            min_gain: 0.0,
+            max_features: usize::MAX,
+            leaf_scale: 1.0,
+            colsample_bylevel: 1.0,
+            colsample_bynode: 1.0,
+            max_delta_step: 0.0,
+            max_leaves: 0,
+            lossguide: false,
+        }
+    }
+
+    fn samples_columns(&self, allowed: usize) -> bool {
+        self.max_features < allowed || self.colsample_bylevel < 1.0 || self.colsample_bynode < 1.0
+    }
 }
 
 /// Per-row statistics the tree is grown on.
@@ -161,27 +198,43 @@ fn soft_threshold(g: f64, alpha: f64) -> f64 {
     }
 }
 
+/// The loss reduction a node with these sums stands for (XGBoost's `CalcGain`).
 fn score(g: &[f64], h: f64, p: &TreeParams) -> f64 {
+    g.iter().map(|gi| score1(*gi, h, p)).sum()
+}
+
+fn score1(g: f64, h: f64, p: &TreeParams) -> f64 {
     let denom = h + p.lambda;
     if denom <= 0.0 {
         return 0.0;
     }
-    g.iter()
-        .map(|gi| soft_threshold(*gi, p.alpha).powi(2))
-        .sum::<f64>()
-        / denom
+    let t = soft_threshold(g, p.alpha);
+    if p.max_delta_step <= 0.0 {
+        return t * t / denom;
+    }
+    // With a clipped weight w the reduction is -(2(G·w + α|w|) + (H + λ)w²), which is
+    // T(G)²/(H + λ) when nothing is clipped.
+    let w = clipped_weight(g, h, p);
+    -(2.0 * (g * w + p.alpha * w.abs()) + denom * w * w)
+}
+
+/// The optimal leaf weight `-T(G)/(H + λ)`, clipped to `±max_delta_step`.
+fn clipped_weight(g: f64, h: f64, p: &TreeParams) -> f64 {
+    let denom = h + p.lambda;
+    if denom <= 0.0 {
+        return 0.0;
+    }
+    let w = -soft_threshold(g, p.alpha) / denom;
+    if p.max_delta_step > 0.0 {
+        w.clamp(-p.max_delta_step, p.max_delta_step)
+    } else {
+        w
+    }
 }
 
 fn leaf_value(s: &NodeStats, p: &TreeParams) -> Vec<f64> {
-    let denom = s.h + p.lambda;
     s.g.iter()
-        .map(|gi| {
-            if denom > 0.0 {
-                p.leaf_scale * soft_threshold(*gi, p.alpha) / denom
-            } else {
-                0.0
-            }
-        })
+        .map(|gi| -p.leaf_scale * clipped_weight(*gi, s.h, p))
         .collect()
 }
 
@@ -278,7 +331,7 @@ fn build_with(
     };
     // Histogram subtraction (a child's histogram = parent's − sibling's) needs every
     // feature's histogram at every node, so it is off when nodes sample features.
-    let subtract = p.max_features >= allowed.len();
+    let subtract = !p.samples_columns(allowed.len());
 
     let mut tree = Tree {
         feature: Vec::new(),
@@ -303,6 +356,10 @@ fn build_with(
             .for_each(|(a, b)| *a += b);
     }
     tree.leaf(leaf_value(&root, p));
+    let mut levels: Vec<Option<Vec<usize>>> = Vec::new();
+    if p.max_leaves > 0 || p.lossguide {
+        return grow_guided(&ctx, tree, root, rows, rng, &mut levels, leaves);
+    }
     let mut pool: Vec<Vec<f64>> = Vec::new();
     let mut pairs: Vec<(u16, u32)> = Vec::new();
     let mut features: Vec<usize> = Vec::with_capacity(allowed.len());
@@ -322,12 +379,7 @@ fn build_with(
             continue;
         }
         // Positions in `allowed` of the features tried at this node.
-        features.clear();
-        if subtract {
-            features.extend(0..allowed.len());
-        } else {
-            features.extend(rng.sample_indices(allowed.len(), p.max_features));
-        }
+        node_features(p, allowed.len(), job.depth, rng, &mut levels, &mut features);
         let node_rows = &rows[job.start..job.end];
         let parent_score = score(&job.stats.g, job.stats.h, p);
         let hist_mode = ctx.hist_mode(n);
@@ -446,6 +498,217 @@ fn build_with(
     tree
 }
 
+/// The positions in `allowed` of the features a node at `depth` tries: all of them, a
+/// forest's `max_features` sample, or XGBoost's per-level then per-node samples (a
+/// level's sample is drawn once per tree, when the level is first reached).
+fn node_features(
+    p: &TreeParams,
+    allowed: usize,
+    depth: usize,
+    rng: &mut Rng,
+    levels: &mut Vec<Option<Vec<usize>>>,
+    out: &mut Vec<usize>,
+) {
+    out.clear();
+    if !p.samples_columns(allowed) {
+        out.extend(0..allowed);
+        return;
+    }
+    if p.colsample_bylevel >= 1.0 && p.colsample_bynode >= 1.0 {
+        out.extend(rng.sample_indices(allowed, p.max_features));
+        return;
+    }
+    let count =
+        |fraction: f64, n: usize| ((fraction * n as f64).floor() as usize).clamp(1, n.max(1));
+    let level: Vec<usize> = if p.colsample_bylevel < 1.0 {
+        if levels.len() <= depth {
+            levels.resize(depth + 1, None);
+        }
+        levels[depth]
+            .get_or_insert_with(|| rng.sample_indices(allowed, count(p.colsample_bylevel, allowed)))
+            .clone()
+    } else {
+        (0..allowed).collect()
+    };
+    if p.colsample_bynode < 1.0 {
+        let picks = rng.sample_indices(level.len(), count(p.colsample_bynode, level.len()));
+        out.extend(picks.into_iter().map(|i| level[i]));
+    } else {
+        out.extend(level);
+    }
+}
+
+/// A node waiting in [`grow_guided`]'s frontier with its best split.
+struct Candidate {
+    node: usize,
+    start: usize,
+    end: usize,
+    depth: usize,
+    stats: NodeStats,
+    split: Split,
+}
+
+/// The order [`grow_guided`] expands nodes in: the best gain first (`lossguide`), or
+/// level by level in creation order (`depthwise` with `max_leaves`).
+#[derive(PartialEq)]
+struct Priority(f64, std::cmp::Reverse<usize>);
+
+impl Eq for Priority {}
+
+impl PartialOrd for Priority {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Priority {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.total_cmp(&other.0).then(self.1.cmp(&other.1))
+    }
+}
+
+/// Nodes with a split waiting to be applied, best [`Priority`] first.
+struct Frontier {
+    heap: std::collections::BinaryHeap<(Priority, usize)>,
+    waiting: Vec<Option<Candidate>>,
+    lossguide: bool,
+}
+
+impl Frontier {
+    fn push(&mut self, c: Candidate) {
+        let key = if self.lossguide {
+            c.split.gain
+        } else {
+            -(c.depth as f64)
+        };
+        let id = self.waiting.len();
+        self.heap.push((Priority(key, std::cmp::Reverse(id)), id));
+        self.waiting.push(Some(c));
+    }
+
+    fn pop(&mut self) -> Option<Candidate> {
+        while let Some((_, id)) = self.heap.pop() {
+            if let Some(c) = self.waiting.get_mut(id).and_then(Option::take) {
+                return Some(c);
+            }
+        }
+        None
+    }
+}
+
+/// Grows the tree node by node in [`Priority`] order until no node gains from a split or
+/// `max_leaves` leaves exist. Each node's split is found when the node is created (its
+/// gain decides its turn), from its own histogram or sorted rows: no histogram
+/// subtraction, which would keep one histogram per waiting node.
+fn grow_guided(
+    ctx: &Ctx,
+    mut tree: Tree,
+    root: NodeStats,
+    rows: &mut [u32],
+    rng: &mut Rng,
+    levels: &mut Vec<Option<Vec<usize>>>,
+    leaves: &mut Vec<(usize, usize, usize)>,
+) -> Tree {
+    let p = ctx.p;
+    let mut hist = Vec::new();
+    let mut pairs = Vec::new();
+    let mut features = Vec::new();
+    let mut find =
+        |rows: &[u32], depth: usize, stats: &NodeStats, rng: &mut Rng| -> Option<Split> {
+            if !ctx.splittable(rows.len(), depth) {
+                return None;
+            }
+            node_features(p, ctx.allowed.len(), depth, rng, levels, &mut features);
+            let parent_score = score(&stats.g, stats.h, p);
+            let threshold = p.min_gain + 1e-12 * parent_score.abs();
+            let hist_mode = ctx.hist_mode(rows.len());
+            if hist_mode {
+                ctx.fill_hist(&mut hist, rows, &features);
+            }
+            let mut best: Option<Split> = None;
+            for &fi in &features {
+                let found = if hist_mode {
+                    ctx.split_from_hist(&hist, fi, stats, parent_score)
+                } else {
+                    ctx.split_sorted(&mut pairs, fi, rows, stats, parent_score)
+                };
+                if let Some(s) = found
+                    && s.gain > threshold
+                    && best.as_ref().is_none_or(|b| s.gain > b.gain)
+                {
+                    best = Some(s);
+                }
+            }
+            best
+        };
+    let mut frontier = Frontier {
+        heap: std::collections::BinaryHeap::new(),
+        waiting: Vec::new(),
+        lossguide: p.lossguide,
+    };
+    let n = rows.len();
+    match find(rows, 0, &root, rng) {
+        Some(split) => frontier.push(Candidate {
+            node: 0,
+            start: 0,
+            end: n,
+            depth: 0,
+            stats: root,
+            split,
+        }),
+        None => leaves.push((0, 0, n)),
+    }
+    let mut n_leaves = 1usize;
+    while let Some(c) = frontier.pop() {
+        if p.max_leaves > 0 && n_leaves >= p.max_leaves {
+            leaves.push((c.node, c.start, c.end));
+            continue;
+        }
+        let split = c.split;
+        let f = ctx.allowed[split.feature];
+        let codes = ctx.binned.col(f);
+        let mid = c.start
+            + partition(&mut rows[c.start..c.end], |r| {
+                codes[r as usize] as usize <= split.bin
+            });
+        let right = NodeStats {
+            g: c.stats
+                .g
+                .iter()
+                .zip(&split.left.g)
+                .map(|(a, b)| a - b)
+                .collect(),
+            h: c.stats.h - split.left.h,
+            count: (c.end - c.start) - split.left.count,
+        };
+        let left_id = tree.leaf(leaf_value(&split.left, p));
+        let right_id = tree.leaf(leaf_value(&right, p));
+        tree.feature[c.node] = f as u32;
+        tree.threshold[c.node] = ctx.binned.thresholds[f][split.bin];
+        tree.left[c.node] = left_id as u32;
+        tree.right[c.node] = right_id as u32;
+        tree.gain[c.node] = split.gain;
+        n_leaves += 1;
+        for (node, start, end, stats) in [
+            (left_id, c.start, mid, split.left),
+            (right_id, mid, c.end, right),
+        ] {
+            match find(&rows[start..end], c.depth + 1, &stats, rng) {
+                Some(split) => frontier.push(Candidate {
+                    node,
+                    start,
+                    end,
+                    depth: c.depth + 1,
+                    stats,
+                    split,
+                }),
+                None => leaves.push((node, start, end)),
+            }
+        }
+    }
+    tree
+}
+
 /// Moves the rows satisfying `goes_left` to the front; returns how many there are.
 fn partition(rows: &mut [u32], goes_left: impl Fn(u32) -> bool) -> usize {
     let mut i = 0;
@@ -503,10 +766,10 @@ impl<'a> Sweep<'a> {
         }
         let (mut sum_l, mut sum_r) = (0.0, 0.0);
         for (gl, gp) in self.g.iter().zip(&self.parent.g) {
-            sum_l += soft_threshold(*gl, p.alpha).powi(2);
-            sum_r += soft_threshold(gp - gl, p.alpha).powi(2);
+            sum_l += score1(*gl, self.h, p);
+            sum_r += score1(gp - gl, h_r, p);
         }
-        let gain = sum_l / den_l + sum_r / den_r - self.parent_score;
+        let gain = sum_l + sum_r - self.parent_score;
         if self.best.is_none_or(|b| gain > b.1) {
             self.best = Some((bin, gain, self.h, self.count));
             self.best_g.copy_from_slice(&self.g);
@@ -587,7 +850,7 @@ impl Ctx<'_> {
         }
         let (k, stride) = (self.k, self.stride);
         let region = &hist[self.offsets[fi]..self.offsets[fi] + nb * stride];
-        if k == 1 && self.p.alpha == 0.0 {
+        if k == 1 && self.p.alpha == 0.0 && self.p.max_delta_step <= 0.0 {
             return self.split_from_hist_scalar(region, nb, fi, parent, parent_score);
         }
         let mut sweep = Sweep::new(self, parent, parent_score);
@@ -708,17 +971,7 @@ mod tests {
     use super::*;
 
     fn params() -> TreeParams {
-        TreeParams {
-            max_depth: usize::MAX,
-            min_samples_split: 2,
-            min_samples_leaf: 1,
-            min_child_weight: 0.0,
-            lambda: 0.0,
-            alpha: 0.0,
-            min_gain: 0.0,
-            max_features: usize::MAX,
-            leaf_scale: 1.0,
-        }
+        TreeParams::cart(usize::MAX, 2, 1)
     }
 
     /// A tree on every row with `hist_factor` (0: always histograms, infinity: always
@@ -827,5 +1080,101 @@ mod tests {
         assert_eq!(hist.feature, sorted.feature);
         assert_eq!(hist.threshold, sorted.threshold);
         assert_eq!(mixed.threshold, sorted.threshold);
+    }
+
+    fn reachable_leaves(t: &Tree) -> usize {
+        let mut stack = vec![0usize];
+        let mut leaves = 0;
+        while let Some(n) = stack.pop() {
+            if t.feature[n] == LEAF {
+                leaves += 1;
+            } else {
+                stack.push(t.left[n] as usize);
+                stack.push(t.right[n] as usize);
+            }
+        }
+        leaves
+    }
+
+    #[test]
+    fn leaf_limits_and_loss_guided_growth() {
+        let mut rng = Rng::new(11);
+        let n = 400;
+        let x = Matrix {
+            rows: n,
+            cols: 2,
+            // x0 takes two values, so its step is found exactly
+            data: (0..2 * n)
+                .map(|i| {
+                    let u = rng.next_f64();
+                    if i % 2 == 0 {
+                        if u < 0.5 { 0.25 } else { 0.75 }
+                    } else {
+                        u
+                    }
+                })
+                .collect(),
+        };
+        // a strong step on x0, a weak one on x1
+        let y: Vec<f64> = (0..n)
+            .map(|r| {
+                10.0 * f64::from(u8::from(x.get(r, 0) > 0.5))
+                    + f64::from(u8::from(x.get(r, 1) > 0.3))
+            })
+            .collect();
+        let h = vec![1.0; n];
+        let binned = Binned::new(&x, 64);
+        let stats = RowStats { g: &y, h: &h, k: 1 };
+        let grow = |p: &TreeParams| {
+            let mut leaves = Vec::new();
+            let mut rows: Vec<u32> = (0..n as u32).collect();
+            let t = build_with_leaves(
+                &binned,
+                &mut rows,
+                &stats,
+                &[0, 1],
+                p,
+                &mut Rng::new(0),
+                &mut leaves,
+            );
+            let covered: usize = leaves.iter().map(|(_, a, b)| b - a).sum();
+            assert_eq!(covered, n, "every row ends in one reported leaf");
+            assert_eq!(leaves.len(), reachable_leaves(&t));
+            t
+        };
+        let limited = |max_leaves, lossguide| TreeParams {
+            max_leaves,
+            lossguide,
+            ..params()
+        };
+        // two leaves: the one split with the most gain, on x0 at 0.5
+        let two = grow(&limited(2, true));
+        assert_eq!(reachable_leaves(&two), 2);
+        assert_eq!(two.feature[0], 0);
+        for p in [limited(3, true), limited(3, false)] {
+            assert_eq!(reachable_leaves(&grow(&p)), 3, "lossguide {}", p.lossguide);
+        }
+        let seven = reachable_leaves(&grow(&limited(7, true)));
+        assert!((4..=7).contains(&seven), "{seven}");
+        // loss-guided: the second split is x1's, in the half with the larger gain, not
+        // another x0 split
+        let three = grow(&limited(3, true));
+        let split_features: Vec<u32> = three
+            .feature
+            .iter()
+            .copied()
+            .filter(|f| *f != LEAF)
+            .collect();
+        assert_eq!(split_features, vec![0, 1]);
+        // without a limit both policies grow the same partition
+        let depth3 = |lossguide| TreeParams {
+            max_depth: 3,
+            lossguide,
+            ..params()
+        };
+        let (a, b) = (grow(&depth3(false)), grow(&depth3(true)));
+        for r in 0..n {
+            assert_eq!(a.predict_row(x.row(r)), b.predict_row(x.row(r)));
+        }
     }
 }

@@ -175,7 +175,7 @@ fn binary_logistic_with_string_labels() {
         let m = model
             .evaluate(&test_set.features, &yte, &["accuracy", "AUC", "f1"])
             .unwrap();
-        assert_eq!(m[0].0, "Accuracy");
+        assert_eq!(m[0].0, "accuracy", "named as the user wrote it");
         assert!(m[0].1 > 0.9, "{estimator}: {m:?}");
         assert!(m[1].1 > 0.9, "{estimator}: {m:?}");
         let preds = model.predict(&test_set.features).unwrap();

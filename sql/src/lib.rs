@@ -11,6 +11,7 @@ pub mod lexer;
 pub mod split;
 
 pub use extended::{Expr, ExtKind, Extended, ParseError, Parsed, parse_statement};
+pub use extended::{FeatureColumn, feature_column};
 pub use split::{SplitError, Statement, split};
 
 /// The SQL dialect, which decides quoting and comment rules.

@@ -1,10 +1,12 @@
 //! Replays the fuzz corpus in every dialect: `fuzz/corpus/splitter` (any input: the
-//! splitter keeps its invariants and nothing panics) and `fuzz/corpus/extended` (hostile
-//! extended statements: each one is a syntax error with a position).
+//! splitter keeps its invariants and nothing panics), `fuzz/corpus/extended` (hostile
+//! extended statements: each one is a syntax error with a position) and
+//! `fuzz/corpus/extended/valid` (the grammar's edge cases: each one parses as an
+//! extended statement).
 
 use std::path::{Path, PathBuf};
 
-use sqlflow_sql::{Dialect, lexer::tokenize, parse_statement, split::split};
+use sqlflow_sql::{Dialect, Parsed, lexer::tokenize, parse_statement, split::split};
 
 const DIALECTS: [Dialect; 3] = [Dialect::Sqlite, Dialect::MySql, Dialect::Postgres];
 
@@ -21,15 +23,16 @@ fn on_small_stack(f: impl FnOnce() + Send + 'static) {
         .unwrap_or_else(|e| std::panic::resume_unwind(e));
 }
 
-/// Every file of `fuzz/corpus/<name>`, as text, with its path.
+/// Every file of `fuzz/corpus/<name>` (not its subdirectories), as text, with its path.
 fn corpus(name: &str) -> Vec<(PathBuf, String)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../fuzz/corpus")
         .join(name);
     let mut files: Vec<(PathBuf, String)> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|entry| {
-            let path = entry.unwrap().path();
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.is_file())
+        .map(|path| {
             let bytes = std::fs::read(&path).unwrap();
             (path, String::from_utf8_lossy(&bytes).into_owned())
         })
@@ -77,6 +80,21 @@ fn the_extended_corpus_gets_syntax_errors_with_positions() {
                 match parse_statement(&src, d) {
                     Err(e) => assert!(e.line >= 1 && e.column >= 1, "{}: {e}", path.display()),
                     Ok(p) => panic!("{} ({d:?}) parsed: {p:?}", path.display()),
+                }
+            }
+        }
+    });
+}
+
+#[test]
+fn the_valid_extended_corpus_parses_in_every_dialect() {
+    on_small_stack(|| {
+        for (path, src) in corpus("extended/valid") {
+            replay(&path, &src);
+            for d in DIALECTS {
+                match parse_statement(&src, d) {
+                    Ok(Parsed::Extended(_)) => {}
+                    other => panic!("{} ({d:?}): {other:?}", path.display()),
                 }
             }
         }

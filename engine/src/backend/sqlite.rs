@@ -10,9 +10,13 @@
 //! (`ATTACH` of any file, `VACUUM INTO`, which attaches its target, pragmas that move
 //! files, extension loading). Only the engine's own schema attachment is let through,
 //! and schema files may not be symlinks.
+//!
+//! MySQL's catalog statements answer as they do on MySQL, so a program that looks around
+//! (`SHOW TABLES`, `DESCRIBE t`) runs unchanged: see [`Catalog`].
 
 use std::{
     collections::HashSet,
+    ffi::OsString,
     path::{Path, PathBuf},
     sync::{
         Arc, Mutex,
@@ -27,7 +31,7 @@ use rusqlite::{
     hooks::{AuthAction, AuthContext, Authorization},
     types::{ToSqlOutput, ValueRef},
 };
-use sqlflow_sql::lexer::{TokenKind, tokenize};
+use sqlflow_sql::lexer::{Token, TokenKind, tokenize};
 
 use super::{Backend, Column, ColumnType, DbError, Outcome, RowSink, TableName, quote_ident};
 use crate::{Dialect, Value};
@@ -36,6 +40,8 @@ pub struct Sqlite {
     conn: Connection,
     /// Where attached schema files go (None for an in-memory database).
     dir: Option<PathBuf>,
+    /// The main database's file name: in `dir`, but not a schema.
+    main_file: Option<OsString>,
     attached: HashSet<String>,
     guard: Arc<Guard>,
 }
@@ -159,6 +165,9 @@ impl Sqlite {
         Ok(Self {
             conn,
             dir,
+            main_file: (!in_memory)
+                .then(|| path.file_name().map(OsString::from))
+                .flatten(),
             attached: HashSet::new(),
             guard,
         })
@@ -197,6 +206,164 @@ impl Sqlite {
         attached.map_err(|e| DbError::Database(format!("cannot attach schema {schema}: {e}")))?;
         self.attached.insert(lower);
         Ok(())
+    }
+
+    /// Whether `schema` is one this database has or may attach, without creating it:
+    /// looking at a catalog must not leave a new file behind.
+    fn schema_exists(&self, schema: &str) -> bool {
+        let lower = schema.to_ascii_lowercase();
+        if lower == "main" || lower == "temp" || self.attached.contains(&lower) {
+            return true;
+        }
+        TableName::parse(schema).is_ok()
+            && self
+                .dir
+                .as_ref()
+                .is_some_and(|d| d.join(format!("{schema}.db")).is_file())
+    }
+
+    /// The schemas `SHOW DATABASES` lists: main, the attached ones, and every plain
+    /// `<name>.db` file beside the main database (each is attached on first use).
+    fn schemas(&self) -> Result<Vec<String>, DbError> {
+        let mut names = vec!["main".to_string()];
+        if let Some(dir) = &self.dir {
+            let entries = std::fs::read_dir(dir).map_err(|e| {
+                DbError::Database(format!(
+                    "cannot list the schema files in {}: {e}",
+                    dir.display()
+                ))
+            })?;
+            for entry in entries.flatten() {
+                let path = entry.path();
+                let plain_file = entry.file_type().is_ok_and(|t| t.is_file());
+                let is_main = self.main_file.as_deref() == path.file_name();
+                let stem = path
+                    .extension()
+                    .filter(|x| *x == "db")
+                    .and(path.file_stem())
+                    .and_then(|s| s.to_str());
+                if let Some(stem) = stem
+                    && plain_file
+                    && !is_main
+                    && TableName::parse(stem).is_ok()
+                {
+                    names.push(stem.to_string());
+                }
+            }
+        }
+        names.extend(self.attached.iter().cloned());
+        let mut seen = HashSet::new();
+        names.retain(|n| seen.insert(n.to_ascii_lowercase()));
+        names.sort();
+        Ok(names)
+    }
+
+    /// The query that answers a catalog statement, from SQLite's own catalog.
+    fn catalog_query(&mut self, c: Catalog) -> Result<String, DbError> {
+        let known = |this: &Self, schema: &str| {
+            if this.schema_exists(schema) {
+                Ok(())
+            } else {
+                Err(DbError::Database(format!("Unknown database '{schema}'")))
+            }
+        };
+        let like = |pattern: &Option<String>| match pattern {
+            Some(p) => format!(" WHERE name LIKE {}", sql_string(p)),
+            None => String::new(),
+        };
+        // MySQL names the column after the pattern too: `Tables_in_test (a%)`.
+        let heading = |name: String, pattern: &Option<String>| {
+            let name = match pattern {
+                Some(p) => format!("{name} ({p})"),
+                None => name,
+            };
+            quote_ident(&name, Dialect::Sqlite)
+        };
+        Ok(match c {
+            Catalog::Databases { like: pattern } => {
+                let names: Vec<String> = self
+                    .schemas()?
+                    .iter()
+                    .map(|n| format!("SELECT {} AS name", sql_string(n)))
+                    .collect();
+                format!(
+                    "SELECT name AS {} FROM ({}){} ORDER BY name",
+                    heading("Database".into(), &pattern),
+                    names.join(" UNION ALL "),
+                    like(&pattern)
+                )
+            }
+            Catalog::Tables {
+                schema,
+                like: pattern,
+            } => {
+                let schema = schema.unwrap_or_else(|| "main".to_string());
+                known(self, &schema)?;
+                self.attach(&schema)?;
+                format!(
+                    "SELECT name AS {} FROM (SELECT name FROM {}.sqlite_master \
+                     WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'){} \
+                     ORDER BY name",
+                    heading(format!("Tables_in_{schema}"), &pattern),
+                    quote_ident(&schema, Dialect::Sqlite),
+                    like(&pattern)
+                )
+            }
+            Catalog::Columns { schema, table } => {
+                let schema = schema.unwrap_or_else(|| "main".to_string());
+                known(self, &schema)?;
+                self.attach(&schema)?;
+                let exists: bool = self
+                    .conn
+                    .query_row(
+                        &format!(
+                            "SELECT EXISTS (SELECT 1 FROM {}.sqlite_master \
+                             WHERE type IN ('table', 'view') AND name = ?1 COLLATE NOCASE)",
+                            quote_ident(&schema, Dialect::Sqlite)
+                        ),
+                        [&table],
+                        |r| r.get(0),
+                    )
+                    .map_err(db_error)?;
+                if !exists {
+                    return Err(DbError::Database(format!(
+                        "Table '{schema}.{table}' doesn't exist"
+                    )));
+                }
+                let (t, s) = (sql_string(&table), sql_string(&schema));
+                // MySQL's Key: PRI for the primary key, UNI for the column of a
+                // one-column unique index, MUL for the first column of any other index.
+                // A string default shows as its value, as MySQL shows it, not as the
+                // quoted SQL text SQLite keeps. An INTEGER PRIMARY KEY is SQLite's
+                // auto-increment (the rowid), and Extra says so.
+                let first_of = |l: &str| {
+                    format!(
+                        "(SELECT i.name FROM pragma_index_info({l}.name, {s}) AS i WHERE i.seqno = 0)"
+                    )
+                };
+                format!(
+                    "SELECT p.name AS \"Field\", p.type AS \"Type\", \
+                       CASE WHEN p.\"notnull\" OR (p.pk > 0 AND upper(p.type) = 'INTEGER') \
+                            THEN 'NO' ELSE 'YES' END AS \"Null\", \
+                       CASE WHEN p.pk > 0 THEN 'PRI' \
+                            WHEN EXISTS (SELECT 1 FROM pragma_index_list({t}, {s}) AS u \
+                                 WHERE u.\"unique\" AND {first_u} = p.name \
+                                 AND (SELECT count(*) FROM pragma_index_info(u.name, {s})) = 1) THEN 'UNI' \
+                            WHEN EXISTS (SELECT 1 FROM pragma_index_list({t}, {s}) AS m \
+                                 WHERE {first_m} = p.name) THEN 'MUL' \
+                            ELSE '' END AS \"Key\", \
+                       CASE WHEN p.dflt_value LIKE '''%''' \
+                            THEN replace(substr(p.dflt_value, 2, length(p.dflt_value) - 2), '''''', '''') \
+                            ELSE p.dflt_value END AS \"Default\", \
+                       CASE WHEN p.pk > 0 AND upper(p.type) = 'INTEGER' \
+                            AND (SELECT count(*) FROM pragma_table_info({t}, {s}) WHERE pk > 0) = 1 \
+                            THEN 'auto_increment' ELSE '' END AS \"Extra\" \
+                     FROM pragma_table_info({t}, {s}) AS p ORDER BY p.cid",
+                    first_u = first_of("u"),
+                    first_m = first_of("m"),
+                )
+            }
+        })
     }
 
     /// Attaches the schemas a statement names in table position.
@@ -241,6 +408,172 @@ fn db_error(e: rusqlite::Error) -> DbError {
         Some(rusqlite::ErrorCode::DiskFull) => DbError::DiskFull(e.to_string()),
         _ => DbError::Database(e.to_string()),
     }
+}
+
+/// MySQL's catalog statements, which SQLite lacks, answered with MySQL's column names:
+///
+/// - `SHOW TABLES [FROM|IN schema] [LIKE 'pattern']`: `Tables_in_<schema>`, tables and
+///   views, by name;
+/// - `SHOW DATABASES|SCHEMAS [LIKE 'pattern']`: `Database`, from [`Sqlite::schemas`];
+/// - `DESCRIBE|DESC [schema.]table`, `SHOW COLUMNS|FIELDS FROM|IN [schema.]table [FROM|IN
+///   schema]`: `Field`, `Type`, `Null`, `Key`, `Default`, `Extra`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Catalog {
+    Tables {
+        schema: Option<String>,
+        like: Option<String>,
+    },
+    Databases {
+        like: Option<String>,
+    },
+    Columns {
+        schema: Option<String>,
+        table: String,
+    },
+}
+
+impl Catalog {
+    /// Recognizes a catalog statement; anything else, or anything more, is left to
+    /// SQLite (which then reports its own syntax error).
+    fn parse(sql: &str) -> Option<Catalog> {
+        // Every statement passes here: lex only those that start like one.
+        let start = skip_leading_trivia(sql);
+        let head = sql.get(start..start + 4)?;
+        if !head.eq_ignore_ascii_case("SHOW") && !head.eq_ignore_ascii_case("DESC") {
+            return None;
+        }
+        let tokens: Vec<Token> = tokenize(sql, Dialect::Sqlite)
+            .into_iter()
+            .filter(|t| !t.is_trivia() && t.kind != TokenKind::Semicolon)
+            .collect();
+        let mut c = Cursor {
+            sql,
+            tokens: &tokens,
+            i: 0,
+        };
+        let found = if c.keyword(&["DESCRIBE", "DESC"]) {
+            let (schema, table) = c.table_name()?;
+            Catalog::Columns { schema, table }
+        } else {
+            c.keyword(&["SHOW"]).then_some(())?;
+            if c.keyword(&["TABLES"]) {
+                let schema = if c.keyword(&["FROM", "IN"]) {
+                    Some(c.name()?)
+                } else {
+                    None
+                };
+                Catalog::Tables {
+                    schema,
+                    like: c.like()?,
+                }
+            } else if c.keyword(&["DATABASES", "SCHEMAS"]) {
+                Catalog::Databases { like: c.like()? }
+            } else {
+                c.keyword(&["COLUMNS", "FIELDS"]).then_some(())?;
+                c.keyword(&["FROM", "IN"]).then_some(())?;
+                let (mut schema, table) = c.table_name()?;
+                if c.keyword(&["FROM", "IN"]) {
+                    schema = Some(c.name()?);
+                }
+                Catalog::Columns { schema, table }
+            }
+        };
+        (c.i == tokens.len()).then_some(found)
+    }
+}
+
+/// Where the first token of `sql` starts, past whitespace and comments.
+fn skip_leading_trivia(sql: &str) -> usize {
+    let mut i = 0;
+    loop {
+        let rest = &sql[i..];
+        let trimmed = rest.trim_start();
+        i += rest.len() - trimmed.len();
+        if trimmed.starts_with("--") {
+            i += trimmed.find('\n').unwrap_or(trimmed.len());
+        } else if trimmed.starts_with("/*") {
+            i += trimmed.find("*/").map_or(trimmed.len(), |e| e + 2);
+        } else {
+            return i;
+        }
+    }
+}
+
+/// Reads a catalog statement's tokens.
+struct Cursor<'a> {
+    sql: &'a str,
+    tokens: &'a [Token],
+    i: usize,
+}
+
+impl Cursor<'_> {
+    fn keyword(&mut self, any: &[&str]) -> bool {
+        let hit = self
+            .tokens
+            .get(self.i)
+            .is_some_and(|t| any.iter().any(|k| t.is_keyword(self.sql, k)));
+        self.i += usize::from(hit);
+        hit
+    }
+
+    /// A bare or quoted name, unquoted.
+    fn name(&mut self) -> Option<String> {
+        let t = self.tokens.get(self.i)?;
+        let text = t.text(self.sql);
+        let name = match t.kind {
+            TokenKind::Word => text.to_string(),
+            TokenKind::QuotedIdent if !t.unterminated && text.len() >= 2 => {
+                let inner = &text[1..text.len() - 1];
+                match text.as_bytes()[0] {
+                    b'[' => inner.to_string(),
+                    q => {
+                        let q = char::from(q).to_string();
+                        inner.replace(&q.repeat(2), &q)
+                    }
+                }
+            }
+            _ => return None,
+        };
+        self.i += 1;
+        Some(name)
+    }
+
+    /// `table` or `schema.table`.
+    fn table_name(&mut self) -> Option<(Option<String>, String)> {
+        let first = self.name()?;
+        if self
+            .tokens
+            .get(self.i)
+            .is_some_and(|t| t.kind == TokenKind::Dot)
+        {
+            self.i += 1;
+            return Some((Some(first), self.name()?));
+        }
+        Some((None, first))
+    }
+
+    /// `[LIKE 'pattern']`: Some(None) when absent, None when malformed.
+    fn like(&mut self) -> Option<Option<String>> {
+        if !self.keyword(&["LIKE"]) {
+            return Some(None);
+        }
+        let t = self.tokens.get(self.i)?;
+        let text = t.text(self.sql);
+        if t.kind != TokenKind::String
+            || t.unterminated
+            || !text.starts_with('\'')
+            || text.len() < 2
+        {
+            return None;
+        }
+        self.i += 1;
+        Some(Some(text[1..text.len() - 1].replace("''", "'")))
+    }
+}
+
+/// `s` as an SQL string literal.
+fn sql_string(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
 }
 
 /// `CREATE SCHEMA [IF NOT EXISTS] name`, which SQLite lacks.
@@ -301,6 +634,11 @@ impl Backend for Sqlite {
             let schema = schema.trim_matches(|c| c == '"' || c == '`').to_string();
             self.attach(&schema)?;
             return Ok(Outcome::Affected(None));
+        }
+        if let Some(catalog) = Catalog::parse(sql) {
+            // The answer is itself a query (no catalog statement), run the usual way.
+            let query = self.catalog_query(catalog)?;
+            return self.execute(&query, sink);
         }
         self.attach_referenced(sql)?;
         // SQLite authorizes some actions only as the statement runs (VACUUM INTO
@@ -474,4 +812,199 @@ fn is_dml(sql: &str) -> bool {
     ["INSERT", "UPDATE", "DELETE", "REPLACE"]
         .iter()
         .any(|k| first.eq_ignore_ascii_case(k))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::{Collected, query_all};
+
+    fn open() -> (Sqlite, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Sqlite::open(&dir.path().join("app.db")).unwrap();
+        (db, dir)
+    }
+
+    fn run(db: &mut Sqlite, sql: &str) -> Collected {
+        query_all(db, sql).unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
+    fn texts(c: &Collected, col: usize) -> Vec<String> {
+        c.rows
+            .iter()
+            .map(|r| match &r[col] {
+                Value::String(s) => s.clone(),
+                Value::Null(_) => "NULL".into(),
+                other => format!("{other:?}"),
+            })
+            .collect()
+    }
+
+    fn names(c: &Collected) -> Vec<&str> {
+        c.columns.iter().map(|c| c.name.as_str()).collect()
+    }
+
+    #[test]
+    fn catalog_statements_are_recognized_and_nothing_else() {
+        let tables = |schema: Option<&str>, like: Option<&str>| {
+            Some(Catalog::Tables {
+                schema: schema.map(str::to_string),
+                like: like.map(str::to_string),
+            })
+        };
+        let columns = |schema: Option<&str>, table: &str| {
+            Some(Catalog::Columns {
+                schema: schema.map(str::to_string),
+                table: table.to_string(),
+            })
+        };
+        for (sql, want) in [
+            ("SHOW TABLES", tables(None, None)),
+            ("  show tables;", tables(None, None)),
+            ("/* c */ -- d\nSHOW TABLES", tables(None, None)),
+            ("SHOW TABLES FROM iris", tables(Some("iris"), None)),
+            (
+                "SHOW TABLES IN `iris` LIKE 'a''%'",
+                tables(Some("iris"), Some("a'%")),
+            ),
+            ("SHOW DATABASES", Some(Catalog::Databases { like: None })),
+            (
+                "show schemas like 'i%'",
+                Some(Catalog::Databases {
+                    like: Some("i%".into()),
+                }),
+            ),
+            ("DESCRIBE t", columns(None, "t")),
+            ("desc iris.train", columns(Some("iris"), "train")),
+            ("DESC \"my \"\"t\"\"\"", columns(None, "my \"t\"")),
+            ("DESC [a b].`c`", columns(Some("a b"), "c")),
+            ("SHOW COLUMNS FROM t", columns(None, "t")),
+            ("SHOW FIELDS IN t FROM iris", columns(Some("iris"), "t")),
+            ("SHOW COLUMNS FROM iris.t", columns(Some("iris"), "t")),
+            ("SHOW TABLES extra", None),
+            ("SHOW TABLES LIKE", None),
+            ("SHOW TABLES LIKE x", None),
+            ("SHOW COLUMNS t", None),
+            ("DESCRIBE", None),
+            ("DESC t u", None),
+            ("DESCRIBE SELECT 1", None),
+            ("SHOW", None),
+            ("SHOWTABLES", None),
+            ("SELECT 'SHOW TABLES'", None),
+            ("é", None),
+            ("", None),
+        ] {
+            assert_eq!(Catalog::parse(sql), want, "{sql}");
+        }
+    }
+
+    #[test]
+    fn catalog_statements_answer_with_mysql_columns() {
+        let (mut db, dir) = open();
+        for sql in [
+            "CREATE TABLE cat (id INTEGER PRIMARY KEY, name VARCHAR(20) NOT NULL DEFAULT 'it''s', \
+             score DOUBLE PRECISION, n INT DEFAULT 3, UNIQUE (name))",
+            "CREATE INDEX cat_score ON cat (score, n)",
+            "CREATE VIEW v AS SELECT id FROM cat",
+            "CREATE TABLE with_seq (id INTEGER PRIMARY KEY AUTOINCREMENT)",
+            "CREATE SCHEMA iris",
+            "CREATE TABLE iris.train (a INT)",
+        ] {
+            db.execute(sql, &mut Collected::default())
+                .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        }
+        let t = run(&mut db, "SHOW TABLES");
+        assert_eq!(names(&t), ["Tables_in_main"]);
+        // Tables and views, not SQLite's own (sqlite_sequence).
+        assert_eq!(texts(&t, 0), ["cat", "v", "with_seq"]);
+        // MySQL names the column after the pattern too.
+        let t = run(&mut db, "SHOW TABLES LIKE 'C%'");
+        assert_eq!(
+            (names(&t), texts(&t, 0)),
+            (vec!["Tables_in_main (C%)"], vec!["cat".to_string()])
+        );
+        let t = run(&mut db, "SHOW TABLES FROM iris");
+        assert_eq!(
+            (names(&t), texts(&t, 0)),
+            (vec!["Tables_in_iris"], vec!["train".to_string()])
+        );
+
+        // Schema files beside the database, whether attached yet or not; never the main
+        // file, a symlink or a name that is not one.
+        std::fs::write(dir.path().join("later.db"), b"").unwrap();
+        std::fs::write(dir.path().join("not a name.db"), b"").unwrap();
+        std::fs::write(dir.path().join("notes.txt"), b"").unwrap();
+        std::os::unix::fs::symlink("/etc/passwd", dir.path().join("linked.db")).unwrap();
+        let t = run(&mut db, "SHOW DATABASES");
+        assert_eq!(names(&t), ["Database"]);
+        assert_eq!(texts(&t, 0), ["iris", "later", "main"]);
+        let t = run(&mut db, "SHOW SCHEMAS LIKE 'la%'");
+        assert_eq!(
+            (names(&t), texts(&t, 0)),
+            (vec!["Database (la%)"], vec!["later".to_string()])
+        );
+
+        let t = run(&mut db, "DESCRIBE cat");
+        assert_eq!(
+            names(&t),
+            ["Field", "Type", "Null", "Key", "Default", "Extra"]
+        );
+        let rows: Vec<Vec<String>> = (0..6).map(|i| texts(&t, i)).collect();
+        assert_eq!(rows[0], ["id", "name", "score", "n"]);
+        assert_eq!(
+            rows[1],
+            ["INTEGER", "VARCHAR(20)", "DOUBLE PRECISION", "INT"]
+        );
+        assert_eq!(rows[2], ["NO", "NO", "YES", "YES"]);
+        assert_eq!(rows[3], ["PRI", "UNI", "MUL", ""]);
+        assert_eq!(rows[4], ["NULL", "it's", "NULL", "3"]);
+        assert_eq!(rows[5], ["auto_increment", "", "", ""]);
+        for same in [
+            "DESC cat",
+            "SHOW COLUMNS FROM cat",
+            "SHOW FIELDS FROM main.cat",
+        ] {
+            assert_eq!(run(&mut db, same), t, "{same}");
+        }
+        let t = run(&mut db, "DESC iris.train");
+        assert_eq!(texts(&t, 0), ["a"]);
+        assert_eq!(run(&mut db, "SHOW COLUMNS FROM train IN iris"), t);
+        // A view describes too.
+        assert_eq!(texts(&run(&mut db, "DESCRIBE v"), 0), ["id"]);
+    }
+
+    #[test]
+    fn catalog_errors_read_like_mysql_and_create_nothing() {
+        let (mut db, dir) = open();
+        let err = |db: &mut Sqlite, sql: &str| {
+            db.execute(sql, &mut Collected::default())
+                .map(|_| ())
+                .unwrap_err()
+                .to_string()
+        };
+        assert_eq!(
+            err(&mut db, "DESCRIBE nope"),
+            "Table 'main.nope' doesn't exist"
+        );
+        assert_eq!(
+            err(&mut db, "SHOW TABLES FROM ghost"),
+            "Unknown database 'ghost'"
+        );
+        assert_eq!(err(&mut db, "DESC ghost.t"), "Unknown database 'ghost'");
+        assert_eq!(
+            err(&mut db, "SHOW TABLES FROM `x; DROP`"),
+            "Unknown database 'x; DROP'"
+        );
+        assert!(
+            !dir.path().join("ghost.db").exists(),
+            "looking created a schema file"
+        );
+        // Malformed ones are SQLite's syntax errors, as before.
+        assert!(err(&mut db, "SHOW TABLES extra").contains("syntax error"));
+        // An in-memory database lists its attached schemas.
+        let mut mem = Sqlite::open(Path::new(":memory:")).unwrap();
+        mem.execute("CREATE SCHEMA side", &mut Collected::default())
+            .unwrap();
+        assert_eq!(texts(&run(&mut mem, "SHOW DATABASES"), 0), ["main", "side"]);
+    }
 }

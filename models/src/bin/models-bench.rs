@@ -70,6 +70,8 @@ fn cases() -> Vec<Case> {
                 ("model.hidden_units", list(&[10, 20])),
                 ("train.epoch", int(200)),
                 ("train.batch_size", int(32)),
+                // scikit-learn's MLP trains with Adam
+                ("model.optimizer", s("Adam")),
                 ("optimizer.learning_rate", float(0.01)),
             ],
         ),
@@ -92,6 +94,33 @@ fn cases() -> Vec<Case> {
                 ("num_boost_round", int(100)),
             ],
         ),
+        iris(
+            "xgboost.dart multi:softprob",
+            "xgboost.dart",
+            vec![
+                ("objective", s("multi:softprob")),
+                ("rate_drop", float(0.1)),
+                ("num_boost_round", int(100)),
+            ],
+        ),
+        iris(
+            "xgboost.gblinear multi:softprob",
+            "xgboost.gblinear",
+            vec![
+                ("objective", s("multi:softprob")),
+                ("num_boost_round", int(50)),
+            ],
+        ),
+        iris(
+            "BoostedTreesClassifier",
+            "BoostedTreesClassifier",
+            vec![("model.n_classes", int(3)), ("model.n_trees", int(100))],
+        ),
+        iris(
+            "DNNLinearCombinedClassifier",
+            "DNNLinearCombinedClassifier",
+            vec![("model.n_classes", int(3)), ("train.epoch", int(100))],
+        ),
         iris("DecisionTreeClassifier", "DecisionTreeClassifier", vec![]),
         iris(
             "RandomForestClassifier",
@@ -106,6 +135,7 @@ fn cases() -> Vec<Case> {
                 ("model.hidden_units", list(&[64, 32])),
                 ("train.epoch", int(200)),
                 ("train.batch_size", int(32)),
+                ("model.optimizer", s("Adam")),
                 ("optimizer.learning_rate", float(0.003)),
             ],
         ),
@@ -118,6 +148,44 @@ fn cases() -> Vec<Case> {
                 ("eta", float(0.1)),
                 ("max_depth", int(6)),
                 ("num_boost_round", int(200)),
+            ],
+        ),
+        boston(
+            "xgboost.dart reg:squarederror",
+            "xgboost.dart",
+            vec![
+                ("eta", float(0.1)),
+                ("rate_drop", float(0.1)),
+                ("num_boost_round", int(200)),
+            ],
+        ),
+        boston(
+            "xgboost.gblinear reg:squarederror",
+            "xgboost.gblinear",
+            vec![("num_boost_round", int(1000))],
+        ),
+        boston(
+            "xgboost lossguide",
+            "xgboost.gbtree",
+            vec![
+                ("eta", float(0.1)),
+                ("max_depth", int(0)),
+                ("grow_policy", s("lossguide")),
+                ("max_leaves", int(16)),
+                ("num_boost_round", int(200)),
+            ],
+        ),
+        boston(
+            "BoostedTreesRegressor",
+            "BoostedTreesRegressor",
+            vec![("model.n_trees", int(200))],
+        ),
+        boston(
+            "DNNLinearCombinedRegressor",
+            "DNNLinearCombinedRegressor",
+            vec![
+                ("model.dnn_hidden_units", list(&[64, 32])),
+                ("train.epoch", int(200)),
             ],
         ),
         boston("DecisionTreeRegressor", "DecisionTreeRegressor", vec![]),
@@ -138,6 +206,7 @@ fn large_cases() -> Vec<Case> {
             ("model.hidden_units", list(&[64, 32])),
             ("train.epoch", int(20)),
             ("train.batch_size", int(64)),
+            ("model.optimizer", s("Adam")),
             ("optimizer.learning_rate", float(0.003)),
         ];
         if classes {
@@ -307,7 +376,8 @@ fn main() {
         let mut seed_times = vec![median(times)];
         let seed_key = match case.estimator {
             "LinearClassifier" | "LinearRegressor" => None,
-            "xgboost.gbtree" => Some("seed"),
+            "BoostedTreesClassifier" | "BoostedTreesRegressor" => None,
+            e if e.starts_with("xgboost.") => Some("seed"),
             _ => Some("model.seed"),
         };
         for seed in 1..seeds {

@@ -1,0 +1,1 @@
+SELECT * FROM t TO TRAIN DNNClassifier LABEL INTO m;

@@ -1,0 +1,1 @@
+SELECT * FROM t TO MAXIMIZE SUM(x WITH variables = "x(p)" INTO r;

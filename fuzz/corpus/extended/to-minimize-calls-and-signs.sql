@@ -1,0 +1,1 @@
+SELECT * FROM t TO MINIMIZE x CONSTRAINT SUM(- SUM(- SUM(- SUM(- SUM(- SUM(- SUM(- SUM(- SUM(- SUM(- SUM(- SUM(- SUM(- SUM(- SUM(- SUM(- SUM(- SUM(- SUM(- SUM(- SUM(- SUM(- SUM(- SUM(- SUM(- SUM(- SUM(- SUM(- SUM(- SUM(- SUM(- SUM(- SUM(- SUM(- SUM(- SUM(- SUM(- SUM(- SUM(- SUM(- x)))))))))))))))))))))))))))))))))))))))) <= 1 WITH variables = "x(p)" INTO r;

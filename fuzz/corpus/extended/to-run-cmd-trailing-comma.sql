@@ -1,0 +1,1 @@
+SELECT 1 TO RUN img CMD "a", INTO t;

@@ -1,0 +1,1 @@
+SELECT * FROM t TO EVALUATE m LABEL label INTO r;

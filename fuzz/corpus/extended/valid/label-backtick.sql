@@ -1,0 +1,1 @@
+SELECT * FROM t TO TRAIN xgboost.gbtree LABEL `label` USING old INTO m;

@@ -1,0 +1,1 @@
+SELECT * FROM t TO MAXIMIZE SUM(SUM(SUM(SUM(SUM(SUM(SUM(SUM(SUM(SUM(SUM(SUM(SUM(SUM(SUM(SUM(SUM(SUM(SUM(SUM(SUM(SUM(SUM(SUM(SUM(SUM(SUM(SUM(SUM(SUM(SUM(SUM((((((((((((((((((((((((((((((((-x))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))) WITH variables = "x(p)" INTO r;

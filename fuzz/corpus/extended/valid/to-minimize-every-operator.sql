@@ -1,0 +1,1 @@
+SELECT 1 TO MINIMIZE NOT a OR b AND c = 1 OR -x * 2 % 3 / 4 + 5 - 6 <> 7 AND y != 8 AND z < 9 AND w > .5 AND v >= 1e3 AND u <= 'k' AND f() = [1, [], g(h, 2)] AND `group` = 1 WITH variables = "x(p)" INTO r;
