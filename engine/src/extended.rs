@@ -668,16 +668,9 @@ fn explain<W: Write>(
     }
     let data = data(db, select)?;
     let features = model_inputs(stored.meta.feature_columns.as_ref(), &data)?;
-    let label = match stored.model.label_name() {
-        Some(l) => find(&data, l)
-            .ok()
-            .map(|i| to_model_column(&data, i))
-            .transpose()?,
-        None => None,
-    };
     let importance = stored
         .model
-        .feature_importance(&features, label.as_ref())
+        .feature_importance(&features)
         .map_err(model_error)?;
     let rows: Vec<Vec<Value>> = importance
         .iter()

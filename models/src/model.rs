@@ -740,28 +740,16 @@ impl TrainedModel {
     /// trees, forests and boosting: normalized total split gain per column;
     /// linear models: coefficients on standardized inputs per encoded column (signed for
     /// regression and two classes, mean |coefficient| over classes otherwise);
-    /// DNNs: permutation importance (the drop in accuracy or R2 when a column is
-    /// shuffled; needs `features` and `label`). KMeans: unsupported.
-    pub fn feature_importance(
-        &self,
-        features: &[Column],
-        label: Option<&LabelColumn>,
-    ) -> Result<Vec<(String, f64)>> {
+    /// DNNs: permutation importance on `features` (how far the predictions move when a
+    /// column is shuffled; no label needed, see [`crate::explain`]). KMeans: unsupported.
+    pub fn feature_importance(&self, features: &[Column]) -> Result<Vec<(String, f64)>> {
         let names = self.encoder.encoded_names();
         let width = self.encoder.width();
         let values = match &self.body {
             Body::Forest(m) => m.importance(width),
             Body::Gbdt(m) => m.importance(width),
             Body::Linear(m) => m.importance(),
-            Body::Dnn(_) => {
-                let label = label.ok_or_else(|| {
-                    self.unsupported(
-                        "feature importance without a label",
-                        "permutation importance compares predictions with the label; pass the label column",
-                    )
-                })?;
-                return crate::explain::permutation_importance(self, features, label);
-            }
+            Body::Dnn(_) => return crate::explain::permutation_importance(self, features),
             Body::KMeans(_) => {
                 return Err(self.unsupported(
                     "feature importance",

@@ -658,7 +658,7 @@ fn metadata_accessors() {
         (km.task(), km.label_name(), km.classes()),
         (Task::Clustering, None, None)
     );
-    assert!(km.feature_importance(&train_set.features, None).is_err());
+    assert!(km.feature_importance(&train_set.features).is_err());
 }
 
 #[test]

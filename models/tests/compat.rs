@@ -692,7 +692,7 @@ fn boosters_are_real_and_interchangeable_by_name() {
         &attrs(&[("num_boost_round", V::Int(1))]),
         &btr,
     );
-    let imp = one.feature_importance(&[], None).unwrap();
+    let imp = one.feature_importance(&[]).unwrap();
     assert_eq!(imp[0].0, "CHAS", "{imp:?}");
     // booster = "gblinear" on xgboost.gbtree is the same model
     let via_attr = fit(

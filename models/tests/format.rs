@@ -167,7 +167,7 @@ proptest! {
             let _ = model.predict(&data.features);
             let _ = model.predict_proba(&data.features);
             let _ = model.evaluate(&data.features, &data.label, &[]);
-            let _ = model.feature_importance(&data.features, Some(&data.label));
+            let _ = model.feature_importance(&data.features);
         }
     }
 }
