@@ -4,45 +4,10 @@
 //! every model family trained, evaluated, used to predict and explained.
 
 use sqlflow_e2e::{
-    Server, fetch_all, output_ok, run_with,
-    sqlflow::{Request, Response, Session, cell::Value, job_status::Code, response},
+    Server, output_ok,
+    results::{Kind, number, run_on, tables},
+    sqlflow::{JobStatus, Response, cell::Value, job_status::Code},
 };
-
-/// A result table from a job's responses.
-#[derive(Debug)]
-struct Table {
-    columns: Vec<String>,
-    rows: Vec<Vec<Option<Value>>>,
-}
-
-fn tables(responses: &[Response]) -> Vec<Table> {
-    let mut out: Vec<Table> = Vec::new();
-    for r in responses {
-        match &r.response {
-            Some(response::Response::Head(h)) => out.push(Table {
-                columns: h.column_names.clone(),
-                rows: Vec::new(),
-            }),
-            Some(response::Response::Row(row)) => {
-                if let Some(t) = out.last_mut() {
-                    t.rows
-                        .push(row.cells.iter().map(|c| c.value.clone()).collect());
-                }
-            }
-            _ => {}
-        }
-    }
-    out
-}
-
-fn number(v: &Option<Value>) -> f64 {
-    match v {
-        Some(Value::Double(f)) => *f,
-        Some(Value::Int64(i)) => *i as f64,
-        Some(Value::Decimal(s)) => s.parse().unwrap(),
-        other => panic!("not a number: {other:?}"),
-    }
-}
 
 struct Db {
     server: Server,
@@ -52,21 +17,8 @@ struct Db {
 }
 
 impl Db {
-    async fn run(&self, sql: &str) -> (Vec<Response>, sqlflow_e2e::sqlflow::JobStatus) {
-        let mut c = self.server.client().await;
-        let job = run_with(
-            &mut c,
-            Request {
-                sql: sql.into(),
-                session: Some(Session {
-                    db_conn_str: self.datasource.clone(),
-                    ..Default::default()
-                }),
-                ..Default::default()
-            },
-        )
-        .await;
-        fetch_all(&mut c, &job).await
+    async fn run(&self, sql: &str) -> (Vec<Response>, JobStatus) {
+        run_on(&self.server, &self.datasource, sql).await
     }
 
     async fn ok(&self, sql: &str) -> Vec<Response> {
@@ -455,21 +407,15 @@ async fn on_sqlite() {
 
 #[tokio::test]
 async fn on_mariadb() {
-    match std::env::var("SQLFLOW_TEST_MYSQL") {
-        Ok(ds) => whole_suite(Some(ds)).await,
-        Err(_) => {
-            eprintln!("skipped: set SQLFLOW_TEST_MYSQL (e.g. mysql://root@127.0.0.1:3306/test)")
-        }
+    if let Some(ds) = Kind::MariaDb.datasource("engine_ml") {
+        whole_suite(Some(ds)).await;
     }
 }
 
 #[tokio::test]
 async fn on_postgresql() {
-    match std::env::var("SQLFLOW_TEST_POSTGRES") {
-        Ok(ds) => whole_suite(Some(ds)).await,
-        Err(_) => eprintln!(
-            "skipped: set SQLFLOW_TEST_POSTGRES (e.g. postgres://postgres@127.0.0.1:5432/test)"
-        ),
+    if let Some(ds) = Kind::Postgres.datasource("engine_ml") {
+        whole_suite(Some(ds)).await;
     }
 }
 

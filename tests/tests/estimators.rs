@@ -5,72 +5,10 @@
 //! The programs are written as SQLFlow's tutorials and tests wrote them.
 
 use sqlflow_e2e::{
-    Server, fetch_all, output_ok, run_with,
-    sqlflow::{Request, Response, Session, cell::Value, job_status::Code, response},
+    Server, output_ok,
+    results::{Kind, Output, run_on},
+    sqlflow::{JobStatus, Response, job_status::Code},
 };
-
-#[derive(Debug)]
-struct Table {
-    columns: Vec<String>,
-    rows: Vec<Vec<Option<Value>>>,
-}
-
-impl Table {
-    /// The first row's value of the column named `name` (any case: PostgreSQL folds).
-    fn get(&self, name: &str) -> f64 {
-        let i = self
-            .columns
-            .iter()
-            .position(|c| c.eq_ignore_ascii_case(name))
-            .unwrap_or_else(|| panic!("no column {name} in {:?}", self.columns));
-        match &self.rows[0][i] {
-            Some(Value::Double(f)) => *f,
-            Some(Value::Int64(i)) => *i as f64,
-            Some(Value::Decimal(s)) => s.parse().unwrap(),
-            other => panic!("{name} is not a number: {other:?}"),
-        }
-    }
-}
-
-struct Output {
-    tables: Vec<Table>,
-    messages: Vec<String>,
-}
-
-impl Output {
-    fn has(&self, needle: &str) -> bool {
-        self.messages.iter().any(|m| m.contains(needle))
-    }
-
-    fn line(&self, prefix: &str) -> &str {
-        self.messages
-            .iter()
-            .find(|m| m.starts_with(prefix))
-            .unwrap_or_else(|| panic!("no line starting {prefix:?} in {:#?}", self.messages))
-    }
-}
-
-fn output(responses: &[Response]) -> Output {
-    let mut tables: Vec<Table> = Vec::new();
-    let mut messages = Vec::new();
-    for r in responses {
-        match &r.response {
-            Some(response::Response::Head(h)) => tables.push(Table {
-                columns: h.column_names.clone(),
-                rows: Vec::new(),
-            }),
-            Some(response::Response::Row(row)) => {
-                if let Some(t) = tables.last_mut() {
-                    t.rows
-                        .push(row.cells.iter().map(|c| c.value.clone()).collect());
-                }
-            }
-            Some(response::Response::Message(m)) => messages.push(m.message.clone()),
-            _ => {}
-        }
-    }
-    Output { tables, messages }
-}
 
 struct Db {
     server: Server,
@@ -80,27 +18,14 @@ struct Db {
 }
 
 impl Db {
-    async fn run(&self, sql: &str) -> (Vec<Response>, sqlflow_e2e::sqlflow::JobStatus) {
-        let mut c = self.server.client().await;
-        let job = run_with(
-            &mut c,
-            Request {
-                sql: sql.into(),
-                session: Some(Session {
-                    db_conn_str: self.datasource.clone(),
-                    ..Default::default()
-                }),
-                ..Default::default()
-            },
-        )
-        .await;
-        fetch_all(&mut c, &job).await
+    async fn run(&self, sql: &str) -> (Vec<Response>, JobStatus) {
+        run_on(&self.server, &self.datasource, sql).await
     }
 
     async fn ok(&self, sql: &str) -> Output {
         let (r, s) = self.run(sql).await;
         assert_eq!(s.code(), Code::Succeeded, "{}\nprogram:\n{sql}", s.message);
-        output(&r)
+        Output::of(&r)
     }
 
     async fn fails(&self, sql: &str) -> String {
@@ -215,8 +140,8 @@ SELECT * FROM {p}iris.eval_dnn_opt;"
             t.columns
         );
     }
-    assert!(t.get("Accuracy") >= 0.9, "{:?}", t.rows);
-    assert_eq!(t.get("Accuracy"), t.get("accuracy_score"));
+    assert!(t.metric("Accuracy") >= 0.9, "{:?}", t.rows);
+    assert_eq!(t.metric("Accuracy"), t.metric("accuracy_score"));
 
     // wide and deep: COLUMN ... FOR picks the columns of each part; first as SQLFlow's
     // test wrote it (two epochs), then trained long enough to be good
@@ -240,7 +165,11 @@ INTO sqlflow_models.{p}wide_deep_{epochs};"
             wide_deep(30, ", dnn_optimizer.learning_rate = 0.01")
         ))
         .await;
-    assert!(out.tables[0].get("Accuracy") >= 0.85, "{:?}", out.tables[0]);
+    assert!(
+        out.tables[0].metric("Accuracy") >= 0.85,
+        "{:?}",
+        out.tables[0]
+    );
     assert!(!out.has("has no effect on DNNLinearCombinedClassifier"));
 
     // Keras' sqlflow_models.DNNClassifier, as SQLFlow's custom-model test trains it
@@ -257,7 +186,11 @@ WITH validation.metrics = \"Accuracy\" LABEL class INTO {p}iris.eval_keras;
 SELECT * FROM {p}iris.eval_keras;"
         ))
         .await;
-    assert!(out.tables[0].get("Accuracy") >= 0.9, "{:?}", out.tables[0]);
+    assert!(
+        out.tables[0].metric("Accuracy") >= 0.9,
+        "{:?}",
+        out.tables[0]
+    );
 
     // TensorFlow's boosted trees on two classes, as SQLFlow's test trains them
     let out = db
@@ -280,8 +213,11 @@ SELECT * FROM {p}iris.eval_bt;"
             .contains("validate-logloss:")
     );
     let t = &out.tables[0];
-    assert!(t.get("Accuracy") >= 0.95 && t.get("AUC") >= 0.95, "{t:?}");
-    assert_eq!(t.get("AUC"), t.get("roc_auc_score"));
+    assert!(
+        t.metric("Accuracy") >= 0.95 && t.metric("AUC") >= 0.95,
+        "{t:?}"
+    );
+    assert_eq!(t.metric("AUC"), t.metric("roc_auc_score"));
 
     // regressors with Keras metric names, held out by a split every database computes
     let (fit, held_out) = (boston_rows(p, "<>"), boston_rows(p, "="));
@@ -303,8 +239,16 @@ SELECT * FROM {p}boston.eval_lin;"
         .await;
     assert!(out.line("epoch 100/100: loss ").contains(", validate mse "));
     assert!(out.has("note: model.optimizer has no effect here"));
-    assert!(out.tables[0].get("r2_score") > 0.6, "{:?}", out.tables[0]);
-    assert!(out.tables[1].get("r2_score") > 0.6, "{:?}", out.tables[1]);
+    assert!(
+        out.tables[0].metric("r2_score") > 0.6,
+        "{:?}",
+        out.tables[0]
+    );
+    assert!(
+        out.tables[1].metric("r2_score") > 0.6,
+        "{:?}",
+        out.tables[1]
+    );
 }
 
 /// XGBoost's estimator names and parameters, its evaluation lines and early stopping.
@@ -331,7 +275,7 @@ SELECT * FROM {p}boston.eval_xgb;"
     assert!(last.contains(" validate-rmse:"), "{last}");
     assert!(out.line("[0] train-rmse:").contains(" validate-rmse:"));
     assert!(
-        out.tables[0].get("mean_absolute_error") < 5.0,
+        out.tables[0].metric("mean_absolute_error") < 5.0,
         "{:?}",
         out.tables[0]
     );
@@ -345,7 +289,11 @@ LABEL medv INTO {p}boston.eval_xgb_held_out;
 SELECT * FROM {p}boston.eval_xgb_held_out;"
         ))
         .await;
-    assert!(out.tables[0].get("r2_score") > 0.75, "{:?}", out.tables[0]);
+    assert!(
+        out.tables[0].metric("r2_score") > 0.75,
+        "{:?}",
+        out.tables[0]
+    );
 
     // early stopping on the validation rows, XGBoost's scikit-learn spelling
     let out = db
@@ -392,7 +340,7 @@ SELECT * FROM {p}iris.e1; SELECT * FROM {p}iris.e2; SELECT * FROM {p}iris.e3; SE
         .iter()
         .zip(["gbtree", "dart", "gblinear", "XGBClassifier"])
     {
-        assert!(t.get("accuracy_score") >= 0.9, "{est}: {t:?}");
+        assert!(t.metric("accuracy_score") >= 0.9, "{est}: {t:?}");
     }
 
     // SQLFlow's binary test with eval_metric and external memory
@@ -493,28 +441,21 @@ async fn on_sqlite() {
 
 /// The XGBoost programs (cheap) on the other databases: the same logs and metrics
 /// whatever stores the data and the models.
-async fn other_database(var: &str, example: &str) {
-    match std::env::var(var) {
-        Ok(ds) => {
-            let db = setup(Some(ds)).await;
-            xgboost_programs(&db).await;
-            errors(&db).await;
-            cleanup(&db).await;
-        }
-        Err(_) => eprintln!("skipped: set {var} (e.g. {example})"),
+async fn other_database(kind: Kind) {
+    if let Some(ds) = kind.datasource("estimators") {
+        let db = setup(Some(ds)).await;
+        xgboost_programs(&db).await;
+        errors(&db).await;
+        cleanup(&db).await;
     }
 }
 
 #[tokio::test]
 async fn on_mariadb() {
-    other_database("SQLFLOW_TEST_MYSQL", "mysql://root@127.0.0.1:3306/test").await;
+    other_database(Kind::MariaDb).await;
 }
 
 #[tokio::test]
 async fn on_postgresql() {
-    other_database(
-        "SQLFLOW_TEST_POSTGRES",
-        "postgres://postgres@127.0.0.1:5432/test",
-    )
-    .await;
+    other_database(Kind::Postgres).await;
 }

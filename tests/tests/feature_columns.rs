@@ -6,74 +6,10 @@
 //! SQL from iris, what SHOW TRAIN says, and PREDICT applying the stored transform.
 
 use sqlflow_e2e::{
-    Server, fetch_all, output_ok, run_with,
-    sqlflow::{JobStatus, Request, Response, Session, cell::Value, job_status::Code, response},
+    Server, output_ok,
+    results::{Kind, Table, run_on, tables},
+    sqlflow::{JobStatus, Response, cell::Value, job_status::Code},
 };
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Sqlite,
-    MariaDb,
-    Postgres,
-}
-
-#[derive(Debug)]
-struct Table {
-    columns: Vec<String>,
-    rows: Vec<Vec<Option<Value>>>,
-}
-
-impl Table {
-    /// The values of column `name` (any case: PostgreSQL folds names).
-    fn column(&self, name: &str) -> Vec<&Option<Value>> {
-        let i = self
-            .columns
-            .iter()
-            .position(|c| c.eq_ignore_ascii_case(name))
-            .unwrap_or_else(|| panic!("no column {name} in {:?}", self.columns));
-        self.rows.iter().map(|r| &r[i]).collect()
-    }
-
-    fn text(&self, name: &str) -> String {
-        match self.column(name).first() {
-            Some(Some(Value::String(s))) => s.clone(),
-            other => panic!("{name} is not text: {other:?}"),
-        }
-    }
-
-    fn number(&self, name: &str) -> f64 {
-        number(self.column(name)[0])
-    }
-}
-
-fn tables(responses: &[Response]) -> Vec<Table> {
-    let mut out: Vec<Table> = Vec::new();
-    for r in responses {
-        match &r.response {
-            Some(response::Response::Head(h)) => out.push(Table {
-                columns: h.column_names.clone(),
-                rows: Vec::new(),
-            }),
-            Some(response::Response::Row(row)) => {
-                if let Some(t) = out.last_mut() {
-                    t.rows
-                        .push(row.cells.iter().map(|c| c.value.clone()).collect());
-                }
-            }
-            _ => {}
-        }
-    }
-    out
-}
-
-fn number(v: &Option<Value>) -> f64 {
-    match v {
-        Some(Value::Double(f)) => *f,
-        Some(Value::Int64(i)) => *i as f64,
-        Some(Value::Decimal(s)) => s.parse().unwrap(),
-        other => panic!("not a number: {other:?}"),
-    }
-}
 
 struct Db {
     server: Server,
@@ -114,20 +50,7 @@ impl Db {
     }
 
     async fn run(&self, sql: &str) -> (Vec<Response>, JobStatus) {
-        let mut c = self.server.client().await;
-        let job = run_with(
-            &mut c,
-            Request {
-                sql: sql.into(),
-                session: Some(Session {
-                    db_conn_str: self.datasource.clone(),
-                    ..Default::default()
-                }),
-                ..Default::default()
-            },
-        )
-        .await;
-        fetch_all(&mut c, &job).await
+        run_on(&self.server, &self.datasource, sql).await
     }
 
     async fn ok(&self, sql: &str) -> (Vec<Table>, String) {
@@ -224,7 +147,7 @@ SHOW TRAIN sqlflow_models.{p}churn_wd;"
         t.iter()
             .zip([("DNN", 0.85), ("xgboost", 0.85), ("wide and deep", 0.85)])
     {
-        let acc = table.number("Accuracy");
+        let acc = table.metric("Accuracy");
         assert!(
             acc >= min,
             "{:?}: {m} fits churn with accuracy {acc}",
@@ -245,7 +168,7 @@ SHOW TRAIN sqlflow_models.{p}churn_wd;"
         "{predicted:?}"
     );
     // SHOW TRAIN names the feature columns, derived values filled in.
-    let shown = t[4].text("Feature Columns");
+    let shown = t[4].text(0, "Feature Columns");
     assert_eq!(
         shown.to_ascii_lowercase(),
         "numeric(seniorcitizen), bucket(tenure, [6, 12, 24, 48]), numeric(monthlycharges), \
@@ -256,10 +179,10 @@ SHOW TRAIN sqlflow_models.{p}churn_wd;"
         db.kind
     );
     assert!(
-        t[4].text("Train Statement")
+        t[4].text(0, "Train Statement")
             .contains("EMBEDDING(CATEGORY_ID(PaymentMethod, 4), 2, mean)")
     );
-    let wd = t[5].text("Feature Columns").to_ascii_lowercase();
+    let wd = t[5].text(0, "Feature Columns").to_ascii_lowercase();
     assert!(
         wd.starts_with("linear_feature_columns: indicator(category_id(contract, 3))")
             && wd.contains(
@@ -337,14 +260,14 @@ LABEL class INTO sqlflow_models.{p}fraud_xgb;
     let (t, _) = db.ok(&program).await;
     // Balanced classes: 0.5 is chance; scikit-learn's MLP and XGBoost reach about 0.94.
     for (table, m) in t.iter().zip(["DNN", "xgboost"]) {
-        let acc = table.number("Accuracy");
+        let acc = table.metric("Accuracy");
         assert!(
             acc >= 0.9,
             "{:?}: {m} on held-out creditcard rows: {acc}",
             db.kind
         );
     }
-    let shown = t[2].text("Feature Columns").to_ascii_lowercase();
+    let shown = t[2].text(0, "Feature Columns").to_ascii_lowercase();
     assert!(
         shown.starts_with("numeric(time), numeric(v1), numeric(v2)")
             && shown.ends_with("numeric(v28), numeric(amount)"),
@@ -392,17 +315,17 @@ SHOW TRAIN sqlflow_models.{p}iris_kv_xgb;"
     let (t, _) = db.ok(&program).await;
     // iris.test is SQLFlow's 10 rows; one miss is allowed.
     for (table, m) in t.iter().zip(["derived DENSE", "DENSE", "SPARSE"]) {
-        let acc = table.number("Accuracy");
+        let acc = table.metric("Accuracy");
         assert!(acc >= 0.9, "{:?}: {m} on iris.test: {acc}", db.kind);
     }
     assert_eq!(t[3].rows.len(), 10);
-    assert_eq!(t[4].text("Feature Columns"), "DENSE(features, 4)");
+    assert_eq!(t[4].text(0, "Feature Columns"), "DENSE(features, 4)");
     assert_eq!(
-        t[4].text("Features"),
+        t[4].text(0, "Features"),
         "features_0, features_1, features_2, features_3"
     );
     assert_eq!(
-        t[5].text("Feature Columns"),
+        t[5].text(0, "Feature Columns"),
         "SPARSE(kv, 4, \",\", int, \":\", float)"
     );
 }
@@ -494,20 +417,14 @@ async fn on_sqlite() {
 
 #[tokio::test]
 async fn on_mariadb() {
-    match std::env::var("SQLFLOW_TEST_MYSQL") {
-        Ok(ds) => whole_suite(Kind::MariaDb, Some(ds)).await,
-        Err(_) => {
-            eprintln!("skipped: set SQLFLOW_TEST_MYSQL (e.g. mysql://root@127.0.0.1:3306/test)")
-        }
+    if let Some(ds) = Kind::MariaDb.datasource("feature_columns") {
+        whole_suite(Kind::MariaDb, Some(ds)).await;
     }
 }
 
 #[tokio::test]
 async fn on_postgresql() {
-    match std::env::var("SQLFLOW_TEST_POSTGRES") {
-        Ok(ds) => whole_suite(Kind::Postgres, Some(ds)).await,
-        Err(_) => eprintln!(
-            "skipped: set SQLFLOW_TEST_POSTGRES (e.g. postgres://postgres@127.0.0.1:5432/test)"
-        ),
+    if let Some(ds) = Kind::Postgres.datasource("feature_columns") {
+        whole_suite(Kind::Postgres, Some(ds)).await;
     }
 }

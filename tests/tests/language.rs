@@ -7,16 +7,10 @@
 use std::process::Output;
 
 use sqlflow_e2e::{
-    Server, fetch_all, run_with,
-    sqlflow::{JobStatus, Request, Response, Session, cell::Value, job_status::Code, response},
+    Server,
+    results::{Kind, Table, number, run_on, tables},
+    sqlflow::{JobStatus, Response, cell::Value, job_status::Code},
 };
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Sqlite,
-    MariaDb,
-    Postgres,
-}
 
 /// One database through one server, with a prefix of its own for every name a test
 /// creates, so runs sharing a database server do not collide.
@@ -27,52 +21,27 @@ struct Db<'a> {
     p: String,
 }
 
-/// The databases to run on: SQLite always, the others when their variable is set.
+/// The databases to run on (see [`sqlflow_e2e::results::databases`]), one prefix for all.
 fn databases(server: &Server) -> Vec<Db<'_>> {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .subsec_nanos();
     let p = format!("l{}_{nanos}_", std::process::id());
-    let mut out = vec![Db {
-        server,
-        kind: Kind::Sqlite,
-        datasource: String::new(),
-        p: p.clone(),
-    }];
-    for (var, kind) in [
-        ("SQLFLOW_TEST_MYSQL", Kind::MariaDb),
-        ("SQLFLOW_TEST_POSTGRES", Kind::Postgres),
-    ] {
-        match std::env::var(var) {
-            Ok(datasource) => out.push(Db {
-                server,
-                kind,
-                datasource,
-                p: p.clone(),
-            }),
-            Err(_) => eprintln!("{kind:?} skipped: set {var}"),
-        }
-    }
-    out
+    sqlflow_e2e::results::databases("language")
+        .into_iter()
+        .map(|(kind, datasource)| Db {
+            server,
+            kind,
+            datasource,
+            p: p.clone(),
+        })
+        .collect()
 }
 
 impl Db<'_> {
     async fn run(&self, sql: &str) -> (Vec<Response>, JobStatus) {
-        let mut c = self.server.client().await;
-        let job = run_with(
-            &mut c,
-            Request {
-                sql: sql.into(),
-                session: Some(Session {
-                    db_conn_str: self.datasource.clone(),
-                    ..Default::default()
-                }),
-                ..Default::default()
-            },
-        )
-        .await;
-        fetch_all(&mut c, &job).await
+        run_on(self.server, &self.datasource, sql).await
     }
 
     async fn ok(&self, sql: &str) -> Vec<Table> {
@@ -146,55 +115,15 @@ impl Db<'_> {
     }
 }
 
-/// A result table from a job's responses.
-#[derive(Debug)]
-struct Table {
-    columns: Vec<String>,
-    rows: Vec<Vec<Option<Value>>>,
+/// Text columns as MySQL shows them, NULL reading "NULL" (DESCRIBE's defaults).
+trait Texts {
+    /// Every row's text in the column named `name` (any case).
+    fn texts(&self, name: &str) -> Vec<String>;
 }
 
-impl Table {
-    /// The cells of the column named `name` (any case: PostgreSQL folds them).
-    fn column(&self, name: &str) -> Vec<&Option<Value>> {
-        let i = self
-            .columns
-            .iter()
-            .position(|c| c.eq_ignore_ascii_case(name))
-            .unwrap_or_else(|| panic!("no column {name} in {:?}", self.columns));
-        self.rows.iter().map(|r| &r[i]).collect()
-    }
-
+impl Texts for Table {
     fn texts(&self, name: &str) -> Vec<String> {
         self.column(name).into_iter().map(text).collect()
-    }
-}
-
-fn tables(responses: &[Response]) -> Vec<Table> {
-    let mut out: Vec<Table> = Vec::new();
-    for r in responses {
-        match &r.response {
-            Some(response::Response::Head(h)) => out.push(Table {
-                columns: h.column_names.clone(),
-                rows: Vec::new(),
-            }),
-            Some(response::Response::Row(row)) => {
-                if let Some(t) = out.last_mut() {
-                    t.rows
-                        .push(row.cells.iter().map(|c| c.value.clone()).collect());
-                }
-            }
-            _ => {}
-        }
-    }
-    out
-}
-
-fn number(v: &Option<Value>) -> f64 {
-    match v {
-        Some(Value::Double(f)) => *f,
-        Some(Value::Int64(i)) => *i as f64,
-        Some(Value::Decimal(s)) => s.parse().unwrap(),
-        other => panic!("not a number: {other:?}"),
     }
 }
 

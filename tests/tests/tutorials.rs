@@ -26,99 +26,10 @@ use std::{
 };
 
 use sqlflow_e2e::{
-    Server, fetch, output_ok, run_with,
-    sqlflow::{JobStatus, Request, Response, Session, cell::Value, job_status::Code, response},
+    Server, fetch, output_ok,
+    results::{Kind, Output, Table, number, submit},
+    sqlflow::{JobStatus, Response, job_status::Code},
 };
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Sqlite,
-    MariaDb,
-    Postgres,
-}
-
-#[derive(Debug)]
-struct Table {
-    columns: Vec<String>,
-    rows: Vec<Vec<Option<Value>>>,
-}
-
-impl Table {
-    /// The column's index, in any case: PostgreSQL folds names to lower case.
-    fn col(&self, name: &str) -> usize {
-        self.columns
-            .iter()
-            .position(|c| c.eq_ignore_ascii_case(name))
-            .unwrap_or_else(|| panic!("no column {name} in {:?}", self.columns))
-    }
-
-    fn num(&self, row: usize, name: &str) -> f64 {
-        number(&self.rows[row][self.col(name)])
-    }
-
-    fn text(&self, row: usize, name: &str) -> String {
-        match &self.rows[row][self.col(name)] {
-            Some(Value::String(s)) => s.clone(),
-            other => panic!("{name} is not text: {other:?}"),
-        }
-    }
-
-    fn nums(&self, name: &str) -> Vec<f64> {
-        let i = self.col(name);
-        self.rows.iter().map(|r| number(&r[i])).collect()
-    }
-}
-
-fn number(v: &Option<Value>) -> f64 {
-    match v {
-        Some(Value::Double(f)) => *f,
-        Some(Value::Int64(i)) => *i as f64,
-        Some(Value::Decimal(s)) => s.parse().expect("a decimal"),
-        other => panic!("not a number: {other:?}"),
-    }
-}
-
-#[derive(Debug, Default)]
-struct Output {
-    tables: Vec<Table>,
-    messages: Vec<String>,
-}
-
-impl Output {
-    fn of(responses: &[Response]) -> Output {
-        let mut out = Output::default();
-        for r in responses {
-            match &r.response {
-                Some(response::Response::Head(h)) => out.tables.push(Table {
-                    columns: h.column_names.clone(),
-                    rows: Vec::new(),
-                }),
-                Some(response::Response::Row(row)) => {
-                    if let Some(t) = out.tables.last_mut() {
-                        t.rows
-                            .push(row.cells.iter().map(|c| c.value.clone()).collect());
-                    }
-                }
-                Some(response::Response::Message(m)) => out.messages.push(m.message.clone()),
-                _ => {}
-            }
-        }
-        out
-    }
-
-    fn line(&self, prefix: &str) -> &str {
-        self.messages
-            .iter()
-            .find(|m| m.starts_with(prefix))
-            .unwrap_or_else(|| panic!("no line starting {prefix:?} in {:#?}", self.messages))
-    }
-
-    /// The only result table.
-    fn table(&self) -> &Table {
-        assert_eq!(self.tables.len(), 1, "{:#?}", self.tables);
-        &self.tables[0]
-    }
-}
 
 /// What a cell must do on the database at hand.
 #[derive(Debug, Clone, Copy)]
@@ -200,24 +111,7 @@ impl Db {
     /// Starts a server and loads `datasets` into the database of `kind`; None (with the
     /// reason printed) when that database is not configured.
     async fn open(kind: Kind, tutorial: &'static str, datasets: &[&str]) -> Option<Db> {
-        let var = match kind {
-            Kind::Sqlite => None,
-            Kind::MariaDb => Some(("SQLFLOW_TEST_MYSQL", "mysql://root@127.0.0.1:3306/test")),
-            Kind::Postgres => Some((
-                "SQLFLOW_TEST_POSTGRES",
-                "postgres://postgres@127.0.0.1:5432/test",
-            )),
-        };
-        let configured = match var {
-            None => String::new(),
-            Some((var, example)) => match std::env::var(var) {
-                Ok(ds) => ds,
-                Err(_) => {
-                    eprintln!("{tutorial} on {kind:?} skipped: set {var} (e.g. {example})");
-                    return None;
-                }
-            },
-        };
+        let configured = kind.datasource(tutorial)?;
         let mut db = Db {
             server: Server::start(),
             kind,
@@ -257,20 +151,9 @@ impl Db {
         Some(db)
     }
 
+    /// Runs `sql` on this database, following the job for up to [`JOB_LIMIT`].
     async fn run(&self, sql: &str) -> (Vec<Response>, JobStatus) {
-        let mut c = self.server.client().await;
-        let job = run_with(
-            &mut c,
-            Request {
-                sql: sql.into(),
-                session: Some(Session {
-                    db_conn_str: self.datasource.clone(),
-                    ..Default::default()
-                }),
-                ..Default::default()
-            },
-        )
-        .await;
+        let (mut c, job) = submit(&self.server, &self.datasource, sql).await;
         let deadline = Instant::now() + JOB_LIMIT;
         let mut cursor = String::new();
         let mut all = Vec::new();

@@ -19,8 +19,11 @@ use base64::{Engine as _, engine::general_purpose::STANDARD};
 use serde_json::{Value, json};
 use sqlflow_sql::{Dialect, Parsed, parse_statement};
 
-const SCHEMA: &str = "../../../shared/argo/workflow-schema.json";
-const WORKFLOW_DEF: &str = "io.argoproj.workflow.v1alpha1.Workflow";
+#[path = "support/schema.rs"]
+mod schema;
+
+use schema::{problems, schema};
+
 const DATASOURCES: [&str; 3] = [
     "mysql://root:pw@mariadb:3306/test",
     "postgres://postgres:pw@postgres:5432/test",
@@ -154,121 +157,6 @@ fn compile(program: &str, datasource: &str) -> codegen::Compiled {
     codegen::compile(&cfg, &input, statements)
 }
 
-fn schema() -> Option<Value> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(SCHEMA);
-    match std::fs::read(&path) {
-        Ok(bytes) => Some(serde_json::from_slice(&bytes).expect("the schema is JSON")),
-        Err(_) => {
-            eprintln!(
-                "SKIPPED: {} is absent; the schema checks did not run",
-                path.display()
-            );
-            None
-        }
-    }
-}
-
-/// The subset of JSON Schema that Argo's schema uses (as tests/codegen.rs checks it),
-/// plus keys the schema does not name, which it would let through and Argo ignore.
-struct Validator<'a> {
-    root: &'a Value,
-    errors: Vec<String>,
-}
-
-impl Validator<'_> {
-    fn check(&mut self, schema: &Value, v: &Value, path: &str) {
-        if let Some(r) = schema["$ref"].as_str() {
-            let def = &self.root["definitions"][r.trim_start_matches("#/definitions/")];
-            assert!(!def.is_null(), "unresolvable $ref {r}");
-            return self.check(def, v, path);
-        }
-        if schema.get("const").is_some_and(|c| c != v) {
-            self.errors.push(format!("{path}: {v} is not the constant"));
-        }
-        if schema["enum"].as_array().is_some_and(|e| !e.contains(v)) {
-            self.errors.push(format!("{path}: {v} is not in the enum"));
-        }
-        if let Some(t) = schema["type"].as_str() {
-            let ok = match t {
-                "object" => v.is_object(),
-                "array" => v.is_array(),
-                "string" => v.is_string(),
-                "integer" => v.is_i64() || v.is_u64(),
-                "number" => v.is_number(),
-                "boolean" => v.is_boolean(),
-                "null" => v.is_null(),
-                other => panic!("type {other} not handled"),
-            };
-            if !ok {
-                self.errors.push(format!("{path}: {v} is not of type {t}"));
-                return;
-            }
-        }
-        if let Some(options) = schema["oneOf"].as_array() {
-            let matching = options
-                .iter()
-                .filter(|o| {
-                    let mut sub = Validator {
-                        root: self.root,
-                        errors: Vec::new(),
-                    };
-                    sub.check(o, v, path);
-                    sub.errors.is_empty()
-                })
-                .count();
-            if matching != 1 {
-                self.errors
-                    .push(format!("{path}: matches {matching} of oneOf"));
-            }
-        }
-        if let Some(obj) = v.as_object() {
-            for r in schema["required"].as_array().into_iter().flatten() {
-                let r = r.as_str().unwrap_or_default();
-                if !obj.contains_key(r) {
-                    self.errors.push(format!("{path}: missing required {r}"));
-                }
-            }
-            let props = schema["properties"].as_object();
-            for (k, val) in obj {
-                let p = format!("{path}.{k}");
-                match (
-                    props.and_then(|ps| ps.get(k)),
-                    schema.get("additionalProperties"),
-                ) {
-                    (Some(s), _) => self.check(s, val, &p),
-                    (None, Some(Value::Bool(false))) => {
-                        self.errors.push(format!("{p}: not allowed"))
-                    }
-                    (None, Some(Value::Bool(true))) => {}
-                    (None, Some(s)) => self.check(s, val, &p),
-                    (None, None) if props.is_some() => {
-                        self.errors.push(format!("{p}: a key Argo does not know"))
-                    }
-                    (None, None) => {}
-                }
-            }
-        }
-        if let (Some(items), Some(arr)) = (schema.get("items"), v.as_array()) {
-            for (i, x) in arr.iter().enumerate() {
-                self.check(items, x, &format!("{path}[{i}]"));
-            }
-        }
-    }
-}
-
-fn schema_errors(root: &Value, workflow: &Value) -> Vec<String> {
-    let mut v = Validator {
-        root,
-        errors: Vec::new(),
-    };
-    v.check(
-        &json!({"$ref": format!("#/definitions/{WORKFLOW_DEF}")}),
-        workflow,
-        "$",
-    );
-    v.errors
-}
-
 /// The Workflow runs `statements` one step each, in order, step i running statement i
 /// of the program mounted from the Secret, which holds the program byte for byte.
 fn assert_one_step_per_statement(c: &codegen::Compiled, program: &str, what: &str) {
@@ -338,7 +226,7 @@ fn every_cell_compiles_to_a_valid_workflow_with_one_step_per_statement() {
                 let c = compile(cell, ds);
                 assert_one_step_per_statement(&c, cell, &what);
                 if let Some(root) = &root {
-                    let errors = schema_errors(root, &c.workflow);
+                    let errors = problems(root, &c.workflow);
                     assert!(errors.is_empty(), "{what}: {errors:#?}");
                 }
                 assert!(

@@ -1,0 +1,213 @@
+//! What the end-to-end tests of SQLFlow programs share: the databases they run on
+//! ([`Kind`], [`databases`]), running a program on one of them ([`run_on`]), and reading
+//! back what a job gave ([`Table`], [`tables`], [`Output`], [`number`]).
+//!
+//! SQLite (the server's default datasource) is always there; MariaDB and PostgreSQL are
+//! used when `SQLFLOW_TEST_MYSQL` / `SQLFLOW_TEST_POSTGRES` name them, and a test on
+//! one that is not configured says on stderr that it was skipped. What a test sets up
+//! on a database (datasets, name prefixes, clean-up) is the test's own.
+
+use sqlflow_proto::sqlflow::{
+    JobStatus, Request, Response, Session, cell::Value, response, sql_flow_client::SqlFlowClient,
+};
+use tonic::transport::Channel;
+
+use crate::{Server, fetch_all, run_with};
+
+/// A database the tests run programs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// The server's default datasource (the empty datasource).
+    Sqlite,
+    /// Named by `SQLFLOW_TEST_MYSQL`.
+    MariaDb,
+    /// Named by `SQLFLOW_TEST_POSTGRES`.
+    Postgres,
+}
+
+impl Kind {
+    /// The environment variable that names this database's datasource, with an example
+    /// value; None for SQLite, which needs none.
+    pub fn variable(self) -> Option<(&'static str, &'static str)> {
+        match self {
+            Kind::Sqlite => None,
+            Kind::MariaDb => Some(("SQLFLOW_TEST_MYSQL", "mysql://root@127.0.0.1:3306/test")),
+            Kind::Postgres => Some((
+                "SQLFLOW_TEST_POSTGRES",
+                "postgres://postgres@127.0.0.1:5432/test",
+            )),
+        }
+    }
+
+    /// The datasource to run `what` on: empty (the server's default) for SQLite, the
+    /// variable's value for the others. None when the variable is not set, after a line
+    /// on stderr: `<what> on <kind> skipped: set <variable> (e.g. <example>)`.
+    pub fn datasource(self, what: &str) -> Option<String> {
+        let Some((var, example)) = self.variable() else {
+            return Some(String::new());
+        };
+        match std::env::var(var) {
+            Ok(datasource) => Some(datasource),
+            Err(_) => {
+                eprintln!("{what} on {self:?} skipped: set {var} (e.g. {example})");
+                None
+            }
+        }
+    }
+}
+
+/// The databases to run `what` on, with their datasources: SQLite always, MariaDB and
+/// PostgreSQL when their variables are set (see [`Kind::datasource`] for the others).
+pub fn databases(what: &str) -> Vec<(Kind, String)> {
+    [Kind::Sqlite, Kind::MariaDb, Kind::Postgres]
+        .into_iter()
+        .filter_map(|kind| Some((kind, kind.datasource(what)?)))
+        .collect()
+}
+
+/// Submits `sql` with `datasource` in its session (empty: the server's default), and
+/// returns a client and the job's id.
+pub async fn submit(
+    server: &Server,
+    datasource: &str,
+    sql: &str,
+) -> (SqlFlowClient<Channel>, String) {
+    let mut client = server.client().await;
+    let job = run_with(
+        &mut client,
+        Request {
+            sql: sql.into(),
+            session: Some(Session {
+                db_conn_str: datasource.into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        },
+    )
+    .await;
+    (client, job)
+}
+
+/// Runs `sql` on `datasource` (empty: the server's default) and follows the job to its
+/// end with [`fetch_all`]: every response and the final status.
+pub async fn run_on(server: &Server, datasource: &str, sql: &str) -> (Vec<Response>, JobStatus) {
+    let (mut client, job) = submit(server, datasource, sql).await;
+    fetch_all(&mut client, &job).await
+}
+
+/// A result table from a job's responses: a head and the rows that follow it.
+#[derive(Debug)]
+pub struct Table {
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<Option<Value>>>,
+}
+
+impl Table {
+    /// The index of the column named `name`, in any case (PostgreSQL folds names to
+    /// lower case); panics, listing the columns, when there is none.
+    pub fn col(&self, name: &str) -> usize {
+        self.columns
+            .iter()
+            .position(|c| c.eq_ignore_ascii_case(name))
+            .unwrap_or_else(|| panic!("no column {name} in {:?}", self.columns))
+    }
+
+    /// The cells of the column named `name` (any case), top to bottom.
+    pub fn column(&self, name: &str) -> Vec<&Option<Value>> {
+        let i = self.col(name);
+        self.rows.iter().map(|r| &r[i]).collect()
+    }
+
+    /// Row `row`'s value in the column named `name` (any case), as a [`number`].
+    pub fn num(&self, row: usize, name: &str) -> f64 {
+        number(&self.rows[row][self.col(name)])
+    }
+
+    /// The first row's value in the column named `name` (any case), as a [`number`]:
+    /// the metric of that name in a table `TO EVALUATE` wrote.
+    pub fn metric(&self, name: &str) -> f64 {
+        self.num(0, name)
+    }
+
+    /// Every row's value in the column named `name` (any case), as [`number`]s.
+    pub fn nums(&self, name: &str) -> Vec<f64> {
+        self.column(name).into_iter().map(number).collect()
+    }
+
+    /// Row `row`'s string in the column named `name` (any case); panics on anything else,
+    /// NULL included.
+    pub fn text(&self, row: usize, name: &str) -> String {
+        match &self.rows[row][self.col(name)] {
+            Some(Value::String(s)) => s.clone(),
+            other => panic!("{name} is not text: {other:?}"),
+        }
+    }
+}
+
+/// The result tables in a job's responses, in order (messages and the rest left out).
+pub fn tables(responses: &[Response]) -> Vec<Table> {
+    Output::of(responses).tables
+}
+
+/// A cell as a number, whichever way the database gave it (double, integer or decimal);
+/// panics on anything else, NULL included.
+pub fn number(cell: &Option<Value>) -> f64 {
+    match cell {
+        Some(Value::Double(f)) => *f,
+        Some(Value::Int64(i)) => *i as f64,
+        Some(Value::Decimal(s)) => s.parse().expect("a decimal"),
+        other => panic!("not a number: {other:?}"),
+    }
+}
+
+/// What a job gave: its result tables and its messages (training logs, notes), each in
+/// order.
+#[derive(Debug, Default)]
+pub struct Output {
+    pub tables: Vec<Table>,
+    pub messages: Vec<String>,
+}
+
+impl Output {
+    /// Reads a job's responses.
+    pub fn of(responses: &[Response]) -> Output {
+        let mut out = Output::default();
+        for r in responses {
+            match &r.response {
+                Some(response::Response::Head(h)) => out.tables.push(Table {
+                    columns: h.column_names.clone(),
+                    rows: Vec::new(),
+                }),
+                Some(response::Response::Row(row)) => {
+                    if let Some(t) = out.tables.last_mut() {
+                        t.rows
+                            .push(row.cells.iter().map(|c| c.value.clone()).collect());
+                    }
+                }
+                Some(response::Response::Message(m)) => out.messages.push(m.message.clone()),
+                _ => {}
+            }
+        }
+        out
+    }
+
+    /// Whether any message contains `needle`.
+    pub fn has(&self, needle: &str) -> bool {
+        self.messages.iter().any(|m| m.contains(needle))
+    }
+
+    /// The first message that starts with `prefix`; panics, listing the messages, when
+    /// there is none.
+    pub fn line(&self, prefix: &str) -> &str {
+        self.messages
+            .iter()
+            .find(|m| m.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no line starting {prefix:?} in {:#?}", self.messages))
+    }
+
+    /// The only result table; panics unless there is exactly one.
+    pub fn table(&self) -> &Table {
+        assert_eq!(self.tables.len(), 1, "{:#?}", self.tables);
+        &self.tables[0]
+    }
+}
