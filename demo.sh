@@ -36,9 +36,12 @@ sqlflow() { "$bin/sqlflow" --server "http://$addr" "$@"; }
 echo "== sqlflow-server on $addr with the local runner"
 echo "== demo/demo.sql (SQLite)"
 sqlflow demo/demo.sql
+n=0
 for ds in "" ${SQLFLOW_DEMO_DATASOURCES:-}; do
+  n=$((n + 1))
   echo
   echo "== sqlflow demo-data, then demo/ml.sql on ${ds:-SQLite, the server default}"
   sqlflow demo-data ${ds:+--datasource "$ds"}
-  sqlflow ${ds:+--datasource "$ds"} demo/ml.sql
+  # The figures (loss curves, importance, confusion matrices, ROC) go beside the state.
+  sqlflow ${ds:+--datasource "$ds"} --figures-dir "$state/figures-$n" demo/ml.sql
 done

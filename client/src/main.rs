@@ -23,7 +23,7 @@ use tonic::{
     transport::{Certificate, Channel, ClientTlsConfig},
 };
 
-use crate::render::{Format, Renderer};
+use crate::render::{FiguresDir, Format, Renderer};
 
 /// Run SQLFlow programs: standard SQL plus TO TRAIN / PREDICT / EVALUATE / EXPLAIN.
 ///
@@ -71,6 +71,11 @@ struct Conn {
     /// Never show the progress spinner.
     #[arg(long, global = true)]
     no_progress: bool,
+    /// Write figures (loss curves, feature importance, confusion matrices, ROC curves)
+    /// into this directory, created if missing (default: a new temporary directory,
+    /// named in the output).
+    #[arg(long, env = "SQLFLOW_FIGURES_DIR", value_name = "DIR", global = true)]
+    figures_dir: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -456,7 +461,12 @@ async fn follow(
     mut reached: bool,
 ) -> ExitCode {
     let stdout = io::stdout();
-    let mut renderer = Renderer::new(conn.format, io::BufWriter::new(stdout.lock()), io::stderr());
+    let figures = match &conn.figures_dir {
+        Some(dir) => FiguresDir::Given(dir.clone()),
+        None => FiguresDir::Temporary,
+    };
+    let mut renderer = Renderer::new(conn.format, io::BufWriter::new(stdout.lock()), io::stderr())
+        .figures_dir(figures);
     let mut spinner = Spinner {
         enabled: !conn.no_progress && io::stderr().is_terminal(),
         shown: false,

@@ -16,6 +16,7 @@ use crate::{
     backend::{Backend, Collected, Column, ColumnType, RowSink, TableName, query_all},
     exec::EngineError,
     feature_columns::{self, FeaturePlan},
+    figures,
     model_store::{self, ModelMeta, STORE_FORMAT},
     output::RecordWriter,
 };
@@ -431,7 +432,7 @@ fn train<W: Write>(
             .map(FeaturePlan::embeddings)
             .unwrap_or_default(),
     };
-    let model = sqlflow_models::train_with(
+    let (model, history) = sqlflow_models::train_with_history(
         &t.estimator,
         &attrs,
         &features,
@@ -483,8 +484,8 @@ fn train<W: Write>(
             trained_in.as_secs_f64()
         ),
         Kind::Log,
-    )
-    .map_err(Into::into)
+    )?;
+    figures::training(out, model.estimator(), &history).map_err(Into::into)
 }
 
 fn data_for_validation(db: &mut dyn Backend, select: &str) -> Result<Collected, EngineError> {
@@ -623,8 +624,13 @@ fn evaluate<W: Write>(
             metrics_text(&metrics)
         ),
         Kind::Log,
-    )
-    .map_err(Into::into)
+    )?;
+    if stored.model.classes().is_some() {
+        let features = model_inputs(stored.meta.feature_columns.as_ref(), &data)?;
+        let label = to_model_column(&data, find(&data, &e.label)?)?;
+        figures::evaluation(out, &e.model, &stored.model, &features, &label)?;
+    }
+    Ok(())
 }
 
 /// The explainer each kind of model supports.
@@ -647,11 +653,12 @@ fn explain<W: Write>(
     x: &Explain,
     out: &mut RecordWriter<W>,
 ) -> Result<(), EngineError> {
-    // summary.* shapes SQLFlow's plots; there are no plots here, the numbers are the result.
+    // summary.* shapes SQLFlow's SHAP plots; here the figure is a bar chart of the
+    // importance table, which those attributes do not change.
     let (_, rest) = split_attrs(&x.attrs, &["summary."])?;
     if let Some(name) = rest.keys().next() {
         return Err(format!(
-            "unknown attribute {name} for TO EXPLAIN; it accepts summary.* (ignored: no plots are drawn)"
+            "unknown attribute {name} for TO EXPLAIN; it accepts summary.* (accepted without effect: the figure is a bar chart of the importance)"
         ).into());
     }
     let stored = model_store::load(db, &table(&x.model)?)?;
@@ -688,11 +695,11 @@ fn explain<W: Write>(
                     rows.len()
                 ),
                 Kind::Log,
-            )
-            .map_err(Into::into)
+            )?;
         }
-        None => send_table(out, &names, rows),
+        None => send_table(out, &names, rows)?,
     }
+    figures::importance(out, &x.model, fits, &importance).map_err(Into::into)
 }
 
 fn send_table<W: Write>(

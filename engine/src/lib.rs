@@ -11,6 +11,7 @@ pub mod datasource;
 pub mod exec;
 pub mod extended;
 pub mod feature_columns;
+pub mod figures;
 pub mod model_store;
 pub mod output;
 

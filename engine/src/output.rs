@@ -7,7 +7,7 @@ use std::{
 };
 
 use sqlflow_proto::{
-    sqlflow::{EndOfExecution, Head, Message, Response, Row, message, response},
+    sqlflow::{EndOfExecution, Figure, Head, Message, Response, Row, message, response},
     step::{Failure, Record, StatementStart, record},
     stream::encode_record,
 };
@@ -128,6 +128,40 @@ impl<W: Write> RecordWriter<W> {
         }))
     }
 
+    /// Sends a picture of the statement's result. A picture is never the result itself:
+    /// one that does not fit a record (`limits.record_kb`) or the job's output limit is
+    /// left out with a note in the log instead of failing the statement.
+    pub fn figure(
+        &mut self,
+        title: &str,
+        mime_type: &str,
+        data: Vec<u8>,
+    ) -> Result<(), OutputError> {
+        let size = data.len();
+        let sent = self.response(response::Response::Figure(Figure {
+            title: title.to_string(),
+            mime_type: mime_type.to_string(),
+            data,
+        }));
+        match sent {
+            Err(OutputError::RecordTooLarge { limit, .. }) => self.message(
+                format!(
+                    "note: the {title} figure is left out: its {size} bytes are more than the \
+                     largest record the job may write ({limit} bytes, limits.record_kb)"
+                ),
+                message::Kind::Log,
+            ),
+            Err(OutputError::LimitExceeded { limit }) => self.message(
+                format!(
+                    "note: the {title} figure is left out: its {size} bytes would pass the \
+                     job's output limit ({limit} bytes)"
+                ),
+                message::Kind::Log,
+            ),
+            other => other,
+        }
+    }
+
     pub fn start(
         &mut self,
         index: usize,
@@ -204,6 +238,7 @@ fn bounded_noun(rec: &Record) -> Option<&'static str> {
             response::Response::Head(_) => Some("result header"),
             response::Response::Row(_) => Some("row"),
             response::Response::Message(_) => Some("message"),
+            response::Response::Figure(_) => Some("figure"),
             response::Response::Eoe(_) => None,
         },
         Some(record::Record::Start(_)) => None,

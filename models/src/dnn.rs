@@ -732,10 +732,11 @@ impl Mlp {
                     epoch + 1
                 )));
             }
+            monitor.record("epoch", "loss", "train", epoch as u64 + 1, shown);
             if throttle.due(epoch) || stopped {
                 let mut line = format!("epoch {}/{}: loss {shown:.4}", epoch + 1, s.epochs);
                 if monitor.valid.is_some() {
-                    let report = self.validation_report(x, monitor);
+                    let report = self.validation_report(x, monitor, epoch as u64 + 1);
                     line.push_str(", ");
                     line.push_str(&report);
                 }
@@ -752,13 +753,13 @@ impl Mlp {
         Ok(())
     }
 
-    fn validation_report(&mut self, train_x: &Matrix, monitor: &Monitor) -> String {
+    fn validation_report(&mut self, train_x: &Matrix, monitor: &Monitor, epoch: u64) -> String {
         self.refresh_norms(train_x);
         match monitor.valid {
             Some(v) if matches!(self.head, Head::Softmax) => {
-                monitor.report(Some(&self.predict_proba(&v.x)), None)
+                monitor.report(epoch, Some(&self.predict_proba(&v.x)), None)
             }
-            Some(v) => monitor.report(None, Some(&self.predict_values(&v.x))),
+            Some(v) => monitor.report(epoch, None, Some(&self.predict_values(&v.x))),
             None => String::new(),
         }
     }

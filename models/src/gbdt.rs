@@ -24,7 +24,7 @@ use crate::data::{Labels, Matrix};
 use crate::dnn::{TF_RUNTIME_SPECS, softmax_in_place, softmax_rows};
 use crate::error::{ModelError, Result};
 use crate::metrics;
-use crate::monitor::{Throttle, Validation, argmax};
+use crate::monitor::{Monitor, Throttle, Validation, argmax};
 use crate::rng::Rng;
 use crate::tree::{RowStats, Tree, TreeParams, accumulate, build_with_leaves};
 
@@ -724,10 +724,11 @@ impl Gbdt {
         labels: &Labels,
         p: &GbdtParams,
         warm: Option<&Gbdt>,
-        valid: Option<&Validation>,
+        monitor: &Monitor,
         estimator: &str,
         progress: &mut dyn FnMut(&str),
     ) -> Result<Gbdt> {
+        let valid = monitor.valid;
         let objective = p.objective;
         let n = x.rows;
         let (groups, y_class, y_value): (usize, &[usize], &[f64]) = match (objective, labels) {
@@ -847,6 +848,14 @@ impl Gbdt {
                     .map(|(_, m)| m.compute(objective, groups, vm, &v.labels))
                     .collect()
             });
+            for (set, scores) in [
+                ("train", Some(&train_scores)),
+                ("validate", valid_scores.as_ref()),
+            ] {
+                for ((name, _), v) in p.eval_metrics.iter().zip(scores.into_iter().flatten()) {
+                    monitor.record("round", name, set, global as u64, *v);
+                }
+            }
             let line = || {
                 let mut line = format!("[{global}]");
                 for (set, scores) in [

@@ -54,8 +54,9 @@ pub(crate) fn fit_classes(label: &LabelColumn) -> Result<Vec<ClassLabel>> {
     Ok(classes)
 }
 
-/// Class index per row; a value that is not one of `classes` is an error.
-pub(crate) fn encode_classes(label: &LabelColumn, classes: &[ClassLabel]) -> Result<Vec<usize>> {
+/// Class index per row (into `classes`, a classifier's [`crate::TrainedModel::classes`]);
+/// a value that is not one of `classes` is an error.
+pub fn encode_classes(label: &LabelColumn, classes: &[ClassLabel]) -> Result<Vec<usize>> {
     label
         .values
         .iter()

@@ -3,7 +3,8 @@
 //! nothing of databases, SQL, gRPC or the server.
 //!
 //! # Contents
-//! - [`train`] / [`train_with`] (validation rows, metrics, `COLUMN ... FOR` groups) →
+//! - [`train`] / [`train_with`] (validation rows, metrics, `COLUMN ... FOR` groups) /
+//!   [`train_with_history`] (also the loss and metric curves: [`TrainingHistory`]) →
 //!   [`TrainedModel`] (`predict`, `predict_proba`, `evaluate`, `feature_importance`,
 //!   `to_bytes` / `from_bytes`, metadata accessors); [`validate_attributes`] and
 //!   [`estimator_info`] for checks before any data is read.
@@ -72,7 +73,11 @@ pub use embedding::{Combiner, EmbeddingSpec};
 pub use error::{ModelError, Result};
 pub use estimator::{EstimatorInfo, Task, estimator_info, estimator_names};
 pub use format::FORMAT_VERSION;
-pub use model::{TrainOptions, TrainedModel, train, train_with, validate_attributes};
+pub use labels::encode_classes as class_indices;
+pub use model::{
+    TrainOptions, TrainedModel, train, train_with, train_with_history, validate_attributes,
+};
+pub use monitor::{HistorySeries, MAX_HISTORY_POINTS, TrainingHistory};
 
 /// The attributes `estimator` accepts: (name, default rendered as SQL, or `None` when the
 /// default is worked out from the data). For help texts and documentation.

@@ -8,7 +8,8 @@ use crate::attrs::{AttrSpec, AttrType, DefaultValue, Resolved, spec};
 use crate::data::{Labels, Matrix, Scaler};
 use crate::dnn::softmax_in_place;
 use crate::error::{ModelError, Result};
-use crate::optim::{dot, lbfgs, solve_spd};
+use crate::monitor::Monitor;
+use crate::optim::{dot, lbfgs_traced, solve_spd};
 
 pub(crate) const CLASSIFIER_SPECS: &[AttrSpec] = &[
     spec::int("model.n_classes", 2, 2),
@@ -49,6 +50,7 @@ impl Linear {
         labels: &Labels,
         attrs: &Resolved,
         warm: Option<&Linear>,
+        monitor: &Monitor,
         progress: &mut dyn FnMut(&str),
     ) -> Result<Linear> {
         let l2 = attrs.float("model.l2_reg");
@@ -69,9 +71,13 @@ impl Linear {
                     params[outputs * d..].copy_from_slice(&w.intercept);
                 }
                 let max_iter = attrs.usize("train.max_iter");
-                let (loss, iters) = lbfgs(&mut params, max_iter, GRADIENT_TOL, |p, g| {
-                    logistic_loss(&xs, y, outputs, l2, p, g)
-                });
+                let (loss, iters) = lbfgs_traced(
+                    &mut params,
+                    max_iter,
+                    GRADIENT_TOL,
+                    |p, g| logistic_loss(&xs, y, outputs, l2, p, g),
+                    |iter, loss| monitor.record("iteration", "loss", "train", iter as u64, loss),
+                );
                 if !loss.is_finite() || params.iter().any(|v| !v.is_finite()) {
                     return Err(ModelError::Training(
                         "logistic regression diverged; set model.l2_reg > 0".into(),

@@ -17,7 +17,7 @@ use crate::kmeans::KMeans;
 use crate::labels::{encode_classes, fit_classes, list_classes, numeric_target};
 use crate::linear::Linear;
 use crate::metrics::{self, Metric};
-use crate::monitor::{Monitor, Validation, argmax};
+use crate::monitor::{Monitor, TrainingHistory, Validation, argmax};
 use crate::optimizer::OptimizerConfig;
 
 /// A trained model with everything needed to use it on new rows: the feature encoding,
@@ -115,6 +115,19 @@ pub fn train_with(
     options: &TrainOptions,
     progress: &mut dyn FnMut(&str),
 ) -> Result<TrainedModel> {
+    train_with_history(estimator, attrs, features, label, options, progress).map(|(m, _)| m)
+}
+
+/// [`train_with`], also returning what training measured as it went (the data of its
+/// loss and metric curves; empty for models trained without iterations).
+pub fn train_with_history(
+    estimator: &str,
+    attrs: &Attrs,
+    features: &[Column],
+    label: Option<&LabelColumn>,
+    options: &TrainOptions,
+    progress: &mut dyn FnMut(&str),
+) -> Result<(TrainedModel, TrainingHistory)> {
     let est = Estimator::from_name(estimator)?;
     let mut resolved = attrs::resolve(est.name(), &est.specs(), attrs)?;
     check_combinations(est, &resolved)?;
@@ -182,6 +195,7 @@ pub fn train_with(
     let monitor = Monitor {
         valid: validation.as_ref(),
         metrics: monitor_metrics(est, task, &options.metrics)?,
+        history: Default::default(),
     };
     let warm_body = warm_start.map(|m| &m.body);
     let body = if est.dnn_flavor().is_some() {
@@ -230,7 +244,7 @@ pub fn train_with(
             &labels,
             &params,
             warm,
-            validation.as_ref(),
+            &monitor,
             est.name(),
             progress,
         )?)
@@ -241,7 +255,9 @@ pub fn train_with(
                     Some(Body::Linear(m)) => Some(m),
                     _ => None,
                 };
-                Body::Linear(Linear::train(&x, &labels, &resolved, warm, progress)?)
+                Body::Linear(Linear::train(
+                    &x, &labels, &resolved, warm, &monitor, progress,
+                )?)
             }
             Estimator::KMeans => {
                 let warm = match warm_body {
@@ -281,7 +297,7 @@ pub fn train_with(
             est.name()
         )));
     }
-    Ok(model)
+    Ok((model, monitor.history.into_inner()))
 }
 
 /// The boosting objective: given, or what the estimator implies (`XGBClassifier`:

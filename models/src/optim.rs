@@ -2,16 +2,30 @@
 
 /// Minimizes `f` (which returns the loss and writes the gradient) from `x`, in place.
 /// Returns (final loss, iterations used).
+#[cfg(test)]
 pub(crate) fn lbfgs(
     x: &mut [f64],
     max_iter: usize,
     tol: f64,
+    f: impl FnMut(&[f64], &mut [f64]) -> f64,
+) -> (f64, usize) {
+    lbfgs_traced(x, max_iter, tol, f, |_, _| {})
+}
+
+/// [`lbfgs`], telling `on_step` the loss at the start (iteration 0) and after each
+/// iteration.
+pub(crate) fn lbfgs_traced(
+    x: &mut [f64],
+    max_iter: usize,
+    tol: f64,
     mut f: impl FnMut(&[f64], &mut [f64]) -> f64,
+    mut on_step: impl FnMut(usize, f64),
 ) -> (f64, usize) {
     const HISTORY: usize = 10;
     let n = x.len();
     let mut g = vec![0.0; n];
     let mut loss = f(x, &mut g);
+    on_step(0, loss);
     let mut s_hist: Vec<Vec<f64>> = Vec::new();
     let mut y_hist: Vec<Vec<f64>> = Vec::new();
     let mut rho: Vec<f64> = Vec::new();
@@ -73,6 +87,7 @@ pub(crate) fn lbfgs(
         g.copy_from_slice(&g_new);
         let improvement = loss - new_loss;
         loss = new_loss;
+        on_step(iter + 1, loss);
         if sy > 1e-12 * norm(&s) * norm(&y) {
             if s_hist.len() == HISTORY {
                 s_hist.remove(0);

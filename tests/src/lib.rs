@@ -16,6 +16,7 @@ use sqlflow_proto::sqlflow::{
 };
 use tonic::transport::Channel;
 
+pub mod results;
 pub use sqlflow_proto::sqlflow;
 
 /// Runs a command that must succeed (the failure shows its stderr) and returns its output.
@@ -470,7 +471,8 @@ pub async fn wait_for_status(
     }
 }
 
-/// The kinds of responses, for compact assertions: H(ead), R(ow), M(essage), E(oe).
+/// The kinds of responses, for compact assertions: H(ead), R(ow), M(essage), F(igure),
+/// E(oe).
 pub fn shape(responses: &[Response]) -> String {
     responses
         .iter()
@@ -478,6 +480,7 @@ pub fn shape(responses: &[Response]) -> String {
             Some(response::Response::Head(_)) => 'H',
             Some(response::Response::Row(_)) => 'R',
             Some(response::Response::Message(_)) => 'M',
+            Some(response::Response::Figure(_)) => 'F',
             Some(response::Response::Eoe(_)) => 'E',
             None => '?',
         })

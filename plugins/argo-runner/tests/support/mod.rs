@@ -342,6 +342,9 @@ pub fn describe(rs: &[Response]) -> Vec<String> {
                     .join(",")
             ),
             Some(response::Response::Message(m)) => format!("msg {:?} {}", m.kind(), m.message),
+            Some(response::Response::Figure(f)) => {
+                format!("figure {} {} {} bytes", f.title, f.mime_type, f.data.len())
+            }
             Some(response::Response::Eoe(e)) => format!("eoe {} {}", e.statement_index, e.sql),
             None => "none".into(),
         })
