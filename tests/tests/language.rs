@@ -336,13 +336,9 @@ async fn to_run_maximize_and_minimize_fail_as_not_supported_yet() {
 }
 
 #[tokio::test]
-async fn mysql_catalog_statements_answer_on_sqlite_as_on_mariadb() {
+async fn mysql_catalog_statements_answer_on_sqlite_and_postgresql_as_on_mariadb() {
     let server = Server::start();
-    // PostgreSQL has its own catalog statements; these are MySQL's.
-    for db in databases(&server)
-        .into_iter()
-        .filter(|d| d.kind != Kind::Postgres)
-    {
+    for db in databases(&server) {
         let p = &db.p;
         let t = db
             .ok(&format!(
@@ -367,6 +363,8 @@ async fn mysql_catalog_statements_answer_on_sqlite_as_on_mariadb() {
         assert_eq!(all.columns.len(), 1);
         let in_db = match db.kind {
             Kind::Sqlite => "Tables_in_main".to_string(),
+            // A MySQL database is a PostgreSQL schema; the default is current_schema().
+            Kind::Postgres => "Tables_in_public".to_string(),
             _ => format!(
                 "Tables_in_{}",
                 db.datasource.rsplit('/').next().unwrap_or_default()
@@ -394,10 +392,13 @@ async fn mysql_catalog_statements_answer_on_sqlite_as_on_mariadb() {
         );
         assert_eq!(describe.texts("Field"), ["id", "name", "score"]);
         let types = lower(&describe.texts("Type"));
+        // Each database's own type names.
+        let varchar = match db.kind {
+            Kind::Postgres => "character varying(20)",
+            _ => "varchar(20)",
+        };
         assert!(
-            types[0].starts_with("int")
-                && types[1] == "varchar(20)"
-                && types[2].starts_with("double"),
+            types[0].starts_with("int") && types[1] == varchar && types[2].starts_with("double"),
             "{types:?}"
         );
         assert_eq!(describe.texts("Null"), ["NO", "NO", "YES"], "{:?}", db.kind);
@@ -434,12 +435,20 @@ async fn mysql_catalog_statements_answer_on_sqlite_as_on_mariadb() {
             "{stdout}"
         );
 
-        if db.kind == Kind::MariaDb {
-            let _ = db
-                .run(&format!(
+        match db.kind {
+            Kind::MariaDb => {
+                db.run(&format!(
                     "DROP TABLE IF EXISTS {p}cat; DROP DATABASE IF EXISTS {p}s;"
                 ))
                 .await;
+            }
+            Kind::Postgres => {
+                db.run(&format!(
+                    "DROP TABLE IF EXISTS {p}cat; DROP SCHEMA IF EXISTS {p}s CASCADE;"
+                ))
+                .await;
+            }
+            Kind::Sqlite => {}
         }
     }
 }

@@ -3,6 +3,7 @@
 //! typed cell), so a result looks the same whichever database produced it. The engine
 //! also writes through them: model tables, prediction and evaluation tables.
 
+mod catalog;
 mod server;
 mod sqlite;
 

@@ -16,7 +16,9 @@ use sqlx::{
 };
 
 use super::{
-    Backend, Column, ColumnType, DbError, Outcome, RowSink, TableName, batch_rows, quote_ident,
+    Backend, Column, ColumnType, DbError, Outcome, RowSink, TableName, batch_rows,
+    catalog::{Catalog, sql_string},
+    quote_ident,
 };
 use crate::{Datasource, Dialect, Value};
 
@@ -103,6 +105,109 @@ impl Server {
     fn run_ddl(&mut self, sql: String) -> Result<(), DbError> {
         with_conn!(self, c => sqlx::raw_sql(AssertSqlSafe(sql)).execute(&mut *c).await.map(|_| ()).map_err(db_error))
     }
+}
+
+/// The query that answers a MySQL catalog statement on PostgreSQL, from its own catalog
+/// (a MySQL database is a PostgreSQL schema; the default is `current_schema()`).
+async fn pg_catalog_query(c: &mut PgConnection, catalog: Catalog) -> Result<String, DbError> {
+    let schema_of = async |c: &mut PgConnection, schema: Option<String>| {
+        let schema = match schema {
+            Some(s) => s,
+            None => sqlx::query_scalar::<_, String>("SELECT current_schema()")
+                .fetch_one(&mut *c)
+                .await
+                .map_err(db_error)?,
+        };
+        let known: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)")
+                .bind(&schema)
+                .fetch_one(&mut *c)
+                .await
+                .map_err(db_error)?;
+        if known {
+            Ok(schema)
+        } else {
+            Err(DbError::Database(format!("Unknown database '{schema}'")))
+        }
+    };
+    // MySQL names the column after the pattern too: `Tables_in_test (a%)`.
+    let heading = |name: String, pattern: &Option<String>| {
+        let name = match pattern {
+            Some(p) => format!("{name} ({p})"),
+            None => name,
+        };
+        // Quoted as written: MySQL's headings keep their case (quote_ident folds).
+        format!("\"{}\"", name.replace('"', "\"\""))
+    };
+    let like = |column: &str, pattern: &Option<String>| match pattern {
+        Some(p) => format!(" AND {column} LIKE {}", sql_string(p)),
+        None => String::new(),
+    };
+    // Tables, views, materialized views, partitioned and foreign tables.
+    const RELATIONS: &str = "c.relkind IN ('r', 'v', 'm', 'p', 'f')";
+    Ok(match catalog {
+        Catalog::Databases { like: pattern } => format!(
+            "SELECT nspname AS {} FROM pg_namespace \
+             WHERE nspname NOT LIKE 'pg\\_%' AND nspname <> 'information_schema'{} ORDER BY 1",
+            heading("Database".into(), &pattern),
+            like("nspname", &pattern)
+        ),
+        Catalog::Tables {
+            schema,
+            like: pattern,
+        } => {
+            let schema = schema_of(c, schema).await?;
+            format!(
+                "SELECT c.relname AS {} FROM pg_class c \
+                 JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE n.nspname = {} AND {RELATIONS}{} ORDER BY 1",
+                heading(format!("Tables_in_{schema}"), &pattern),
+                sql_string(&schema),
+                like("c.relname", &pattern)
+            )
+        }
+        Catalog::Columns { schema, table } => {
+            let schema = schema_of(c, schema).await?;
+            let relation = format!(
+                "SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE n.nspname = {} AND c.relname = {} AND {RELATIONS}",
+                sql_string(&schema),
+                sql_string(&table)
+            );
+            let exists: bool =
+                sqlx::query_scalar(AssertSqlSafe(format!("SELECT EXISTS ({relation})")))
+                    .fetch_one(&mut *c)
+                    .await
+                    .map_err(db_error)?;
+            if !exists {
+                return Err(DbError::Database(format!(
+                    "Table '{schema}.{table}' doesn't exist"
+                )));
+            }
+            // MySQL's Key: PRI for a primary key column, UNI for the column of a
+            // one-column unique index, MUL for the first column of any other index.
+            // Default: a string shows as its value (`x`, not `'x'::character varying`), as
+            // MySQL shows it. Extra: auto_increment for identity and serial columns.
+            format!(
+                "SELECT a.attname AS \"Field\", format_type(a.atttypid, a.atttypmod) AS \"Type\", \
+                 CASE WHEN a.attnotnull THEN 'NO' ELSE 'YES' END AS \"Null\", \
+                 COALESCE((SELECT CASE WHEN bool_or(i.indisprimary) THEN 'PRI' \
+                   WHEN bool_or(i.indisunique AND i.indnatts = 1) THEN 'UNI' ELSE 'MUL' END \
+                   FROM pg_index i WHERE i.indrelid = a.attrelid AND i.indkey[0] = a.attnum), '') \
+                   AS \"Key\", \
+                 CASE WHEN pg_get_expr(d.adbin, d.adrelid) ~ '^''.*''::[^'']+$' \
+                   THEN replace(substring(pg_get_expr(d.adbin, d.adrelid) FROM '^''(.*)''::[^'']+$'), \
+                     '''''', '''') \
+                   ELSE pg_get_expr(d.adbin, d.adrelid) END AS \"Default\", \
+                 CASE WHEN a.attidentity <> '' OR pg_get_expr(d.adbin, d.adrelid) LIKE 'nextval(%' \
+                   THEN 'auto_increment' ELSE '' END AS \"Extra\" \
+                 FROM pg_attribute a \
+                 LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
+                 WHERE a.attrelid = ({relation}) AND a.attnum > 0 AND NOT a.attisdropped \
+                 ORDER BY a.attnum"
+            )
+        }
+    })
 }
 
 /// How a column's text form becomes a typed cell, decided once per column by its type
@@ -261,6 +366,13 @@ impl Backend for Server {
     }
 
     fn execute(&mut self, sql: &str, sink: &mut dyn RowSink) -> Result<Outcome, DbError> {
+        if let Conn::Postgres(pg) = &mut self.conn
+            && let Some(catalog) = Catalog::parse(sql, Dialect::Postgres)
+        {
+            // The answer is itself a query, run the usual way.
+            let query = self.rt.block_on(pg_catalog_query(pg, catalog))?;
+            return self.execute(&query, sink);
+        }
         with_conn!(self, c => {
             // Some statements cannot be prepared (MySQL refuses a few): those learn their
             // shape from what comes back.
