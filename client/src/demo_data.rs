@@ -16,7 +16,7 @@ use sqlflow_proto::sqlflow::{
 };
 
 use self::mysql_dump::{COUNT_TABLE_COLUMN, Dump, Statement};
-use crate::{Client, EXIT_FAILED, WAIT_MS};
+use crate::{EXIT_FAILED, connect::Client, follow::WAIT_MS};
 
 /// One of SQLFlow's tutorial datasets.
 pub struct Dataset {

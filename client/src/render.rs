@@ -1,67 +1,54 @@
-//! Renders responses: aligned tables like psql, or CSV / TSV / JSON lines for scripts.
+//! Renders responses: aligned tables like psql, or CSV / TSV / JSON lines for scripts;
+//! figures become files.
+//!
+//! - `table`: psql-like aligned tables;
+//! - `fields`: a cell's text and its escaping in CSV, TSV and JSON;
+//! - `figures`: figure files and the lines naming them.
 
-use std::{
-    borrow::Cow,
-    fmt::Write as _,
-    io::{self, Write},
-    path::{Path, PathBuf},
-};
+mod fields;
+mod figures;
+mod table;
 
-use base64::{Engine as _, engine::general_purpose::STANDARD};
-use sqlflow_proto::sqlflow::{
-    Cell, Figure, Head, Message, Response, cell::Value, message::Kind, response,
+use std::io::{self, Write};
+
+use sqlflow_proto::sqlflow::{Cell, Head, Message, Response, message::Kind, response};
+
+pub use self::figures::FiguresDir;
+use self::{
+    fields::{
+        json_string, json_value, write_csv_cell, write_csv_field, write_tsv_cell, write_tsv_field,
+    },
+    figures::Figures,
+    table::Table,
 };
-use unicode_width::UnicodeWidthStr;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
     /// Aligned columns, like psql.
     Table,
+    /// RFC 4180; NULL is an empty field, the empty string `""`.
     Csv,
+    /// Tab-separated, backslash escapes as in `mysql --batch`; NULL is `\N`.
     Tsv,
     /// One JSON object per row.
     Json,
 }
 
-/// Rows of a table buffered before rendering, to align columns. Longer results are
-/// rendered in batches of this many rows (like psql's FETCH_COUNT).
-const TABLE_BATCH: usize = 10_000;
-
 pub struct Renderer<W: Write, E: Write> {
     format: Format,
     out: W,
     err: E,
-    table: Option<Table>,
+    current: Option<Current>,
     tables_printed: usize,
     figures: Figures,
 }
 
-/// Where figures go: files in a directory, named after their statement, which only its
-/// EndOfExecution tells; so a statement's figures wait for it.
-struct Figures {
-    dir: FiguresDir,
-    pending: Vec<Figure>,
-    /// The 0-based index of the last statement that ended, if any.
-    last_statement: Option<u32>,
-}
-
-/// The directory figures are written into.
-#[derive(Debug, Clone)]
-pub enum FiguresDir {
-    /// This one (created if missing).
-    Given(PathBuf),
-    /// A fresh one in the system's temporary directory, created at the first figure.
-    Temporary,
-    /// Created (or checked) already.
-    Ready(PathBuf),
-}
-
-struct Table {
-    names: Vec<String>,
-    numeric: Vec<bool>,
-    rows: Vec<Vec<String>>,
-    total: u64,
-    header_printed: bool,
+/// The table whose rows are arriving.
+enum Current {
+    /// Kept in batches, to align them.
+    Aligned(Table),
+    /// Written row by row (CSV, TSV, JSON): only the names are needed.
+    Streamed { names: Vec<String> },
 }
 
 impl<W: Write, E: Write> Renderer<W, E> {
@@ -70,7 +57,7 @@ impl<W: Write, E: Write> Renderer<W, E> {
             format,
             out,
             err,
-            table: None,
+            current: None,
             tables_printed: 0,
             figures: Figures {
                 dir: FiguresDir::Temporary,
@@ -105,7 +92,14 @@ impl<W: Write, E: Write> Renderer<W, E> {
         }
     }
 
-    /// Writes anything still buffered. Call when the job ends.
+    /// Sends what has been written on: call after each reply, so what it completed is
+    /// seen while the job goes on. Rows of an aligned table that is still arriving stay
+    /// kept until the table ends (or fills a batch).
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+
+    /// Writes anything still kept. Call when the job ends.
     pub fn finish(&mut self) -> io::Result<()> {
         self.end_table()?;
         // Figures of a statement that did not end (it failed after drawing them).
@@ -118,88 +112,6 @@ impl<W: Write, E: Write> Renderer<W, E> {
         self.err.flush()
     }
 
-    /// Writes the waiting figures of statement `index` (0-based) to files, one line each:
-    /// on stdout for tables (like log lines), on stderr for CSV and TSV (stdout stays
-    /// one clean table), and as a JSON object with the data for JSON.
-    fn write_figures(&mut self, index: u32) -> io::Result<()> {
-        let pending = std::mem::take(&mut self.figures.pending);
-        if pending.is_empty() {
-            return Ok(());
-        }
-        let statement = u64::from(index) + 1;
-        let dir = match self.ensure_figures_dir() {
-            Ok(dir) => Some(dir),
-            Err(e) => {
-                self.note(&format!("sqlflow: cannot write figures: {e}"))?;
-                None
-            }
-        };
-        for (n, f) in pending.iter().enumerate() {
-            let name = format!(
-                "s{statement}-{}-{}.{}",
-                n + 1,
-                slug(&f.title),
-                extension(&f.mime_type)
-            );
-            let path = match &dir {
-                Some(d) => {
-                    let path = d.join(name);
-                    match std::fs::write(&path, &f.data) {
-                        Ok(()) => Some(path),
-                        Err(e) => {
-                            self.note(&format!(
-                                "sqlflow: cannot write figure {}: {e}",
-                                path.display()
-                            ))?;
-                            None
-                        }
-                    }
-                }
-                None => None,
-            };
-            let shown = path
-                .as_ref()
-                .map_or_else(|| "(not written)".to_string(), |p| p.display().to_string());
-            let line = format!("figure: {} (statement {statement}) -> {shown}", f.title);
-            match self.format {
-                Format::Table => {
-                    self.end_table()?;
-                    writeln!(self.out, "{line}")?;
-                }
-                Format::Csv | Format::Tsv => self.note(&line)?,
-                Format::Json => {
-                    let mut json = String::from("{\"figure\":{\"title\":");
-                    json_string(&mut json, &f.title);
-                    let _ = write!(json, ",\"statement\":{statement},\"mime_type\":");
-                    json_string(&mut json, &f.mime_type);
-                    json.push_str(",\"file\":");
-                    match &path {
-                        Some(p) => json_string(&mut json, &p.display().to_string()),
-                        None => json.push_str("null"),
-                    }
-                    json.push_str(",\"data\":\"");
-                    STANDARD.encode_string(&f.data, &mut json);
-                    json.push_str("\"}}");
-                    writeln!(self.out, "{json}")?;
-                }
-            }
-        }
-        Ok(())
-    }
-
-    fn ensure_figures_dir(&mut self) -> io::Result<PathBuf> {
-        let dir = match &self.figures.dir {
-            FiguresDir::Ready(d) => return Ok(d.clone()),
-            FiguresDir::Given(d) => {
-                std::fs::create_dir_all(d)?;
-                d.clone()
-            }
-            FiguresDir::Temporary => fresh_dir(&std::env::temp_dir())?,
-        };
-        self.figures.dir = FiguresDir::Ready(dir.clone());
-        Ok(dir)
-    }
-
     /// Writes a line to the diagnostics stream (stderr), keeping stdout for results.
     pub fn note(&mut self, line: &str) -> io::Result<()> {
         self.out.flush()?;
@@ -209,38 +121,34 @@ impl<W: Write, E: Write> Renderer<W, E> {
 
     fn head(&mut self, h: &Head) -> io::Result<()> {
         self.end_table()?;
+        let names = h.column_names.clone();
         match self.format {
             Format::Table => {
-                self.table = Some(Table {
-                    names: h.column_names.clone(),
-                    numeric: vec![true; h.column_names.len()],
-                    rows: Vec::new(),
-                    total: 0,
-                    header_printed: false,
-                });
+                self.current = Some(Current::Aligned(Table::new(names)));
                 return Ok(());
             }
             Format::Csv => {
                 self.separate()?;
-                let line: Vec<Cow<'_, str>> = h.column_names.iter().map(|n| csv_field(n)).collect();
-                writeln!(self.out, "{}", line.join(","))?;
+                self.header(&names, b',', write_csv_field)?;
             }
             Format::Tsv => {
                 self.separate()?;
-                let line: Vec<Cow<'_, str>> = h.column_names.iter().map(|n| tsv_field(n)).collect();
-                writeln!(self.out, "{}", line.join("\t"))?;
+                self.header(&names, b'\t', write_tsv_field)?;
             }
             Format::Json => {}
         }
-        self.table = Some(Table {
-            names: h.column_names.clone(),
-            numeric: Vec::new(),
-            rows: Vec::new(),
-            total: 0,
-            header_printed: true,
-        });
+        self.current = Some(Current::Streamed { names });
         self.tables_printed += 1;
         Ok(())
+    }
+
+    fn header(
+        &mut self,
+        names: &[String],
+        separator: u8,
+        field: fn(&mut W, &str) -> io::Result<()>,
+    ) -> io::Result<()> {
+        write_row(&mut self.out, names, separator, |out, n| field(out, n))
     }
 
     fn separate(&mut self) -> io::Result<()> {
@@ -251,68 +159,35 @@ impl<W: Write, E: Write> Renderer<W, E> {
     }
 
     fn row(&mut self, cells: &[Cell]) -> io::Result<()> {
-        let Some(table) = self.table.as_mut() else {
-            return Ok(());
-        };
-        table.total += 1;
-        match self.format {
-            Format::Table => {
-                let mut row = Vec::with_capacity(cells.len());
-                for (i, c) in cells.iter().enumerate() {
-                    if let Some(n) = table.numeric.get_mut(i) {
-                        *n &= matches!(
-                            c.value,
-                            Some(
-                                Value::Int64(_)
-                                    | Value::Double(_)
-                                    | Value::Decimal(_)
-                                    | Value::Null(_)
-                            ) | None
-                        );
-                    }
-                    row.push(cell_text(c, "NULL").into_owned());
+        match &mut self.current {
+            None => Ok(()),
+            Some(Current::Aligned(table)) => {
+                if table.push(cells) {
+                    self.print_batch(false)?;
                 }
-                table.rows.push(row);
-                if table.rows.len() >= TABLE_BATCH {
-                    self.print_table_batch(false)?;
-                }
+                Ok(())
             }
-            Format::Csv => {
-                for (i, c) in cells.iter().enumerate() {
-                    if i > 0 {
-                        self.out.write_all(b",")?;
+            // Each row goes into the buffered writer as it comes: no per-row flush.
+            Some(Current::Streamed { names }) => match self.format {
+                Format::Csv => write_row(&mut self.out, cells, b',', write_csv_cell),
+                Format::Tsv => write_row(&mut self.out, cells, b'\t', write_tsv_cell),
+                // An aligned table never streams.
+                Format::Json | Format::Table => {
+                    let mut line = String::from("{");
+                    for (i, c) in cells.iter().enumerate() {
+                        if i > 0 {
+                            line.push(',');
+                        }
+                        let name = names.get(i).map(String::as_str).unwrap_or("?");
+                        json_string(&mut line, name);
+                        line.push(':');
+                        json_value(&mut line, c);
                     }
-                    self.out
-                        .write_all(csv_field(&cell_text(c, "")).as_bytes())?;
+                    line.push('}');
+                    writeln!(self.out, "{line}")
                 }
-                self.out.write_all(b"\n")?;
-            }
-            Format::Tsv => {
-                for (i, c) in cells.iter().enumerate() {
-                    if i > 0 {
-                        self.out.write_all(b"\t")?;
-                    }
-                    self.out
-                        .write_all(tsv_field(&cell_text(c, "\\N")).as_bytes())?;
-                }
-                self.out.write_all(b"\n")?;
-            }
-            Format::Json => {
-                let mut line = String::from("{");
-                for (i, c) in cells.iter().enumerate() {
-                    if i > 0 {
-                        line.push(',');
-                    }
-                    let name = table.names.get(i).map(String::as_str).unwrap_or("?");
-                    json_string(&mut line, name);
-                    line.push(':');
-                    json_value(&mut line, c);
-                }
-                line.push('}');
-                writeln!(self.out, "{line}")?;
-            }
+            },
         }
-        Ok(())
     }
 
     fn message(&mut self, m: &Message) -> io::Result<()> {
@@ -332,230 +207,48 @@ impl<W: Write, E: Write> Renderer<W, E> {
     }
 
     fn end_table(&mut self) -> io::Result<()> {
-        if self.format == Format::Table && self.table.is_some() {
-            self.print_table_batch(true)?;
+        if matches!(self.current, Some(Current::Aligned(_))) {
+            self.print_batch(true)?;
         }
-        self.table = None;
+        self.current = None;
         Ok(())
     }
 
-    /// Prints the buffered rows of the current table as one aligned block.
-    fn print_table_batch(&mut self, last: bool) -> io::Result<()> {
-        let Some(t) = self.table.as_mut() else {
+    /// Prints the kept rows of the current aligned table as one block.
+    fn print_batch(&mut self, last: bool) -> io::Result<()> {
+        let Some(Current::Aligned(t)) = self.current.as_mut() else {
             return Ok(());
         };
-        let first_batch = !t.header_printed;
-        t.header_printed = true;
-        let mut widths: Vec<usize> = t.names.iter().map(|n| n.width()).collect();
-        for row in &t.rows {
-            for (i, cell) in row.iter().enumerate() {
-                if let Some(w) = widths.get_mut(i) {
-                    *w = (*w).max(display_width(cell));
-                }
-            }
-        }
-        let mut block = String::new();
-        if first_batch {
-            if self.tables_printed > 0 {
-                block.push('\n');
-            }
-            let header: Vec<String> = t
-                .names
-                .iter()
-                .zip(&widths)
-                .map(|(n, &w)| center(n, w))
-                .collect();
-            let _ = writeln!(block, " {}", header.join(" | ").trim_end());
-            let rule: Vec<String> = widths.iter().map(|&w| "-".repeat(w + 2)).collect();
-            let _ = writeln!(block, "{}", rule.join("+"));
-        }
-        for row in &t.rows {
-            let mut line = String::new();
-            for (i, w) in widths.iter().enumerate() {
-                let cell = row.get(i).map(String::as_str).unwrap_or("");
-                let pad = w.saturating_sub(display_width(cell));
-                if i > 0 {
-                    line.push_str(" | ");
-                } else {
-                    line.push(' ');
-                }
-                let cell = cell.replace('\n', "\\n");
-                if t.numeric.get(i).copied().unwrap_or(false) {
-                    line.push_str(&" ".repeat(pad));
-                    line.push_str(&cell);
-                } else {
-                    line.push_str(&cell);
-                    line.push_str(&" ".repeat(pad));
-                }
-            }
-            let _ = writeln!(block, "{}", line.trim_end());
-        }
-        if last {
-            let noun = if t.total == 1 { "row" } else { "rows" };
-            let _ = writeln!(block, "({} {noun})", t.total);
-        }
+        let first = t.is_new();
+        let block = t.take_block(self.tables_printed > 0, last);
         self.out.write_all(block.as_bytes())?;
-        t.rows.clear();
-        if first_batch {
+        if first {
             self.tables_printed += 1;
         }
         Ok(())
     }
 }
 
-/// A new directory `sqlflow-figures-<pid>-<n>` under `parent`, readable by its owner only.
-fn fresh_dir(parent: &Path) -> io::Result<PathBuf> {
-    let stamp = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    let mut last = None;
-    for attempt in 0..100u32 {
-        let dir = parent.join(format!(
-            "sqlflow-figures-{}-{}",
-            std::process::id(),
-            stamp.wrapping_add(attempt)
-        ));
-        let mut builder = std::fs::DirBuilder::new();
-        #[cfg(unix)]
-        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-        match builder.create(&dir) {
-            Ok(()) => return Ok(dir),
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last = Some(e),
-            Err(e) => return Err(e),
+/// One line of fields, each written by `field`, between separators.
+fn write_row<W: Write, T>(
+    out: &mut W,
+    fields: &[T],
+    separator: u8,
+    field: impl Fn(&mut W, &T) -> io::Result<()>,
+) -> io::Result<()> {
+    for (i, f) in fields.iter().enumerate() {
+        if i > 0 {
+            out.write_all(&[separator])?;
         }
+        field(out, f)?;
     }
-    Err(last.unwrap_or_else(|| io::Error::other("no free directory name")))
-}
-
-/// A file name part from a figure's title: lowercase letters, digits and dashes.
-fn slug(title: &str) -> String {
-    let mut s = String::new();
-    for c in title.chars().flat_map(char::to_lowercase) {
-        if c.is_ascii_alphanumeric() {
-            s.push(c);
-        } else if !s.ends_with('-') && !s.is_empty() {
-            s.push('-');
-        }
-        if s.len() >= 40 {
-            break;
-        }
-    }
-    let s = s.trim_end_matches('-');
-    if s.is_empty() {
-        "figure".into()
-    } else {
-        s.to_string()
-    }
-}
-
-fn extension(mime_type: &str) -> &'static str {
-    match mime_type {
-        "image/png" => "png",
-        "image/svg+xml" => "svg",
-        "image/jpeg" => "jpg",
-        _ => "bin",
-    }
-}
-
-fn display_width(s: &str) -> usize {
-    if s.contains('\n') {
-        s.replace('\n', "\\n").width()
-    } else {
-        s.width()
-    }
-}
-
-fn center(s: &str, width: usize) -> String {
-    let pad = width.saturating_sub(s.width());
-    let left = pad / 2;
-    format!("{}{s}{}", " ".repeat(left), " ".repeat(pad - left))
-}
-
-/// The text of a cell; `null` is what NULL looks like in this format.
-pub fn cell_text<'a>(c: &'a Cell, null: &'a str) -> Cow<'a, str> {
-    match &c.value {
-        None | Some(Value::Null(_)) => Cow::Borrowed(null),
-        Some(Value::Bool(b)) => Cow::Borrowed(if *b { "true" } else { "false" }),
-        Some(Value::Int64(i)) => Cow::Owned(i.to_string()),
-        // Debug keeps the type visible (`2.0`, not `2`) and switches to an exponent for
-        // very large or small magnitudes, where Display writes out hundreds of digits.
-        Some(Value::Double(f)) => Cow::Owned(format!("{f:?}")),
-        Some(
-            Value::String(s)
-            | Value::Decimal(s)
-            | Value::Date(s)
-            | Value::Time(s)
-            | Value::Timestamp(s),
-        ) => Cow::Borrowed(s),
-        Some(Value::Bytes(b)) => {
-            let mut s = String::with_capacity(2 + b.len() * 2);
-            s.push_str("\\x");
-            for byte in b {
-                let _ = write!(s, "{byte:02x}");
-            }
-            Cow::Owned(s)
-        }
-    }
-}
-
-fn csv_field(s: &str) -> Cow<'_, str> {
-    if s.contains([',', '"', '\n', '\r']) {
-        Cow::Owned(format!("\"{}\"", s.replace('"', "\"\"")))
-    } else {
-        Cow::Borrowed(s)
-    }
-}
-
-fn tsv_field(s: &str) -> Cow<'_, str> {
-    if s.contains(['\t', '\n', '\r', '\\']) && s != "\\N" {
-        Cow::Owned(
-            s.replace('\\', "\\\\")
-                .replace('\t', "\\t")
-                .replace('\n', "\\n")
-                .replace('\r', "\\r"),
-        )
-    } else {
-        Cow::Borrowed(s)
-    }
-}
-
-fn json_string(out: &mut String, s: &str) {
-    out.push('"');
-    for ch in s.chars() {
-        match ch {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-}
-
-fn json_value(out: &mut String, c: &Cell) {
-    match &c.value {
-        None | Some(Value::Null(_)) => out.push_str("null"),
-        Some(Value::Bool(b)) => out.push_str(if *b { "true" } else { "false" }),
-        Some(Value::Int64(i)) => {
-            let _ = write!(out, "{i}");
-        }
-        Some(Value::Double(f)) if f.is_finite() => {
-            let _ = write!(out, "{f:?}");
-        }
-        // NaN and infinities, like every other value, as their text.
-        _ => json_string(out, &cell_text(c, "")),
-    }
+    out.write_all(b"\n")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sqlflow_proto::sqlflow::{EndOfExecution, Row, cell};
+    use sqlflow_proto::sqlflow::{EndOfExecution, Row, cell, cell::Value};
 
     fn resp(r: response::Response) -> Response {
         Response { response: Some(r) }
@@ -600,6 +293,34 @@ mod tests {
     }
 
     #[test]
+    fn a_table_is_written_whole_at_its_end_not_at_the_job_end() {
+        // What `follow` flushes after the reply that ended the table.
+        let script = [
+            resp(response::Response::Head(Head {
+                column_names: vec!["a".into()],
+                column_types: vec![],
+            })),
+            resp(cells(vec![Value::Int64(1)])),
+            resp(response::Response::Eoe(EndOfExecution::default())),
+        ];
+        for (format, table) in [
+            (Format::Table, " a\n---\n 1\n(1 row)\n"),
+            (Format::Csv, "a\n1\n"),
+            (Format::Tsv, "a\n1\n"),
+            (Format::Json, "{\"a\":1}\n"),
+        ] {
+            let mut out = Vec::new();
+            let mut r = Renderer::new(format, &mut out, Vec::new());
+            for s in &script {
+                r.response(s).unwrap();
+            }
+            // No finish().
+            drop(r);
+            assert_eq!(String::from_utf8(out).unwrap(), table, "{format:?}");
+        }
+    }
+
+    #[test]
     fn tables_align_like_psql() {
         let (out, _) = render(Format::Table);
         assert_eq!(
@@ -622,118 +343,5 @@ mod tests {
             out,
             "{\"a\":1,\"name\":\"x,\\\"y\\\"\"}\n{\"a\":22,\"name\":null}\n"
         );
-    }
-
-    fn figure_script() -> Vec<Response> {
-        let figure = |title: &str| {
-            resp(response::Response::Figure(Figure {
-                title: title.into(),
-                mime_type: "image/png".into(),
-                data: b"\x89PNG fake".to_vec(),
-            }))
-        };
-        vec![
-            resp(response::Response::Message(Message {
-                message: "trained".into(),
-                kind: 0,
-            })),
-            figure("loss"),
-            resp(response::Response::Eoe(EndOfExecution {
-                statement_index: 1,
-                ..Default::default()
-            })),
-            figure("../ROC curve!"),
-            figure(""),
-        ]
-    }
-
-    fn render_figures(format: Format, dir: &Path) -> (String, String) {
-        let (mut out, mut err) = (Vec::new(), Vec::new());
-        {
-            let mut r = Renderer::new(format, &mut out, &mut err)
-                .figures_dir(FiguresDir::Given(dir.to_path_buf()));
-            for s in &figure_script() {
-                r.response(s).unwrap();
-            }
-            r.finish().unwrap();
-        }
-        (
-            String::from_utf8(out).unwrap(),
-            String::from_utf8(err).unwrap(),
-        )
-    }
-
-    #[test]
-    fn figures_are_files_named_after_their_statement() {
-        let tmp = std::env::temp_dir().join(format!("sqlflow-render-test-{}", std::process::id()));
-        let dir = tmp.join("new");
-        let (out, err) = render_figures(Format::Table, &dir);
-        let path = |name: &str| dir.join(name).display().to_string();
-        assert_eq!(
-            out,
-            format!(
-                "trained\nfigure: loss (statement 2) -> {}\n\
-                 figure: ../ROC curve! (statement 3) -> {}\n\
-                 figure:  (statement 3) -> {}\n",
-                path("s2-1-loss.png"),
-                path("s3-1-roc-curve.png"),
-                path("s3-2-figure.png")
-            )
-        );
-        assert_eq!(err, "");
-        assert_eq!(
-            std::fs::read(dir.join("s2-1-loss.png")).unwrap(),
-            b"\x89PNG fake"
-        );
-        // CSV keeps stdout for the table.
-        let (out, err) = render_figures(Format::Csv, &dir);
-        assert_eq!(out, "");
-        assert!(err.contains("figure: loss (statement 2) -> "), "{err}");
-        // JSON: one object per figure, the data in base64.
-        let (out, _) = render_figures(Format::Json, &dir);
-        let first = out.lines().next().unwrap();
-        assert_eq!(
-            first,
-            format!(
-                "{{\"figure\":{{\"title\":\"loss\",\"statement\":2,\"mime_type\":\"image/png\",\
-                 \"file\":\"{}\",\"data\":\"{}\"}}}}",
-                path("s2-1-loss.png"),
-                STANDARD.encode(b"\x89PNG fake")
-            )
-        );
-        std::fs::remove_dir_all(&tmp).unwrap();
-    }
-
-    #[test]
-    fn the_default_figures_dir_is_new_and_private() {
-        let parent = std::env::temp_dir();
-        let a = fresh_dir(&parent).unwrap();
-        let b = fresh_dir(&parent).unwrap();
-        assert_ne!(a, b);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(&a).unwrap().permissions().mode();
-            assert_eq!(mode & 0o777, 0o700);
-        }
-        std::fs::remove_dir(a).unwrap();
-        std::fs::remove_dir(b).unwrap();
-    }
-
-    #[test]
-    fn doubles_stay_floats_and_huge_ones_use_an_exponent() {
-        let text = |f: f64| {
-            cell_text(
-                &Cell {
-                    value: Some(Value::Double(f)),
-                },
-                "",
-            )
-            .into_owned()
-        };
-        assert_eq!(text(2.0), "2.0");
-        assert_eq!(text(0.5), "0.5");
-        assert_eq!(text(1e300), "1e300");
-        assert_eq!(text(-1.5e-9), "-1.5e-9");
     }
 }

@@ -1,6 +1,8 @@
 //! The CLI's argument handling. (Its behaviour against a server is tested in the
 //! `sqlflow-e2e` crate; a test here also makes `cargo test --workspace` build the binary.)
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
+
 use std::process::{Command, Stdio};
 
 #[test]

@@ -32,7 +32,7 @@ pub enum EngineError {
     /// An extended statement's own complaint: an attribute, a column, a model.
     #[error("{0}")]
     Statement(String),
-    /// SQLFlow grammar that parses but does not run here yet (`TO RUN`, `TO MAXIMIZE`):
+    /// SQLFlow grammar that parses but does not run here yet (`TO RUN`):
     /// a failed statement of its own, not the database's syntax error it used to be.
     #[error("{0} is not supported yet")]
     Unsupported(&'static str),

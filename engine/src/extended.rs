@@ -36,7 +36,8 @@ pub fn run<W: Write>(
         ExtKind::Evaluate(e) => evaluate(db, &ext.select, e, out),
         ExtKind::Explain(x) => explain(db, &ext.select, x, out),
         ExtKind::ShowTrain { model } => show_train(db, model, out),
-        ExtKind::Run(_) | ExtKind::Optimize(_) => Err(EngineError::Unsupported(ext.kind.clause())),
+        ExtKind::Optimize(o) => crate::optimize::run(db, &ext.select, o, out),
+        ExtKind::Run(_) => Err(EngineError::Unsupported(ext.kind.clause())),
     }
 }
 
@@ -204,6 +205,8 @@ fn default_metrics(task: Task) -> &'static [&'static str] {
         Task::Classification => sqlflow_models::metrics::CLASSIFICATION_METRICS,
         Task::Regression => sqlflow_models::metrics::REGRESSION_METRICS,
         Task::Clustering => &[],
+        // Against a label of 1 (inlier) / -1 (outlier).
+        Task::OutlierDetection => sqlflow_models::metrics::CLASSIFICATION_METRICS,
     }
 }
 
@@ -225,6 +228,8 @@ fn evaluate_on(
     let label_col = to_model_column(data, find(data, label)?)?;
     let names: Vec<&str> = match metrics {
         Some(m) => m.iter().map(String::as_str).collect(),
+        // A score card is judged by how well it ranks: KS beside AUC.
+        None if model.score_card().is_some() => [default_metrics(model.task()), &["KS"]].concat(),
         None => default_metrics(model.task()).to_vec(),
     };
     model
@@ -472,7 +477,7 @@ fn train<W: Write>(
         metrics,
         feature_columns: plan,
         trained_rows: data.rows.len() as u64,
-        created_at_ms: sqlflow_proto::jobdir::now_ms(),
+        created_at_ms: sqlflow_jobdir::now_ms(),
         chunks: 0,
         model_bytes: 0,
     };
@@ -549,11 +554,17 @@ fn predict<W: Write>(
     let data = data(db, select)?;
     let features = model_inputs(stored.meta.feature_columns.as_ref(), &data)?;
     let predictions = stored.model.predict(&features).map_err(model_error)?;
-    // The selected columns, except one named like the predicted column, then it.
+    // A score card also gives each row's score and probability of the bad class.
+    let extra = score_card_outputs(&stored.model, &features)?;
+    let extra_names: Vec<&str> = extra.iter().map(|(n, _)| *n).collect();
+    // The selected columns, except those named like the predicted ones, then those.
     let keep: Vec<bool> = data
         .columns
         .iter()
-        .map(|c| !c.name.eq_ignore_ascii_case(&column))
+        .map(|c| {
+            !c.name.eq_ignore_ascii_case(&column)
+                && !extra_names.iter().any(|n| c.name.eq_ignore_ascii_case(n))
+        })
         .collect();
     let mut names: Vec<String> = data
         .columns
@@ -563,18 +574,21 @@ fn predict<W: Write>(
         .map(|(c, _)| c.name.clone())
         .collect();
     names.push(column.clone());
+    names.extend(extra_names.iter().map(|n| n.to_string()));
     // The selected values move into the written rows: no copy of the data.
     let rows: Vec<Vec<Value>> = data
         .rows
         .into_iter()
         .zip(&predictions)
-        .map(|(row, pred)| {
+        .enumerate()
+        .map(|(i, (row, pred))| {
             let mut r: Vec<Value> = row
                 .into_iter()
                 .zip(&keep)
                 .filter_map(|(v, k)| k.then_some(v))
                 .collect();
             r.push(prediction_value(pred));
+            r.extend(extra.iter().map(|(_, values)| values[i].clone()));
             r
         })
         .collect();
@@ -588,6 +602,80 @@ fn predict<W: Write>(
         Kind::Log,
     )
     .map_err(Into::into)
+}
+
+/// The columns PREDICT adds for a score card: `score` (the sum of the card's points,
+/// higher is less risky) and `probability` (of the label's second class, "bad"); for a
+/// one-class SVM `decision_function`. Nothing for other models.
+fn score_card_outputs(
+    model: &TrainedModel,
+    features: &[ModelColumn],
+) -> Result<Vec<(&'static str, Vec<Value>)>, EngineError> {
+    if model.task() == Task::OutlierDetection {
+        // scikit-learn's decision_function: > 0 inside the learned region.
+        let values = model.decision_function(features).map_err(model_error)?;
+        return Ok(vec![(
+            "decision_function",
+            values.into_iter().map(Value::Double).collect(),
+        )]);
+    }
+    if model.score_card().is_none() {
+        return Ok(Vec::new());
+    }
+    let scores = model.predict_scores(features).map_err(model_error)?;
+    let proba = model.predict_proba(features).map_err(model_error)?;
+    Ok(vec![
+        (
+            "score",
+            scores
+                .into_iter()
+                // The points are whole, so scores are too: integers in SQL.
+                .map(|s| {
+                    if s.fract() == 0.0 && s.abs() < 9.0e15 {
+                        Value::Int64(s as i64)
+                    } else {
+                        Value::Double(s)
+                    }
+                })
+                .collect(),
+        ),
+        (
+            "probability",
+            proba
+                .iter()
+                .map(|p| Value::Double(p.get(1).copied().unwrap_or(f64::NAN)))
+                .collect(),
+        ),
+    ])
+}
+
+/// A score card as a table (EXPLAIN, SHOW TRAIN): one row per bin.
+fn card_table(card: &[sqlflow_models::ScoreCardRow]) -> (Vec<String>, Vec<Vec<Value>>) {
+    let names = ["feature", "bin", "rows", "bad_rate", "woe", "points", "iv"]
+        .map(String::from)
+        .to_vec();
+    let num = |v: f64| {
+        if v.is_finite() {
+            Value::Double(v)
+        } else {
+            Value::Null(Default::default())
+        }
+    };
+    let rows = card
+        .iter()
+        .map(|r| {
+            vec![
+                Value::String(r.feature.clone()),
+                Value::String(r.bin.clone()),
+                Value::Int64(i64::try_from(r.rows).unwrap_or(i64::MAX)),
+                num(r.bad_rate),
+                num(r.woe),
+                num(r.points),
+                num(r.iv),
+            ]
+        })
+        .collect();
+    (names, rows)
 }
 
 fn evaluate<W: Write>(
@@ -642,9 +730,82 @@ fn explainer_for(estimator: &str) -> &'static str {
         "TreeExplainer"
     } else if e.starts_with("linear") {
         "LinearExplainer"
+    } else if e.ends_with("scorecard") {
+        "ScoreCard"
     } else {
         "PermutationExplainer"
     }
+}
+
+/// SQLFlow's `summary.*` (also spelled `shap_summary.*`): the arguments it passed to
+/// shap's `summary_plot`. `plot_type`, `max_display` and `sort` shape the figure; others
+/// (`alpha`, `color`, ...) are accepted and noted as without effect.
+struct Summary {
+    /// "bar", or "dot" (SQLFlow's default, also `violin` / `layered_violin`): the beeswarm.
+    plot_type: Option<String>,
+    max_display: usize,
+    sort: bool,
+    ignored: Vec<String>,
+}
+
+fn summary_attrs(attrs: &[(String, Expr)]) -> Result<Summary, EngineError> {
+    let mut s = Summary {
+        plot_type: None,
+        max_display: 20,
+        sort: true,
+        ignored: Vec::new(),
+    };
+    for (name, value) in attrs {
+        let lower = name.to_ascii_lowercase();
+        let Some(key) = lower
+            .strip_prefix("summary.")
+            .or_else(|| lower.strip_prefix("shap_summary."))
+        else {
+            return Err(format!(
+                "unknown attribute {name} for TO EXPLAIN; it accepts summary.plot_type, \
+                 summary.max_display, summary.sort (also spelled shap_summary.*) and the other \
+                 summary.* arguments of shap's summary_plot (accepted without effect)"
+            )
+            .into());
+        };
+        match key {
+            "plot_type" => {
+                let t = match value {
+                    Expr::Str(t) | Expr::Ident(t) => t.to_ascii_lowercase(),
+                    other => {
+                        return Err(
+                            format!("{name} expects bar, dot or violin, got {other}").into()
+                        );
+                    }
+                };
+                if !["bar", "dot", "violin", "layered_violin", "compact_dot"].contains(&t.as_str())
+                {
+                    return Err(format!(
+                        "{name} = {t} is not a summary plot type; use bar, dot or violin"
+                    )
+                    .into());
+                }
+                s.plot_type = Some(t);
+            }
+            "max_display" => match value {
+                Expr::Int(n) if *n >= 1 => {
+                    s.max_display = usize::try_from(*n).unwrap_or(usize::MAX)
+                }
+                other => {
+                    return Err(format!("{name} expects a positive integer, got {other}").into());
+                }
+            },
+            "sort" => match value {
+                Expr::Bool(b) => s.sort = *b,
+                Expr::Ident(b) | Expr::Str(b) if b.eq_ignore_ascii_case("true") => s.sort = true,
+                Expr::Ident(b) | Expr::Str(b) if b.eq_ignore_ascii_case("false") => s.sort = false,
+                Expr::Int(i) if *i == 0 || *i == 1 => s.sort = *i == 1,
+                other => return Err(format!("{name} expects True or False, got {other}").into()),
+            },
+            _ => s.ignored.push(name.clone()),
+        }
+    }
+    Ok(s)
 }
 
 fn explain<W: Write>(
@@ -653,19 +814,14 @@ fn explain<W: Write>(
     x: &Explain,
     out: &mut RecordWriter<W>,
 ) -> Result<(), EngineError> {
-    // summary.* shapes SQLFlow's SHAP plots; here the figure is a bar chart of the
-    // importance table, which those attributes do not change.
-    let (_, rest) = split_attrs(&x.attrs, &["summary."])?;
-    if let Some(name) = rest.keys().next() {
-        return Err(format!(
-            "unknown attribute {name} for TO EXPLAIN; it accepts summary.* (accepted without effect: the figure is a bar chart of the importance)"
-        ).into());
-    }
+    let summary = summary_attrs(&x.attrs)?;
     let stored = model_store::load(db, &table(&x.model)?)?;
     let fits = explainer_for(&stored.meta.estimator);
+    let mut tree_shap = false;
     if let Some(wanted) = &x.using {
-        let tree_alias = fits == "XGBoostExplainer" && wanted.eq_ignore_ascii_case("TreeExplainer");
-        if !wanted.eq_ignore_ascii_case(fits) && !tree_alias {
+        let tree_model = fits == "XGBoostExplainer" || fits == "TreeExplainer";
+        tree_shap = tree_model && wanted.eq_ignore_ascii_case("TreeExplainer");
+        if !wanted.eq_ignore_ascii_case(fits) && !tree_shap {
             return Err(format!(
                 "{wanted} does not apply to a {} model; use {fits} (or leave USING out)",
                 stored.meta.estimator
@@ -675,15 +831,34 @@ fn explain<W: Write>(
     }
     let data = data(db, select)?;
     let features = model_inputs(stored.meta.feature_columns.as_ref(), &data)?;
+    if !summary.ignored.is_empty() {
+        out.message(
+            format!(
+                "note: {} has no effect here (the figure follows summary.plot_type, \
+                 summary.max_display and summary.sort)",
+                summary.ignored.join(", ")
+            ),
+            Kind::Log,
+        )?;
+    }
+    if tree_shap {
+        return explain_shap(db, x, &stored.model, &features, &summary, out);
+    }
     let importance = stored
         .model
         .feature_importance(&features)
         .map_err(model_error)?;
-    let rows: Vec<Vec<Value>> = importance
-        .iter()
-        .map(|(f, v)| vec![Value::String(f.clone()), Value::Double(*v)])
-        .collect();
-    let names = ["feature".to_string(), "importance".to_string()];
+    // A score card explains itself with its card (the figure: IV per feature).
+    let (names, rows) = match stored.model.score_card() {
+        Some(card) => card_table(&card),
+        None => (
+            vec!["feature".to_string(), "importance".to_string()],
+            importance
+                .iter()
+                .map(|(f, v)| vec![Value::String(f.clone()), Value::Double(*v)])
+                .collect(),
+        ),
+    };
     match &x.into {
         Some(t) => {
             let into = table(t)?;
@@ -699,7 +874,133 @@ fn explain<W: Write>(
         }
         None => send_table(out, &names, rows)?,
     }
-    figures::importance(out, &x.model, fits, &importance).map_err(Into::into)
+    if summary.plot_type.as_deref().is_some_and(|t| t != "bar") {
+        out.message(
+            format!(
+                "note: summary.plot_type = {} needs per-row SHAP values (USING TreeExplainer on \
+                 trees, forests and boosted trees); the figure is a bar chart of the importance",
+                summary.plot_type.as_deref().unwrap_or_default()
+            ),
+            Kind::Log,
+        )?;
+    }
+    figures::importance(
+        out,
+        &x.model,
+        fits,
+        &importance,
+        summary.max_display,
+        summary.sort,
+    )
+    .map_err(Into::into)
+}
+
+/// `USING TreeExplainer` on trees, forests and boosted trees: exact Tree SHAP. The table
+/// is mean |SHAP| per feature (summed over classes), largest first; `INTO` writes the
+/// per-row values instead, one column per feature as SQLFlow did (and, when a model has
+/// one output per class, a leading `class` column and one row per row and class).
+fn explain_shap<W: Write>(
+    db: &mut dyn Backend,
+    x: &Explain,
+    model: &TrainedModel,
+    features: &[ModelColumn],
+    summary: &Summary,
+    out: &mut RecordWriter<W>,
+) -> Result<(), EngineError> {
+    let shap = model.shap_values(features).map_err(model_error)?;
+    // In the model's feature order (the figure sorts unless summary.sort is false).
+    let in_order: Vec<(String, f64)> = shap.features.iter().cloned().zip(shap.mean_abs()).collect();
+    let mut importance = in_order.clone();
+    importance.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let expected = shap
+        .outputs
+        .iter()
+        .zip(&shap.expected_value)
+        .map(|(o, e)| format!("{o}: {e}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    match &x.into {
+        Some(t) => {
+            let into = table(t)?;
+            let per_class = shap.outputs.len() > 1;
+            let mut names: Vec<String> = Vec::new();
+            if per_class {
+                // `class`, unless a feature has that name.
+                let mut class = "class".to_string();
+                while shap.features.iter().any(|f| f.eq_ignore_ascii_case(&class)) {
+                    class.insert_str(0, "shap_");
+                }
+                names.push(class);
+            }
+            names.extend(shap.features.iter().cloned());
+            let mut rows = Vec::with_capacity(shap.rows * shap.outputs.len());
+            for r in 0..shap.rows {
+                for (o, output) in shap.outputs.iter().enumerate() {
+                    let mut row: Vec<Value> = Vec::with_capacity(names.len());
+                    if per_class {
+                        row.push(Value::String(output.clone()));
+                    }
+                    row.extend(shap.row(r, o).iter().map(|v| Value::Double(*v)));
+                    rows.push(row);
+                }
+            }
+            write_table(db, &into, &names, &rows)?;
+            out.message(
+                format!(
+                    "explained {} with TreeExplainer: SHAP values of {} rows × {} features into \
+                     {into}; expected value {expected}",
+                    x.model,
+                    shap.rows,
+                    shap.features.len()
+                ),
+                Kind::Log,
+            )?;
+        }
+        None => {
+            out.message(
+                format!(
+                    "TreeExplainer: mean |SHAP value| per feature over {} rows; expected value {expected}",
+                    shap.rows
+                ),
+                Kind::Log,
+            )?;
+            let rows = importance
+                .iter()
+                .map(|(f, v)| vec![Value::String(f.clone()), Value::Double(*v)])
+                .collect();
+            send_table(
+                out,
+                &["feature".to_string(), "importance".to_string()],
+                rows,
+            )?;
+        }
+    }
+    // shap draws a multi-output model's summary as stacked bars.
+    let dot = summary.plot_type.as_deref().is_none_or(|t| t != "bar");
+    if shap.outputs.len() > 1 {
+        figures::shap_bars(out, &x.model, &shap, summary.max_display, summary.sort)
+            .map_err(Into::into)
+    } else if dot {
+        figures::shap_summary(
+            out,
+            &x.model,
+            &shap,
+            features,
+            summary.max_display,
+            summary.sort,
+        )
+        .map_err(Into::into)
+    } else {
+        figures::importance(
+            out,
+            &x.model,
+            "TreeExplainer: mean |SHAP|",
+            &in_order,
+            summary.max_display,
+            summary.sort,
+        )
+        .map_err(Into::into)
+    }
 }
 
 fn send_table<W: Write>(
@@ -769,5 +1070,13 @@ fn show_train<W: Write>(
         .into_iter()
         .map(|(name, value)| (name.to_string(), value))
         .unzip();
-    send_table(out, &names, vec![row])
+    send_table(out, &names, vec![row])?;
+    // A score card's card follows as a second table.
+    if m.estimator == "sqlflow_models.ScoreCard"
+        && let Some(card) = model_store::load(db, &table(model)?)?.model.score_card()
+    {
+        let (names, rows) = card_table(&card);
+        send_table(out, &names, rows)?;
+    }
+    Ok(())
 }

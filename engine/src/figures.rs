@@ -5,8 +5,8 @@
 
 use std::io::Write;
 
-use sqlflow_figures::{self as draw, FigureError, Format, Panel, RocCurve, Series};
-use sqlflow_models::{Column as ModelColumn, TrainedModel, TrainingHistory};
+use sqlflow_figures::{self as draw, FigureError, Format, Panel, RocCurve, Series, SwarmFeature};
+use sqlflow_models::{Column as ModelColumn, Feature, ShapValues, TrainedModel, TrainingHistory};
 use sqlflow_proto::sqlflow::message::Kind;
 
 use crate::output::{OutputError, RecordWriter};
@@ -69,17 +69,93 @@ pub fn training<W: Write>(
 }
 
 /// After `TO EXPLAIN`: the importance table as bars, the largest magnitudes first.
+/// `max_display` / `sort`: SQLFlow's `summary.*` (20 and true by default).
 pub fn importance<W: Write>(
     out: &mut RecordWriter<W>,
     model: &str,
     explainer: &str,
     importance: &[(String, f64)],
+    max_display: usize,
+    sort: bool,
 ) -> Result<(), OutputError> {
     let heading = format!("{model}: feature importance ({explainer})");
     send(
         out,
         FEATURE_IMPORTANCE,
-        draw::feature_importance(&heading, importance, FORMAT),
+        draw::feature_importance_with(&heading, importance, max_display, sort, FORMAT),
+    )
+}
+
+/// After `TO EXPLAIN ... USING TreeExplainer` on a model with one output per class:
+/// shap's multi-output bar chart, each feature's mean |SHAP value| per class stacked.
+pub fn shap_bars<W: Write>(
+    out: &mut RecordWriter<W>,
+    model: &str,
+    shap: &ShapValues,
+    max_display: usize,
+    sort: bool,
+) -> Result<(), OutputError> {
+    let (f, k) = (shap.features.len(), shap.outputs.len());
+    let mut per: Vec<Vec<f64>> = vec![vec![0.0; k]; f];
+    for r in 0..shap.rows {
+        for (c, _) in shap.outputs.iter().enumerate() {
+            for (j, v) in shap.row(r, c).iter().enumerate() {
+                per[j][c] += v.abs();
+            }
+        }
+    }
+    let n = shap.rows.max(1) as f64;
+    per.iter_mut().flatten().for_each(|v| *v /= n);
+    let heading = format!("{model}: mean |SHAP value| per class (TreeExplainer)");
+    send(
+        out,
+        FEATURE_IMPORTANCE,
+        draw::stacked_importance(
+            &heading,
+            &shap.features,
+            &shap.outputs,
+            &per,
+            max_display,
+            sort,
+            FORMAT,
+        ),
+    )
+}
+
+/// After `TO EXPLAIN ... USING TreeExplainer` (one output): shap's summary plot, a dot
+/// per explained row and feature at its SHAP value, colored by the feature's value
+/// (`features`' column of that name; gray where the encoded feature is not a column).
+pub fn shap_summary<W: Write>(
+    out: &mut RecordWriter<W>,
+    model: &str,
+    shap: &ShapValues,
+    features: &[ModelColumn],
+    max_display: usize,
+    sort: bool,
+) -> Result<(), OutputError> {
+    let swarm: Vec<SwarmFeature> = shap
+        .features
+        .iter()
+        .enumerate()
+        .map(|(j, name)| {
+            let column = features.iter().find(|c| &c.name == name);
+            SwarmFeature {
+                name: name.clone(),
+                shap: (0..shap.rows).map(|r| shap.row(r, 0)[j]).collect(),
+                value: (0..shap.rows)
+                    .map(|r| match column.and_then(|c| c.values.get(r)) {
+                        Some(Some(Feature::Num(v))) => Some(*v),
+                        _ => None,
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    let heading = format!("{model}: SHAP summary (TreeExplainer, {})", shap.outputs[0]);
+    send(
+        out,
+        FEATURE_IMPORTANCE,
+        draw::shap_summary(&heading, &swarm, max_display, sort, FORMAT),
     )
 }
 

@@ -4,8 +4,6 @@
 //! writes the results as the step record stream (`sqlflow_proto::stream`). It knows
 //! nothing of gRPC, runners or the server.
 
-#![deny(rust_2018_idioms)]
-
 pub mod backend;
 pub mod datasource;
 pub mod exec;
@@ -13,6 +11,7 @@ pub mod extended;
 pub mod feature_columns;
 pub mod figures;
 pub mod model_store;
+pub mod optimize;
 pub mod output;
 
 pub use sqlflow_sql::{Dialect, lexer, split};

@@ -3,6 +3,8 @@
 //! schemas) round-trip. MySQL and PostgreSQL run when SQLFLOW_TEST_MYSQL /
 //! SQLFLOW_TEST_POSTGRES name a server (`.ci/run` sets both); otherwise they say skipped.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
+
 use sqlflow_engine::{
     Datasource, Value,
     backend::{self, Backend, ColumnType, TableName, query_all},

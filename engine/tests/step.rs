@@ -1,6 +1,8 @@
 //! The `sqlflow-step` binary: the record stream in run mode, and job mode's final status
 //! when the job succeeds, fails, is cancelled before it starts, or its worker is killed.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
+
 use std::{
     fs,
     path::Path,
@@ -8,8 +10,8 @@ use std::{
     time::{Duration, Instant},
 };
 
+use sqlflow_jobdir::{self as jobdir, FinalCode, JobSession, StepInput};
 use sqlflow_proto::{
-    jobdir::{self, FinalCode, JobSession, StepInput},
     step::record,
     stream::{Line, decode_line},
 };
@@ -290,4 +292,96 @@ fn a_program_that_cannot_start_says_why_in_the_stream() {
         f.error
     );
     assert!(!f.error.contains("pw@"));
+}
+
+#[test]
+fn bad_usage_exits_2_saying_what_is_wrong() {
+    let usage = |args: &[&str]| {
+        let out = step()
+            .args(args)
+            .env_remove("SQLFLOW_DATASOURCE")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    assert!(usage(&[]).contains("Usage: sqlflow-step"));
+    assert!(usage(&["walk"]).contains("unrecognized subcommand 'walk'"));
+    assert!(usage(&["job"]).contains("<DIR>"));
+    assert!(
+        usage(&[
+            "run",
+            "--datasource",
+            "sqlite://x",
+            "--bogus",
+            "-e",
+            "SELECT 1"
+        ])
+        .contains("--bogus")
+    );
+    assert!(usage(&["run", "--datasource", "sqlite://x"]).contains("<-e <SQL>|FILE>"));
+    assert!(
+        usage(&[
+            "run",
+            "--datasource",
+            "sqlite://x",
+            "-e",
+            "SELECT 1",
+            "p.sql"
+        ])
+        .contains("cannot be used with")
+    );
+    assert!(
+        usage(&[
+            "run",
+            "--datasource",
+            "sqlite://x",
+            "--only-statement",
+            "two",
+            "-e",
+            "SELECT 1"
+        ])
+        .contains("invalid value 'two' for '--only-statement <I>'")
+    );
+    assert!(
+        usage(&["run", "--datasource", "sqlite://x", "/nonexistent/p.sql"])
+            .contains("cannot read /nonexistent/p.sql")
+    );
+    let help = step().arg("--help").output().unwrap();
+    assert!(help.status.success());
+    assert!(String::from_utf8_lossy(&help.stdout).contains("run"));
+}
+
+#[test]
+fn run_mode_takes_a_program_that_starts_with_a_hyphen_or_comes_on_stdin() {
+    let dir = tempfile::tempdir().unwrap();
+    let ds = format!("sqlite://{}", dir.path().join("t.db").display());
+    let out = step()
+        .args([
+            "run",
+            "--datasource",
+            &ds,
+            "-e",
+            "-- a comment first\nSELECT 1",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut child = step()
+        .args(["run", "--datasource", &ds, "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(b"SELECT 3").unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(records(&out.stdout).len(), 4, "start, head, row, eoe");
 }

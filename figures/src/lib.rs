@@ -460,6 +460,18 @@ pub fn feature_importance(
     items: &[(String, f64)],
     format: Format,
 ) -> Result<Vec<u8>> {
+    feature_importance_with(heading, items, MAX_FEATURES, true, format)
+}
+
+/// [`feature_importance`] with shap's `max_display` (at most [`MAX_FEATURES`] whatever
+/// it says) and `sort` (false: the first `max_display` features in the input order).
+pub fn feature_importance_with(
+    heading: &str,
+    items: &[(String, f64)],
+    max_display: usize,
+    sort: bool,
+    format: Format,
+) -> Result<Vec<u8>> {
     let mut finite: Vec<(usize, f64)> = items
         .iter()
         .enumerate()
@@ -467,10 +479,12 @@ pub fn feature_importance(
         .map(|(i, (_, v))| (i, tame(*v)))
         .collect();
     // Stable: ties keep the input order, so equal input gives equal pictures.
-    finite.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()));
+    if sort {
+        finite.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()));
+    }
     let shown: Vec<(String, f64)> = finite
         .iter()
-        .take(MAX_FEATURES)
+        .take(max_display.clamp(1, MAX_FEATURES))
         .map(|&(i, v)| (clip(&items[i].0, 32), v))
         .collect();
     let note = if finite.len() > shown.len() || finite.len() < items.len() {
@@ -565,6 +579,384 @@ impl Draw for Bars<'_> {
             ))
             .fig()?;
         }
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Stacked SHAP bars (multi-output)
+
+/// At most this many classes stacked in one bar (the rest summed as "(other)").
+pub const MAX_STACKED_CLASSES: usize = 10;
+
+/// shap's summary bar chart of a multi-output model: per feature a bar of its mean
+/// |SHAP value| per output (class) stacked, features by total (largest at the top)
+/// unless `sort` is false, at most `max_display` (and [`MAX_FEATURES`]) of them.
+/// `values[f][c]`: feature `f`, output `c`. Non-finite values count as 0.
+pub fn stacked_importance(
+    heading: &str,
+    features: &[String],
+    outputs: &[String],
+    values: &[Vec<f64>],
+    max_display: usize,
+    sort: bool,
+    format: Format,
+) -> Result<Vec<u8>> {
+    let k = outputs.len().min(MAX_STACKED_CLASSES);
+    let mut legend: Vec<String> = outputs.iter().take(k).map(|o| clip(o, 20)).collect();
+    if outputs.len() > k {
+        legend.push("(other)".into());
+    }
+    let segments = |row: &[f64]| -> Vec<f64> {
+        let mut seg: Vec<f64> = vec![0.0; legend.len()];
+        for (c, v) in row.iter().enumerate() {
+            let v = if v.is_finite() { tame(v.abs()) } else { 0.0 };
+            seg[c.min(legend.len().saturating_sub(1))] += v;
+        }
+        seg
+    };
+    let mut rows: Vec<(String, Vec<f64>)> = features
+        .iter()
+        .zip(values)
+        .map(|(f, row)| (clip(f, 32), segments(row)))
+        .collect();
+    if sort {
+        rows.sort_by(|a, b| b.1.iter().sum::<f64>().total_cmp(&a.1.iter().sum::<f64>()));
+    }
+    rows.truncate(max_display.clamp(1, MAX_FEATURES));
+    let note = (features.len() > rows.len()).then(|| {
+        format!(
+            "mean |SHAP value| ({} of {} features)",
+            rows.len(),
+            features.len()
+        )
+    });
+    render(
+        format,
+        &Stacked {
+            heading,
+            legend: &legend,
+            rows: &rows,
+            note,
+        },
+    )
+}
+
+struct Stacked<'a> {
+    heading: &'a str,
+    legend: &'a [String],
+    rows: &'a [(String, Vec<f64>)],
+    note: Option<String>,
+}
+
+impl Draw for Stacked<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()> {
+        let area = caption(root, self.heading)?;
+        if self.rows.is_empty() || self.legend.is_empty() {
+            return no_data(&area, "no feature to show");
+        }
+        let label_style = text_style(13, &BLACK);
+        let mut label_w = 0;
+        for (name, _) in self.rows {
+            label_w = label_w.max(area.estimate_text_size(name, &label_style).fig()?.0);
+        }
+        let label_w = (label_w + 12).min(WIDTH / 2);
+        let (left, right) = area.split_horizontally(label_w);
+        let max = self
+            .rows
+            .iter()
+            .map(|(_, s)| s.iter().sum::<f64>())
+            .fold(0.0, f64::max);
+        let (_, x_hi) = span([0.0, max].into_iter(), 0.05);
+        let n = self.rows.len() as f64;
+        let mut chart = ChartBuilder::on(&right)
+            .margin(8)
+            .margin_right(24)
+            .x_label_area_size(40)
+            .y_label_area_size(0)
+            .build_cartesian_2d(0.0..x_hi, 0.0..n)
+            .fig()?;
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .light_line_style(WHITE)
+            .bold_line_style(GRID)
+            .x_labels(8)
+            .x_label_formatter(&tick)
+            .x_desc(self.note.as_deref().unwrap_or("mean |SHAP value|"))
+            .label_style(text_style(13, &BLACK))
+            .axis_desc_style(text_style(14, &BLACK))
+            .draw()
+            .fig()?;
+        let top = |i: usize| n - i as f64;
+        for (c, name) in self.legend.iter().enumerate() {
+            let color = PALETTE[c % PALETTE.len()];
+            let bars: Vec<Rectangle<(f64, f64)>> = self
+                .rows
+                .iter()
+                .enumerate()
+                .map(|(i, (_, seg))| {
+                    let start: f64 = seg[..c].iter().sum();
+                    Rectangle::new(
+                        [(start, top(i) - 0.15), (start + seg[c], top(i) - 0.85)],
+                        color.mix(0.85).filled(),
+                    )
+                })
+                .collect();
+            chart
+                .draw_series(bars)
+                .fig()?
+                .label(name.as_str())
+                .legend(move |(x, y)| {
+                    Rectangle::new([(x, y - 5), (x + 12, y + 5)], color.filled())
+                });
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::LowerRight)
+            .background_style(WHITE.mix(0.85))
+            .border_style(GRID)
+            .label_font(text_style(13, &BLACK))
+            .draw()
+            .fig()?;
+        let (dx, _) = left.get_base_pixel();
+        for (i, (name, _)) in self.rows.iter().enumerate() {
+            let (_, py) = chart.backend_coord(&(0.0, top(i) - 0.5));
+            root.draw(&Text::new(
+                name.clone(),
+                (dx + label_w as i32 - 6, py),
+                label_style.pos(Pos::new(HPos::Right, VPos::Center)),
+            ))
+            .fig()?;
+        }
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// SHAP summary (beeswarm)
+
+/// At most this many points per feature in a SHAP summary (evenly thinned rows).
+pub const MAX_SWARM_POINTS: usize = 1000;
+/// At most this many points in all in an SVG SHAP summary (one element each).
+pub const MAX_SVG_SWARM_POINTS: usize = 3000;
+
+/// One feature of a SHAP summary: its per-row SHAP values and, for the color, the
+/// feature's value in each row (`None`: unknown, drawn gray).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SwarmFeature {
+    pub name: String,
+    pub shap: Vec<f64>,
+    pub value: Vec<Option<f64>>,
+}
+
+/// shap's summary plot (`plot_type = "dot"`): one row per feature, a dot per explained
+/// row at its SHAP value, piled up where they crowd, colored from blue (a low feature
+/// value) to red (high); features by mean |SHAP| (largest at the top) unless `sort` is
+/// false, at most `max_display` (and [`MAX_FEATURES`]) of them.
+pub fn shap_summary(
+    heading: &str,
+    features: &[SwarmFeature],
+    max_display: usize,
+    sort: bool,
+    format: Format,
+) -> Result<Vec<u8>> {
+    let mean_abs = |f: &SwarmFeature| {
+        let finite: Vec<f64> = f.shap.iter().copied().filter(|v| v.is_finite()).collect();
+        finite.iter().map(|v| v.abs()).sum::<f64>() / finite.len().max(1) as f64
+    };
+    let mut order: Vec<usize> = (0..features.len()).collect();
+    if sort {
+        order.sort_by(|&a, &b| mean_abs(&features[b]).total_cmp(&mean_abs(&features[a])));
+    }
+    let max = max_display.clamp(1, MAX_FEATURES);
+    // An SVG spends ~100 bytes a dot: at most MAX_SVG_SWARM_POINTS in all.
+    let per_feature = match format {
+        Format::Png => MAX_SWARM_POINTS,
+        Format::Svg => MAX_SVG_SWARM_POINTS / max.min(features.len()).max(1),
+    };
+    let mut rows = Vec::new();
+    for &i in order.iter().take(max) {
+        let f = &features[i];
+        let idx: Vec<usize> = (0..f.shap.len())
+            .filter(|&r| f.shap[r].is_finite())
+            .collect();
+        let idx = thin(&idx, per_feature);
+        // The color scale: the 5th to 95th percentile of the known values, as shap.
+        let mut known: Vec<f64> = idx
+            .iter()
+            .filter_map(|&r| f.value.get(r).copied().flatten())
+            .filter(|v| v.is_finite())
+            .collect();
+        known.sort_by(f64::total_cmp);
+        let (lo, hi) = match known.len() {
+            0 => (0.0, 0.0),
+            n => (known[n * 5 / 100], known[(n * 95 / 100).min(n - 1)]),
+        };
+        let points: Vec<(f64, Option<f64>)> = idx
+            .iter()
+            .map(|&r| {
+                let color = f.value.get(r).copied().flatten().filter(|v| v.is_finite());
+                let t = color.map(|v| {
+                    if hi > lo {
+                        ((v - lo) / (hi - lo)).clamp(0.0, 1.0)
+                    } else {
+                        0.5
+                    }
+                });
+                (tame(f.shap[r]), t)
+            })
+            .collect();
+        rows.push((clip(&f.name, 32), points));
+    }
+    let note = (features.len() > rows.len())
+        .then(|| format!("SHAP value ({} of {} features)", rows.len(), features.len()));
+    render(
+        format,
+        &Swarm {
+            heading,
+            rows: &rows,
+            note,
+        },
+    )
+}
+
+/// A feature's row of dots: its name, and per dot (SHAP value, color position 0..1 or
+/// unknown).
+type SwarmRow = (String, Vec<(f64, Option<f64>)>);
+
+struct Swarm<'a> {
+    heading: &'a str,
+    /// Top row first.
+    rows: &'a [SwarmRow],
+    note: Option<String>,
+}
+
+/// Blue (low) to red (high) through purple, as shap's red_blue map.
+fn swarm_color(t: Option<f64>) -> RGBColor {
+    match t {
+        None => RGBColor(160, 160, 160),
+        Some(t) => {
+            let mix = |a: u8, b: u8| (a as f64 + (b as f64 - a as f64) * t).round() as u8;
+            RGBColor(mix(0, 255), mix(138, 0), mix(250, 82))
+        }
+    }
+}
+
+impl Draw for Swarm<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()> {
+        let area = caption(root, self.heading)?;
+        if self.rows.iter().all(|(_, p)| p.is_empty()) {
+            return no_data(&area, "no finite SHAP value to show");
+        }
+        let label_style = text_style(13, &BLACK);
+        let mut label_w = 0;
+        for (name, _) in self.rows {
+            label_w = label_w.max(area.estimate_text_size(name, &label_style).fig()?.0);
+        }
+        let label_w = (label_w + 12).min(WIDTH / 2);
+        let (left, rest) = area.split_horizontally(label_w);
+        let (right, legend) = rest.split_horizontally(rest.dim_in_pixel().0.saturating_sub(70));
+        let (x_lo, x_hi) = span(
+            self.rows
+                .iter()
+                .flat_map(|(_, p)| p.iter().map(|q| q.0))
+                .chain(std::iter::once(0.0)),
+            0.05,
+        );
+        let n = self.rows.len() as f64;
+        let mut chart = ChartBuilder::on(&right)
+            .margin(8)
+            .margin_right(12)
+            .x_label_area_size(40)
+            .y_label_area_size(0)
+            .build_cartesian_2d(x_lo..x_hi, 0.0..n)
+            .fig()?;
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .light_line_style(WHITE)
+            .bold_line_style(GRID)
+            .x_labels(8)
+            .x_label_formatter(&tick)
+            .x_desc(
+                self.note
+                    .as_deref()
+                    .unwrap_or("SHAP value (impact on model output)"),
+            )
+            .label_style(text_style(13, &BLACK))
+            .axis_desc_style(text_style(14, &BLACK))
+            .draw()
+            .fig()?;
+        chart
+            .draw_series(std::iter::once(PathElement::new(
+                vec![(0.0, 0.0), (0.0, n)],
+                MUTED.stroke_width(1),
+            )))
+            .fig()?;
+        let top = |i: usize| n - i as f64 - 0.5;
+        const BINS: usize = 100;
+        let width = (x_hi - x_lo).max(f64::MIN_POSITIVE);
+        for (i, (_, points)) in self.rows.iter().enumerate() {
+            // Pile up the dots of each of BINS columns, alternating above and below.
+            let mut count = vec![0usize; BINS + 1];
+            let most = {
+                let mut c = vec![0usize; BINS + 1];
+                for p in points {
+                    c[(((p.0 - x_lo) / width) * BINS as f64) as usize % (BINS + 1)] += 1;
+                }
+                c.into_iter().max().unwrap_or(1).max(1)
+            };
+            let step = 0.4 / most.div_ceil(2).max(1) as f64;
+            let dots: Vec<Circle<(f64, f64), i32>> = points
+                .iter()
+                .map(|&(v, t)| {
+                    let b = (((v - x_lo) / width) * BINS as f64) as usize % (BINS + 1);
+                    let k = count[b];
+                    count[b] += 1;
+                    let offset =
+                        k.div_ceil(2) as f64 * step * if k.is_multiple_of(2) { 1.0 } else { -1.0 };
+                    Circle::new((v, top(i) + offset), 2, swarm_color(t).filled())
+                })
+                .collect();
+            chart.draw_series(dots).fig()?;
+        }
+        let (dx, _) = left.get_base_pixel();
+        for (i, (name, _)) in self.rows.iter().enumerate() {
+            let (_, py) = chart.backend_coord(&(0.0, top(i)));
+            root.draw(&Text::new(
+                name.clone(),
+                (dx + label_w as i32 - 6, py),
+                label_style.pos(Pos::new(HPos::Right, VPos::Center)),
+            ))
+            .fig()?;
+        }
+        // The color bar: feature value, low at the bottom.
+        let (lw, lh) = legend.dim_in_pixel();
+        let (bx, by) = legend.get_base_pixel();
+        let (x0, y0, y1) = (bx + 10, by + 30, by + lh as i32 - 60);
+        let steps = 50;
+        for s in 0..steps {
+            let t = 1.0 - s as f64 / (steps - 1) as f64;
+            let ya = y0 + (y1 - y0) * s / steps;
+            let yb = y0 + (y1 - y0) * (s + 1) / steps;
+            root.draw(&Rectangle::new(
+                [(x0, ya), (x0 + 10, yb)],
+                swarm_color(Some(t)).filled(),
+            ))
+            .fig()?;
+        }
+        let small = text_style(12, &BLACK);
+        root.draw(&Text::new("high", (x0 + 14, y0), small.clone()))
+            .fig()?;
+        root.draw(&Text::new("low", (x0 + 14, y1 - 12), small.clone()))
+            .fig()?;
+        root.draw(&Text::new(
+            "feature value",
+            (bx + lw as i32 / 2, y1 + 14),
+            small.pos(Pos::new(HPos::Center, VPos::Top)),
+        ))
+        .fig()?;
         Ok(())
     }
 }
@@ -982,5 +1374,72 @@ mod tests {
         assert_eq!(clip("a\nb", 10), "a b");
         assert_eq!(clip(&"x".repeat(100), 10).chars().count(), 10);
         assert!(clip(&"é".repeat(100), 10).ends_with('…'));
+    }
+    #[test]
+    fn shap_summaries_of_hostile_input_draw_and_are_deterministic() {
+        let feature = |name: &str, n: usize, k: f64| SwarmFeature {
+            name: name.to_string(),
+            shap: (0..n)
+                .map(|r| match r % 97 {
+                    0 => f64::NAN,
+                    1 => f64::INFINITY,
+                    _ => ((r as f64) * k).sin() * k,
+                })
+                .collect(),
+            value: (0..n).map(|r| (r % 5 != 0).then_some(r as f64)).collect(),
+        };
+        let many: Vec<SwarmFeature> = (0..300)
+            .map(|i| feature(&format!("f{i}{}", "x".repeat(i % 80)), 5000, i as f64 + 1.0))
+            .collect();
+        for format in [Format::Png, Format::Svg] {
+            for (max, sort) in [(20, true), (5, false), (0, true), (usize::MAX, true)] {
+                let a = shap_summary("h", &many, max, sort, format).unwrap();
+                assert!(a.len() <= MAX_BYTES);
+                assert_eq!(a, shap_summary("h", &many, max, sort, format).unwrap());
+            }
+        }
+        // Nothing finite, no rows, no features: a picture that says so.
+        let nan = SwarmFeature {
+            name: "n".into(),
+            shap: vec![f64::NAN; 3],
+            value: vec![None; 3],
+        };
+        shap_summary("h", &[nan], 20, true, Format::Png).unwrap();
+        shap_summary("h", &[feature("e", 0, 1.0)], 20, true, Format::Png).unwrap();
+        shap_summary("h", &[], 20, true, Format::Png).unwrap();
+        // A constant value and constant SHAP values.
+        let flat = SwarmFeature {
+            name: "c".into(),
+            shap: vec![0.0; 100],
+            value: vec![Some(1.0); 100],
+        };
+        shap_summary("h", &[flat], 20, true, Format::Png).unwrap();
+        let names: Vec<String> = (0..50).map(|i| format!("f{i}")).collect();
+        let classes: Vec<String> = (0..30).map(|c| format!("class {c}")).collect();
+        let values: Vec<Vec<f64>> = (0..50)
+            .map(|i| {
+                (0..30)
+                    .map(|c| match (i + c) % 13 {
+                        0 => f64::NAN,
+                        1 => -f64::INFINITY,
+                        _ => (i * c) as f64 * 0.01,
+                    })
+                    .collect()
+            })
+            .collect();
+        for format in [Format::Png, Format::Svg] {
+            let a = stacked_importance("h", &names, &classes, &values, 20, true, format).unwrap();
+            assert!(a.len() <= MAX_BYTES);
+            assert_eq!(
+                a,
+                stacked_importance("h", &names, &classes, &values, 20, true, format).unwrap()
+            );
+        }
+        stacked_importance("h", &[], &[], &[], 20, true, Format::Png).unwrap();
+        let bars = vec![("a".to_string(), 1.0), ("b".to_string(), 3.0)];
+        assert_ne!(
+            feature_importance_with("h", &bars, 20, true, Format::Svg).unwrap(),
+            feature_importance_with("h", &bars, 20, false, Format::Svg).unwrap()
+        );
     }
 }

@@ -1,6 +1,8 @@
 //! The figures through the crate's public functions: valid PNG (and SVG) of the stated
 //! size, the same bytes for the same input, and no panic or blow-up on hostile input.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
+
 use sqlflow_figures::{
     Format, HEIGHT, MAX_BYTES, Panel, RocCurve, Series, WIDTH, confusion_matrix,
     feature_importance, roc_curve, roc_curves, training_curves,

@@ -1,8 +1,6 @@
 //! The sqlflow-rs server (host): configuration, plugin loading and the gRPC services.
 //! The binary's `main` only wires these together.
 
-#![deny(rust_2018_idioms)]
-
 pub mod auth;
 pub mod config;
 pub mod metrics;

@@ -4,13 +4,13 @@
 
 use std::{sync::Arc, time::Duration};
 
+use sqlflow_grpc::raw::RawResponses;
 use sqlflow_plugin_api::{
     FetchWakerBox, RunnerError,
     loader::{Plugin, PluginRunner, TracingHost},
 };
 use sqlflow_proto::{
     plugin::{CancelCall, FetchCall, ListJobsCall, RunCall, RunnerStats},
-    raw::RawResponses,
     sqlflow::{JobId, JobStatus, ListJobsResponse},
 };
 use tonic::{Code, Status};

@@ -3,8 +3,8 @@
 use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
 use figment::Figment;
+use sqlflow_grpc::raw::server::sql_flow_server::SqlFlowServer;
 use sqlflow_plugin_api::{library_file_name, loader};
-use sqlflow_proto::raw::server::sql_flow_server::SqlFlowServer;
 use tonic::codegen::{Context, Future, Pin, Poll, Service as TowerService, http};
 use tonic::transport::{Identity, Server, ServerTlsConfig, server::TcpIncoming};
 

@@ -7,10 +7,10 @@ use std::{
     time::{Duration, Instant},
 };
 
+use sqlflow_grpc::raw::{RawResponses, server::sql_flow_server::SqlFlow};
 use sqlflow_plugin_api::loader::NotifyWaker;
 use sqlflow_proto::{
     plugin::{Caller, CancelCall, FetchCall, ListJobsCall, RunCall},
-    raw::{RawResponses, server::sql_flow_server::SqlFlow},
     sqlflow::{
         FetchRequest, JobId, JobStatus, ListJobsRequest, ListJobsResponse, Request, Session,
     },

@@ -1,6 +1,8 @@
 //! The server binary's command line. (End-to-end behaviour is in the `sqlflow-e2e` crate;
 //! having a test here also makes `cargo test --workspace` build the binary it uses.)
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
+
 use std::process::Command;
 
 #[test]

@@ -8,7 +8,7 @@ use crate::dnn::{self, DnnFlavor, TF_RUNTIME_SPECS};
 use crate::error::{ModelError, Result};
 use crate::gbdt::{self, Booster, Objective};
 use crate::optimizer::OPTIMIZER_SPECS;
-use crate::{forest, kmeans, linear};
+use crate::{forest, kmeans, linear, scorecard, svm};
 
 /// What a model predicts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,6 +19,9 @@ pub enum Task {
     Regression,
     /// Predicts a cluster id; trained without a label.
     Clustering,
+    /// Predicts 1 (inlier) or -1 (outlier); trained without a label, evaluated against
+    /// a label of 1 / -1.
+    OutlierDetection,
 }
 
 /// What the engine needs to know about an estimator before it loads any data.
@@ -69,9 +72,13 @@ pub(crate) enum Estimator {
     RandomForestClassifier,
     RandomForestRegressor,
     KMeans,
+    #[serde(rename = "sqlflow_models.ScoreCard")]
+    ScoreCard,
+    #[serde(rename = "sqlflow_models.OneClassSVM")]
+    OneClassSvm,
 }
 
-const ALL: [Estimator; 20] = [
+const ALL: [Estimator; 22] = [
     Estimator::DnnClassifier,
     Estimator::DnnRegressor,
     Estimator::KerasDnnClassifier,
@@ -92,6 +99,8 @@ const ALL: [Estimator; 20] = [
     Estimator::RandomForestClassifier,
     Estimator::RandomForestRegressor,
     Estimator::KMeans,
+    Estimator::ScoreCard,
+    Estimator::OneClassSvm,
 ];
 
 /// The estimator names [`train`](crate::train) accepts (matched case-insensitively).
@@ -104,7 +113,7 @@ pub fn estimator_info(name: &str) -> Result<EstimatorInfo> {
     let est = Estimator::from_name(name)?;
     Ok(EstimatorInfo {
         name: est.name(),
-        needs_label: est != Estimator::KMeans,
+        needs_label: !matches!(est, Estimator::KMeans | Estimator::OneClassSvm),
         inputs: if est.is_wide_deep() {
             WIDE_DEEP_INPUTS
         } else {
@@ -166,6 +175,8 @@ impl Estimator {
             Estimator::RandomForestClassifier => "RandomForestClassifier",
             Estimator::RandomForestRegressor => "RandomForestRegressor",
             Estimator::KMeans => "KMeans",
+            Estimator::ScoreCard => "sqlflow_models.ScoreCard",
+            Estimator::OneClassSvm => "sqlflow_models.OneClassSVM",
         }
     }
 
@@ -231,6 +242,8 @@ impl Estimator {
             Estimator::RandomForestClassifier => forest::FOREST_CLASSIFIER_SPECS.to_vec(),
             Estimator::RandomForestRegressor => forest::FOREST_REGRESSOR_SPECS.to_vec(),
             Estimator::KMeans => kmeans::SPECS.to_vec(),
+            Estimator::ScoreCard => scorecard::SPECS.to_vec(),
+            Estimator::OneClassSvm => svm::SPECS.to_vec(),
             _ => gbdt::XGB_SPECS.to_vec(),
         }
     }
@@ -266,7 +279,8 @@ impl Estimator {
             | Estimator::XgbClassifier
             | Estimator::BoostedTreesClassifier
             | Estimator::DecisionTreeClassifier
-            | Estimator::RandomForestClassifier => Task::Classification,
+            | Estimator::RandomForestClassifier
+            | Estimator::ScoreCard => Task::Classification,
             Estimator::DnnRegressor
             | Estimator::KerasDnnRegressor
             | Estimator::WideDeepRegressor
@@ -276,6 +290,7 @@ impl Estimator {
             | Estimator::DecisionTreeRegressor
             | Estimator::RandomForestRegressor => Task::Regression,
             Estimator::KMeans => Task::Clustering,
+            Estimator::OneClassSvm => Task::OutlierDetection,
             Estimator::XgboostGbtree | Estimator::XgboostGblinear | Estimator::XgboostDart => {
                 return None;
             }
@@ -303,7 +318,10 @@ impl Estimator {
         self.dnn_flavor().is_some()
             || matches!(
                 self,
-                Estimator::LinearClassifier | Estimator::LinearRegressor | Estimator::KMeans
+                Estimator::LinearClassifier
+                    | Estimator::LinearRegressor
+                    | Estimator::KMeans
+                    | Estimator::OneClassSvm
             )
             || self.booster(attrs) == Some(Booster::Gblinear)
     }
@@ -311,7 +329,10 @@ impl Estimator {
     pub fn supports_warm_start(self) -> bool {
         !matches!(
             self,
-            Estimator::DecisionTreeClassifier | Estimator::DecisionTreeRegressor
+            Estimator::DecisionTreeClassifier
+                | Estimator::DecisionTreeRegressor
+                | Estimator::ScoreCard
+                | Estimator::OneClassSvm
         )
     }
 }

@@ -186,6 +186,13 @@ impl Forest {
         total
     }
 
+    /// Tree SHAP of the mean tree output (`rows × k × cols`) and its expected value.
+    pub fn shap(&self, x: &Matrix) -> (Vec<f64>, Vec<f64>) {
+        let w = 1.0 / self.trees.len().max(1) as f64;
+        let trees: Vec<(&Tree, f64, usize)> = self.trees.iter().map(|t| (t, w, 0)).collect();
+        crate::shap::ensemble(&trees, self.k, x)
+    }
+
     pub fn n_trees(&self) -> usize {
         self.trees.len()
     }

@@ -18,8 +18,26 @@ use crate::model::TrainedModel;
 
 const MAGIC: &[u8; 8] = b"SQLFMODL";
 
-/// The format version this build writes and the newest it reads.
-pub const FORMAT_VERSION: u32 = 2;
+/// The newest format version this build writes and reads.
+pub const FORMAT_VERSION: u32 = 4;
+
+/// Version 3 added `sqlflow_models.ScoreCard`. A score card is written as version 3 and
+/// every other model still as 2, so builds of version 2 keep reading those, and call a
+/// score card too new ("upgrade the server") rather than damaged.
+const SCORE_CARD_VERSION: u32 = 3;
+
+/// Version 4 added `sqlflow_models.OneClassSVM`, written as 4 for the same reason.
+const ONE_CLASS_SVM_VERSION: u32 = 4;
+
+fn version_of(model: &TrainedModel) -> u32 {
+    if model.task() == crate::Task::OutlierDetection {
+        ONE_CLASS_SVM_VERSION
+    } else if model.score_card().is_some() {
+        SCORE_CARD_VERSION
+    } else {
+        2
+    }
+}
 
 const HEADER: usize = MAGIC.len() + 4;
 
@@ -28,7 +46,7 @@ impl TrainedModel {
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
         let mut out = Vec::with_capacity(4096);
         out.extend_from_slice(MAGIC);
-        out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+        out.extend_from_slice(&version_of(self).to_le_bytes());
         serde_json::to_writer(&mut out, self)
             .map_err(|e| ModelError::Training(format!("could not serialize the model: {e}")))?;
         Ok(out)
@@ -58,6 +76,14 @@ impl TrainedModel {
         }
         let model: TrainedModel = serde_json::from_slice(&bytes[HEADER..])
             .map_err(|e| ModelError::Corrupt(format!("the model data cannot be read ({e})")))?;
+        if (version < SCORE_CARD_VERSION && model.score_card().is_some())
+            || (version < ONE_CLASS_SVM_VERSION && model.task() == crate::Task::OutlierDetection)
+        {
+            return Err(ModelError::Corrupt(format!(
+                "format version {version} cannot hold a {} model",
+                model.estimator()
+            )));
+        }
         if !model.check() {
             return Err(ModelError::Corrupt("the model data is inconsistent".into()));
         }

@@ -6,6 +6,7 @@
 //! - [`train`] / [`train_with`] (validation rows, metrics, `COLUMN ... FOR` groups) /
 //!   [`train_with_history`] (also the loss and metric curves: [`TrainingHistory`]) →
 //!   [`TrainedModel`] (`predict`, `predict_proba`, `evaluate`, `feature_importance`,
+//!   `shap_values` → [`ShapValues`], exact Tree SHAP in module `shap`,
 //!   `to_bytes` / `from_bytes`, metadata accessors); [`validate_attributes`] and
 //!   [`estimator_info`] for checks before any data is read.
 //! - Inputs: [`Column`] of optional [`Feature`]s (NULL = `None`), [`LabelColumn`];
@@ -25,6 +26,8 @@
 //! | `DecisionTreeClassifier`, `DecisionTreeRegressor` | CART | `forest`, `tree` |
 //! | `RandomForestClassifier`, `RandomForestRegressor` | bagged CART | `forest`, `tree` |
 //! | `KMeans` | k-means++ / Lloyd | `kmeans` |
+//! | `sqlflow_models.ScoreCard` | credit score card: quantile bins, WoE/IV, logistic regression, points | `scorecard` |
+//! | `sqlflow_models.OneClassSVM` | one-class ν-SVM by SMO (libsvm's), outliers -1 / inliers 1 | `svm` |
 //!
 //! Each estimator's accepted attributes, defaults and ranges are in its module's spec
 //! table (listed in the crate's `README.md`, and at run time by [`accepted_attributes`]);
@@ -65,6 +68,9 @@ mod monitor;
 mod optim;
 mod optimizer;
 mod rng;
+mod scorecard;
+mod shap;
+mod svm;
 mod tree;
 
 pub use attrs::{AttrValue, Attrs};
@@ -78,6 +84,8 @@ pub use model::{
     TrainOptions, TrainedModel, train, train_with, train_with_history, validate_attributes,
 };
 pub use monitor::{HistorySeries, MAX_HISTORY_POINTS, TrainingHistory};
+pub use scorecard::ScoreCardRow;
+pub use shap::ShapValues;
 
 /// The attributes `estimator` accepts: (name, default rendered as SQL, or `None` when the
 /// default is worked out from the data). For help texts and documentation.

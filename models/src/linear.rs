@@ -50,7 +50,7 @@ impl Linear {
         labels: &Labels,
         attrs: &Resolved,
         warm: Option<&Linear>,
-        monitor: &Monitor,
+        monitor: &Monitor<'_>,
         progress: &mut dyn FnMut(&str),
     ) -> Result<Linear> {
         let l2 = attrs.float("model.l2_reg");

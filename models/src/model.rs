@@ -19,6 +19,8 @@ use crate::linear::Linear;
 use crate::metrics::{self, Metric};
 use crate::monitor::{Monitor, TrainingHistory, Validation, argmax};
 use crate::optimizer::OptimizerConfig;
+use crate::scorecard::{ScoreCard, ScoreCardRow, ks_statistic};
+use crate::svm::OneClassSvm;
 
 /// A trained model with everything needed to use it on new rows: the feature encoding,
 /// the classes, the effective attributes and the fitted parameters.
@@ -40,6 +42,8 @@ pub(crate) enum Body {
     Gbdt(Gbdt),
     Forest(Forest),
     KMeans(KMeans),
+    ScoreCard(ScoreCard),
+    OneClassSvm(OneClassSvm),
 }
 
 /// The optional inputs of [`train_with`].
@@ -112,7 +116,7 @@ pub fn train_with(
     attrs: &Attrs,
     features: &[Column],
     label: Option<&LabelColumn>,
-    options: &TrainOptions,
+    options: &TrainOptions<'_>,
     progress: &mut dyn FnMut(&str),
 ) -> Result<TrainedModel> {
     train_with_history(estimator, attrs, features, label, options, progress).map(|(m, _)| m)
@@ -125,7 +129,7 @@ pub fn train_with_history(
     attrs: &Attrs,
     features: &[Column],
     label: Option<&LabelColumn>,
-    options: &TrainOptions,
+    options: &TrainOptions<'_>,
     progress: &mut dyn FnMut(&str),
 ) -> Result<(TrainedModel, TrainingHistory)> {
     let est = Estimator::from_name(estimator)?;
@@ -147,7 +151,7 @@ pub fn train_with_history(
         ));
     }
     let label = match (task, label) {
-        (Task::Clustering, _) => None,
+        (Task::Clustering | Task::OutlierDetection, _) => None,
         (_, Some(l)) => Some(l),
         (_, None) => {
             return Err(ModelError::InvalidLabel(format!(
@@ -179,6 +183,11 @@ pub fn train_with_history(
             })?;
             (None, Labels::Values(y))
         }
+        // PREDICT's values, as classes so EVALUATE compares them with a 1 / -1 label.
+        (Task::OutlierDetection, _) => (
+            Some(vec![ClassLabel::Int(-1), ClassLabel::Int(1)]),
+            Labels::None,
+        ),
         _ => (None, Labels::None),
     };
     let objective = settle_objective(est, &mut resolved, classes.as_deref())?;
@@ -265,6 +274,32 @@ pub fn train_with_history(
                     _ => None,
                 };
                 Body::KMeans(KMeans::train(&x, &resolved, warm, progress)?)
+            }
+            Estimator::OneClassSvm => {
+                Body::OneClassSvm(OneClassSvm::train(&x, &resolved, progress)?)
+            }
+            Estimator::ScoreCard => {
+                let bad: Vec<bool> = match &labels {
+                    Labels::Classes { y, .. } => y.iter().map(|c| *c == 1).collect(),
+                    _ => Vec::new(),
+                };
+                // Two classes (checked above): the second is "bad".
+                let name = label.map_or("label", |l| l.name.as_str());
+                let class = |i: usize| {
+                    classes
+                        .as_ref()
+                        .and_then(|c| c.get(i))
+                        .map_or_else(String::new, |c| format!("{name} = {c}"))
+                };
+                Body::ScoreCard(ScoreCard::train(
+                    est.name(),
+                    &encoder.select(features)?,
+                    &bad,
+                    (&class(0), &class(1)),
+                    &resolved,
+                    &monitor,
+                    progress,
+                )?)
             }
             _ => {
                 let forest = matches!(
@@ -463,7 +498,7 @@ fn monitor_metrics(est: Estimator, task: Task, names: &[String]) -> Result<Vec<(
         return Ok(match task {
             Task::Classification => vec![("accuracy".into(), Metric::Accuracy)],
             Task::Regression => vec![("mse".into(), Metric::Mse)],
-            Task::Clustering => Vec::new(),
+            Task::Clustering | Task::OutlierDetection => Vec::new(),
         });
     }
     names
@@ -478,18 +513,29 @@ fn monitor_metrics(est: Estimator, task: Task, names: &[String]) -> Result<Vec<(
 
 fn task_kind(task: Task) -> &'static str {
     match task {
-        Task::Classification => "classification",
+        Task::Classification | Task::OutlierDetection => "classification",
         Task::Regression => "regression",
         Task::Clustering => "clustering",
     }
 }
 
 fn unknown_metric(estimator: &str, name: &str, kind: &str) -> ModelError {
+    let mut valid = metrics::names(kind);
+    if kind == "classification" {
+        valid.push("KS (two classes)");
+    }
     ModelError::UnknownMetric {
         estimator: estimator.to_string(),
         name: name.to_string(),
-        valid: metrics::names(kind).join(", "),
+        valid: valid.join(", "),
     }
+}
+
+/// The Kolmogorov-Smirnov statistic's names: a score card's usual metric.
+fn is_ks(name: &str) -> bool {
+    ["KS", "ks_statistic", "kolmogorov_smirnov"]
+        .iter()
+        .any(|k| k.eq_ignore_ascii_case(name.trim()))
 }
 
 fn check_warm_start(est: Estimator, old: &TrainedModel, features: &[Column]) -> Result<()> {
@@ -547,6 +593,14 @@ fn check_class_count(
     label: &str,
 ) -> Result<()> {
     let found = classes.len();
+    if est == Estimator::ScoreCard && found != 2 {
+        return Err(ModelError::InvalidLabel(format!(
+            "{} needs a label of 2 classes (good, bad: the second is bad) but '{label}' has \
+             {found} ({})",
+            est.name(),
+            list_classes(classes)
+        )));
+    }
     let too_many = |limit: i64, attr: &str| {
         ModelError::InvalidLabel(format!(
             "label column '{label}' has {found} distinct values ({}) but {attr} = {limit}; set {attr} = {found}",
@@ -585,6 +639,7 @@ impl TrainedModel {
     pub fn task(&self) -> Task {
         match (&self.body, &self.classes) {
             (Body::KMeans(_), _) => Task::Clustering,
+            (Body::OneClassSvm(_), _) => Task::OutlierDetection,
             (_, Some(_)) => Task::Classification,
             (_, None) => Task::Regression,
         }
@@ -639,7 +694,36 @@ impl TrainedModel {
             Body::KMeans(_) => {
                 return Err(self.unsupported("predict_proba", "KMeans predicts cluster ids"));
             }
+            // A logistic of the decision value: it ranks rows as the decision function
+            // does (AUC), but is not a calibrated probability.
+            Body::OneClassSvm(m) => m
+                .decision_function(x)
+                .into_iter()
+                .map(|v| {
+                    let inlier = 1.0 / (1.0 + (-v).exp());
+                    vec![1.0 - inlier, inlier]
+                })
+                .collect(),
+            Body::ScoreCard(_) => {
+                return Err(self.unsupported(
+                    "probabilities of encoded rows",
+                    "a score card bins the columns as they are",
+                ));
+            }
         })
+    }
+
+    /// Class probabilities of `features` (already encoded as `x`): a score card reads the
+    /// columns themselves (its bins keep NULLs apart), other models the encoded matrix.
+    fn proba_for(&self, features: &[Column], x: &Matrix) -> Result<Vec<Vec<f64>>> {
+        match &self.body {
+            Body::ScoreCard(m) => Ok(m
+                .predict_bad(&self.encoder.select(features)?)?
+                .into_iter()
+                .map(|p| vec![1.0 - p, p])
+                .collect()),
+            _ => self.proba_of(x),
+        }
     }
 
     fn values_of(&self, x: &Matrix) -> Result<Vec<f64>> {
@@ -650,6 +734,12 @@ impl TrainedModel {
             Body::Forest(m) => m.predict_values(x),
             Body::KMeans(_) => {
                 return Err(self.unsupported("regression", "KMeans predicts cluster ids"));
+            }
+            Body::ScoreCard(_) => {
+                return Err(self.unsupported("regression", "a score card is a classifier"));
+            }
+            Body::OneClassSvm(_) => {
+                return Err(self.unsupported("regression", "OneClassSVM predicts 1 / -1"));
             }
         })
     }
@@ -662,8 +752,14 @@ impl TrainedModel {
             (Body::KMeans(m), _) => {
                 Ok(m.predict(&x).into_iter().map(Prediction::Cluster).collect())
             }
+            // libsvm: 1 where the decision value is > 0, else -1.
+            (Body::OneClassSvm(m), _) => Ok(m
+                .decision_function(&x)
+                .into_iter()
+                .map(|v| Prediction::Class(ClassLabel::Int(if v > 0.0 { 1 } else { -1 })))
+                .collect()),
             (_, Some(classes)) => Ok(self
-                .proba_of(&x)?
+                .proba_for(features, &x)?
                 .iter()
                 .map(|p| Prediction::Class(classes[argmax(p).min(classes.len() - 1)].clone()))
                 .collect()),
@@ -678,7 +774,42 @@ impl TrainedModel {
     /// Class probabilities per row, columns in the order of [`classes`](Self::classes).
     pub fn predict_proba(&self, features: &[Column]) -> Result<Vec<Vec<f64>>> {
         let x = self.encode(features)?;
-        self.proba_of(&x)
+        self.proba_for(features, &x)
+    }
+
+    /// A score card's score per row (the sum of the points of the row's bins; higher is
+    /// less risky). Other models: [`ModelError::Unsupported`].
+    pub fn predict_scores(&self, features: &[Column]) -> Result<Vec<f64>> {
+        match &self.body {
+            Body::ScoreCard(m) => {
+                // Encoding checks the columns' types as for every model.
+                self.encode(features)?;
+                m.scores(&self.encoder.select(features)?)
+            }
+            _ => Err(self.unsupported("scores", "only sqlflow_models.ScoreCard gives scores")),
+        }
+    }
+
+    /// `sqlflow_models.OneClassSVM`'s decision function per row (scikit-learn's
+    /// `decision_function`): Σ αᵢ K(svᵢ, x) − ρ, > 0 for inliers. Other models:
+    /// [`ModelError::Unsupported`].
+    pub fn decision_function(&self, features: &[Column]) -> Result<Vec<f64>> {
+        match &self.body {
+            Body::OneClassSvm(m) => Ok(m.decision_function(&self.encode(features)?)),
+            _ => Err(self.unsupported(
+                "decision_function",
+                "only sqlflow_models.OneClassSVM has a decision function",
+            )),
+        }
+    }
+
+    /// A score card's card: per feature its bins, WoE, points and the feature's
+    /// information value. `None` for other models.
+    pub fn score_card(&self) -> Option<Vec<ScoreCardRow>> {
+        match &self.body {
+            Body::ScoreCard(m) => Some(m.rows()),
+            _ => None,
+        }
     }
 
     /// Metrics of the model on labelled rows, in request order, each under the name as
@@ -695,7 +826,7 @@ impl TrainedModel {
         let task = self.task();
         let kind = task_kind(task);
         let default = match task {
-            Task::Classification => "Accuracy",
+            Task::Classification | Task::OutlierDetection => "Accuracy",
             Task::Regression => "MSE",
             Task::Clustering => "ARI",
         };
@@ -704,11 +835,17 @@ impl TrainedModel {
         } else {
             metric_names.to_vec()
         };
+        // KS (Kolmogorov-Smirnov, the score card's metric) for two classes; the others
+        // by name.
+        let two_classes = self.classes.as_ref().is_some_and(|c| c.len() == 2);
         let wanted = requested
             .iter()
             .map(|m| {
+                if two_classes && is_ks(m) {
+                    return Ok((m.trim().to_string(), None));
+                }
                 metrics::lookup(m, kind)
-                    .map(|metric| (m.trim().to_string(), metric))
+                    .map(|metric| (m.trim().to_string(), Some(metric)))
                     .ok_or_else(|| unknown_metric(self.estimator(), m, kind))
             })
             .collect::<Result<Vec<_>>>()?;
@@ -721,14 +858,31 @@ impl TrainedModel {
                 Ok(wanted.into_iter().map(|(n, _)| (n, ari)).collect())
             }
             (_, Some(classes)) => {
-                let y = encode_classes(label, classes)?;
-                let proba = self.proba_of(&x)?;
+                let y = encode_classes(label, classes).map_err(|e| match (&self.body, e) {
+                    (Body::OneClassSvm(_), ModelError::InvalidLabel(msg)) => {
+                        ModelError::InvalidLabel(format!(
+                            "{msg}; {} is evaluated against a label of 1 (inlier) / -1 \
+                             (outlier), the values its PREDICT writes",
+                            self.estimator()
+                        ))
+                    }
+                    (_, e) => e,
+                })?;
+                let proba = self.proba_for(features, &x)?;
                 let pred: Vec<usize> = proba.iter().map(|p| argmax(p)).collect();
                 let k = classes.len();
                 wanted
                     .into_iter()
                     .map(|(n, metric)| {
-                        let v = metric.classification(&y, &proba, &pred, k).ok_or_else(|| {
+                        let v = match metric {
+                            Some(metric) => metric.classification(&y, &proba, &pred, k),
+                            None => {
+                                let positive: Vec<bool> = y.iter().map(|c| *c == 1).collect();
+                                let p1: Vec<f64> = proba.iter().map(|p| p[1]).collect();
+                                ks_statistic(&positive, &p1)
+                            }
+                        };
+                        let v = v.ok_or_else(|| {
                             ModelError::InvalidLabel(format!(
                                 "{n} needs rows of at least two classes in '{}'; evaluate on more rows",
                                 label.name
@@ -744,7 +898,9 @@ impl TrainedModel {
                 Ok(wanted
                     .into_iter()
                     .map(|(n, metric)| {
-                        let v = metric.regression(&y, &pred).unwrap_or(f64::NAN);
+                        let v = metric
+                            .and_then(|m| m.regression(&y, &pred))
+                            .unwrap_or(f64::NAN);
                         (n, v)
                     })
                     .collect())
@@ -766,14 +922,89 @@ impl TrainedModel {
             Body::Gbdt(m) => m.importance(width),
             Body::Linear(m) => m.importance(),
             Body::Dnn(_) => return crate::explain::permutation_importance(self, features),
+            // A score card's features by information value.
+            Body::ScoreCard(m) => return Ok(sort_importance(m.information_values())),
             Body::KMeans(_) => {
                 return Err(self.unsupported(
                     "feature importance",
                     "a clustering model has no target to explain",
                 ));
             }
+            Body::OneClassSvm(_) => {
+                return Err(self.unsupported(
+                    "feature importance",
+                    "a kernel one-class SVM has no per-feature weights; use PREDICT's \
+                     decision_function",
+                ));
+            }
         };
         Ok(sort_importance(names.into_iter().zip(values).collect()))
+    }
+
+    /// Exact Tree SHAP values (shap's `TreeExplainer`, path-dependent perturbation) of
+    /// every row of `features`, per encoded feature, with the expected value: forests
+    /// and decision trees explain the prediction (a classifier's class probabilities,
+    /// one output per class); boosted trees explain the margin (one output for
+    /// regression and two classes, the log-odds of the second; one per class otherwise),
+    /// as shap does for XGBoost. Each row's values plus the expected value give that
+    /// output. Other models: unsupported.
+    pub fn shap_values(&self, features: &[Column]) -> Result<crate::ShapValues> {
+        let x = self.encode(features)?;
+        let outputs = self.classes.as_ref().map_or(1, Vec::len);
+        let count = x.rows.saturating_mul(x.cols).saturating_mul(outputs);
+        if count > crate::shap::MAX_VALUES {
+            return Err(ModelError::InvalidData(format!(
+                "SHAP values of {} rows × {} features × {outputs} outputs are more than the {} \
+                 one statement computes; explain a sample of the rows (a WHERE or LIMIT in the \
+                 SELECT)",
+                x.rows,
+                x.cols,
+                crate::shap::MAX_VALUES
+            )));
+        }
+        let (values, expected) = match &self.body {
+            Body::Forest(m) => m.shap(&x),
+            Body::Gbdt(m) => m.shap(&x).ok_or_else(|| {
+                self.unsupported(
+                    "TreeExplainer",
+                    "booster gblinear has no trees; leave USING out for its coefficients",
+                )
+            })?,
+            _ => {
+                return Err(self.unsupported(
+                    "TreeExplainer",
+                    "Tree SHAP needs trees, forests or boosted trees; leave USING out for this \
+                     model's own importance",
+                ));
+            }
+        };
+        let class_names = || -> Vec<String> {
+            self.classes
+                .iter()
+                .flatten()
+                .map(|c| c.to_string())
+                .collect()
+        };
+        let outputs = match (&self.body, expected.len()) {
+            (Body::Gbdt(_), 1) if self.classes.is_some() => vec!["margin".to_string()],
+            (_, 1) if self.classes.is_none() => vec!["value".to_string()],
+            _ => class_names(),
+        };
+        let names = self.encoder.encoded_names();
+        if names.len() != x.cols {
+            return Err(ModelError::Corrupt(format!(
+                "the model names {} encoded features but encodes {}",
+                names.len(),
+                x.cols
+            )));
+        }
+        Ok(crate::ShapValues {
+            features: names,
+            outputs,
+            expected_value: expected,
+            values,
+            rows: x.rows,
+        })
     }
 
     /// Internal consistency of a loaded model, so damaged bytes fail at load, not later.
@@ -790,6 +1021,7 @@ impl TrainedModel {
                         Estimator::LinearClassifier
                             | Estimator::LinearRegressor
                             | Estimator::KMeans
+                            | Estimator::OneClassSvm
                     )
             }
         };
@@ -839,6 +1071,13 @@ impl TrainedModel {
                 classes.is_none() && m.check(cols, 1)
             }
             Body::KMeans(m) if est == Estimator::KMeans => classes.is_none() && m.check(cols),
+            Body::OneClassSvm(m) if est == Estimator::OneClassSvm => {
+                self.classes.as_deref() == Some(&[ClassLabel::Int(-1), ClassLabel::Int(1)])
+                    && m.check(cols)
+            }
+            Body::ScoreCard(m) if est == Estimator::ScoreCard => {
+                classes.is_some_and(|k| k == 2) && m.check(&self.encoder.column_names())
+            }
             _ => false,
         }
     }

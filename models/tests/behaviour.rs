@@ -1,5 +1,7 @@
 //! Data rules, errors, determinism, warm start and progress reporting.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
+
 mod common;
 
 use common::{attrs, fit};

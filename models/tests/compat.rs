@@ -3,6 +3,8 @@
 //! good), runtime-only attributes are accepted with a notice, and training logs read
 //! like TensorFlow's and XGBoost's.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
+
 mod common;
 
 use common::{Dataset, attrs};

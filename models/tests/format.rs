@@ -1,5 +1,7 @@
 //! Saved models: round trips, versioning, and robustness against damaged bytes.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
+
 mod common;
 
 use common::{attrs, fit};

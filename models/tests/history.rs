@@ -2,6 +2,8 @@
 //! metric curves the engine draws: per epoch for neural models, per round for boosting,
 //! per L-BFGS iteration for linear classifiers, nothing for models without iterations.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
+
 mod common;
 
 use common::{attrs, iris_split};

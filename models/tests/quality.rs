@@ -1,6 +1,8 @@
 //! Accuracy of every estimator on the real datasets (shared splits: iris 120/30,
 //! boston 400/106; see testdata/README.md).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
+
 mod common;
 
 use common::attrs;

@@ -4,6 +4,10 @@
 //! Evolution rules: methods of the `#[sabi_trait]`s and fields of [`RunnerPlugin`] are
 //! only ever appended, each new one with a default. Anything else is a new major version.
 
+// abi_stable's `StableAbi` derive and `#[sabi_trait]` expand to unsafe impls and blocks
+// (layout assertions the loader checks at load time); no unsafe is written by hand here.
+#![allow(unsafe_code)]
+
 use std::fmt;
 
 use abi_stable::{
@@ -29,28 +33,69 @@ pub fn library_file_name(runner: &str) -> String {
 }
 
 /// A gRPC status code (the numbers of `google.rpc.Code`), as a stable newtype.
+///
+/// The host turns a [`RunnerError`] into a gRPC status with this code, so the constant a
+/// runner picks is exactly what the client sees. Use the named constants: `0` (OK) is no
+/// error, and a number above 16 reaches the client as `UNKNOWN`.
 #[repr(transparent)]
 #[derive(StableAbi, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ErrorCode(pub u32);
 
 impl ErrorCode {
+    /// `CANCELLED`: the operation was cancelled, usually by the caller. A cancelled *job* is
+    /// reported in its `JobStatus`, not as an error; runners rarely return this.
     pub const CANCELLED: Self = Self(1);
+    /// `UNKNOWN`: an error of no known kind. Prefer a specific code, or [`INTERNAL`](Self::INTERNAL)
+    /// for a runner bug.
     pub const UNKNOWN: Self = Self(2);
+    /// `INVALID_ARGUMENT`: the request is wrong whatever the job's state (bad program, malformed
+    /// `page_token` or cursor, undecodable request), or, from `create`, a bad configuration.
+    /// The client should not retry it unchanged. Not counted in the host's plugin-error metric.
     pub const INVALID_ARGUMENT: Self = Self(3);
+    /// `DEADLINE_EXCEEDED`: the runner's own wait ran out before the operation completed (e.g. a
+    /// job that did not stop in time on `cancel`). A call exceeding the host's
+    /// `plugin_call_timeout_ms` is reported as `UNAVAILABLE` by the host instead.
     pub const DEADLINE_EXCEEDED: Self = Self(4);
+    /// `NOT_FOUND`: no such job *for this caller*. Use [`RunnerError::unknown_job`], so another
+    /// user's job reads exactly like a missing one. Not counted in the plugin-error metric.
     pub const NOT_FOUND: Self = Self(5);
+    /// `ALREADY_EXISTS`: what the call would create exists already, e.g. a `request_id` reused
+    /// with a different program or session, or a job name taken by someone else.
     pub const ALREADY_EXISTS: Self = Self(6);
+    /// `PERMISSION_DENIED`: the caller is known but may not do this (e.g. use a datasource).
+    /// Not for other users' jobs: those are [`NOT_FOUND`](Self::NOT_FOUND). Not counted in the
+    /// plugin-error metric.
     pub const PERMISSION_DENIED: Self = Self(7);
+    /// `RESOURCE_EXHAUSTED`: a quota or capacity ran out (disk full, too many jobs, a record too
+    /// large to deliver); the client may retry later or with less.
     pub const RESOURCE_EXHAUSTED: Self = Self(8);
+    /// `FAILED_PRECONDITION`: the system is not in the state the call needs and retrying will not
+    /// help until someone fixes it (e.g. the backend rejects the job's definition).
     pub const FAILED_PRECONDITION: Self = Self(9);
+    /// `ABORTED`: the call lost a race with a concurrent change; the client may retry the whole
+    /// operation.
     pub const ABORTED: Self = Self(10);
+    /// `OUT_OF_RANGE`: a well-formed value past the valid range (e.g. a position beyond what
+    /// exists); unlike `INVALID_ARGUMENT` it may become valid later.
     pub const OUT_OF_RANGE: Self = Self(11);
+    /// `UNIMPLEMENTED`: the runner does not support this call; the default of the appended
+    /// methods (`list_jobs`, `stats`) on runners that do not implement them.
     pub const UNIMPLEMENTED: Self = Self(12);
+    /// `INTERNAL`: a bug or broken invariant in the runner, not the caller's fault. The SDK returns
+    /// it for a panic, the host for an undecodable reply. Counted in the plugin-error metric.
     pub const INTERNAL: Self = Self(13);
+    /// `UNAVAILABLE`: a transient failure; the client should retry with backoff (backend
+    /// unreachable, runner shutting down). From `health` it marks the server NOT_SERVING. The
+    /// host also returns it when a call exceeds `plugin_call_timeout_ms`.
     pub const UNAVAILABLE: Self = Self(14);
+    /// `DATA_LOSS`: a job's stored state or output is lost or corrupt beyond recovery.
     pub const DATA_LOSS: Self = Self(15);
+    /// `UNAUTHENTICATED`: the caller has no valid credentials. The host authenticates callers
+    /// before any plugin call, so runners normally never return it.
     pub const UNAUTHENTICATED: Self = Self(16);
 
+    /// The code's gRPC name (`"NOT_FOUND"`), or `"UNRECOGNIZED"` for a number outside
+    /// 0..=16. This is also what `Debug` prints.
     pub fn name(self) -> &'static str {
         match self.0 {
             0 => "OK",
@@ -85,7 +130,11 @@ impl fmt::Debug for ErrorCode {
 #[repr(C)]
 #[derive(StableAbi, Clone, PartialEq, Eq)]
 pub struct RunnerError {
+    /// The gRPC status code the client receives; see the [`ErrorCode`] constants for which
+    /// to use when.
     pub code: ErrorCode,
+    /// The status message, shown to the client as is (and, from `create`, in the server's
+    /// start-up error): write it for the user, and never put secrets or other users' data in it.
     pub message: RString,
     /// For configuration errors: the key inside the runner's `[runners.<name>]` table,
     /// so the host can say where the bad value came from.
@@ -93,6 +142,7 @@ pub struct RunnerError {
 }
 
 impl RunnerError {
+    /// An error with `code` and `message`, not about a configuration key.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
             code,
@@ -101,10 +151,12 @@ impl RunnerError {
         }
     }
 
+    /// [`ErrorCode::INVALID_ARGUMENT`]: the request is wrong whatever the job's state.
     pub fn invalid_argument(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::INVALID_ARGUMENT, message)
     }
 
+    /// [`ErrorCode::NOT_FOUND`]. For jobs, use [`unknown_job`](Self::unknown_job) instead.
     pub fn not_found(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::NOT_FOUND, message)
     }
@@ -115,14 +167,19 @@ impl RunnerError {
         Self::not_found(format!("no job with id '{id}'"))
     }
 
+    /// [`ErrorCode::INTERNAL`]: a bug or broken invariant in the runner.
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::INTERNAL, message)
     }
 
+    /// [`ErrorCode::UNAVAILABLE`]: a transient failure the client may retry, or an unhealthy
+    /// runner (from `health`).
     pub fn unavailable(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::UNAVAILABLE, message)
     }
 
+    /// [`ErrorCode::PERMISSION_DENIED`]: the caller may not do this. Not for other users' jobs
+    /// (use [`unknown_job`](Self::unknown_job)).
     pub fn permission_denied(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::PERMISSION_DENIED, message)
     }
@@ -225,6 +282,8 @@ pub trait FetchWaker: Send + Sync {
     fn is_stale(&self) -> bool;
 }
 
+/// The [`FetchWaker`] object the host passes to [`JobRunner::fetch`]; runners may keep it
+/// (e.g. in a list of waiters) until they wake it or it [is stale](FetchWaker::is_stale).
 pub type FetchWakerBox = FetchWaker_TO<'static, RBox<()>>;
 
 /// Host services available to a plugin.
@@ -238,6 +297,8 @@ pub trait Host: Send + Sync {
     fn log(&self, level: u8, target: RStr<'_>, message: RStr<'_>);
 }
 
+/// The [`Host`] object handed to [`RunnerPlugin::create`]; cheap to clone and share across
+/// threads.
 pub type HostBox = Host_TO<'static, RArc<()>>;
 
 /// The root module every runner library exports.
@@ -246,6 +307,8 @@ pub type HostBox = Host_TO<'static, RArc<()>>;
 #[sabi(kind(Prefix(prefix_ref = RunnerPluginRef)))]
 #[sabi(missing_field(panic))]
 pub struct RunnerPlugin {
+    /// Describes the plugin. The host calls it right after loading, before `create`, and
+    /// refuses the library if `api_version` or `name` do not match what it expects.
     pub info: extern "C" fn() -> PluginInfo,
     /// Builds a runner from its `[runners.<name>]` table (as JSON). Validate the whole
     /// configuration here so a misconfigured server fails at start-up, not on first use.
@@ -263,9 +326,15 @@ impl RootModule for RunnerPluginRef {
 
 /// Log levels as carried by [`Host::log`].
 pub mod level {
+    /// Failures an operator should look at. The least verbose level; a
+    /// [`max_level`](super::Host::max_level) of 0 means the host records nothing.
     pub const ERROR: u8 = 1;
+    /// Something unexpected the runner recovered from.
     pub const WARN: u8 = 2;
+    /// Normal, infrequent events (a job started or finished, start-up).
     pub const INFO: u8 = 3;
+    /// Detail for diagnosing problems.
     pub const DEBUG: u8 = 4;
+    /// The most verbose level.
     pub const TRACE: u8 = 5;
 }

@@ -3,16 +3,20 @@
 //! - [`abi`]: the types that cross the library boundary (always available);
 //! - [`sdk`] (feature `sdk`): what a runner author uses: the [`Runner`](sdk::Runner) trait,
 //!   [`export_runner!`], panic guards, an owned tokio runtime and a `tracing` bridge;
+//! - [`list`] (feature `sdk`): ListJobs paging, one way for every runner;
 //! - [`loader`] (feature `host`): loading a runner `.so` and calling it with typed messages.
 //!
 //! Payloads are protobuf-encoded messages of `sqlflow_proto::plugin`, so the ABI can
 //! grow by adding protobuf fields without touching the layout.
 
-#![deny(rust_2018_idioms)]
 // The #[sabi_trait] expansion trips these on current rustc.
 #![allow(non_local_definitions, non_camel_case_types)]
+// Third parties build on this crate from its docs alone.
+#![deny(missing_docs)]
 
 pub mod abi;
+#[cfg(feature = "sdk")]
+pub mod list;
 #[cfg(feature = "host")]
 pub mod loader;
 #[cfg(feature = "sdk")]

@@ -24,47 +24,87 @@ use crate::abi::{
 /// Why a plugin library could not be used. Every variant names the file.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
+    /// The file is missing or the dynamic linker cannot open it (e.g. a missing shared
+    /// library or a different architecture).
     #[error("cannot open runner plugin {path}: {reason}")]
-    Open { path: PathBuf, reason: String },
+    Open {
+        /// The library file.
+        path: PathBuf,
+        /// The operating system's or linker's message.
+        reason: String,
+    },
+    /// The file opens but is no runner plugin: it exports no sqlflow root module (was not
+    /// built with `export_runner!`) or abi_stable rejects its header.
     #[error("{path} is not a sqlflow runner plugin: {reason}")]
-    NotAPlugin { path: PathBuf, reason: String },
+    NotAPlugin {
+        /// The library file.
+        path: PathBuf,
+        /// abi_stable's message, on one line.
+        reason: String,
+    },
+    /// The plugin was built against a sqlflow-plugin-api version whose ABI is incompatible
+    /// with the host's (abi_stable's semver check).
     #[error(
         "runner plugin {path} was built against sqlflow-plugin-api {plugin}, but this server \
          has {host}; rebuild the plugin against {host}"
     )]
     VersionMismatch {
+        /// The library file.
         path: PathBuf,
+        /// The sqlflow-plugin-api version the plugin was built against.
         plugin: String,
+        /// This host's sqlflow-plugin-api version.
         host: String,
     },
+    /// The plugin's [`PluginInfo::api_version`](crate::PluginInfo::api_version) differs from
+    /// the host's [`API_VERSION`]: the meaning of calls changed though layouts did not.
     #[error(
         "runner plugin {path} speaks plugin API version {plugin}, but this server speaks \
          version {host}; rebuild the plugin against this server's sqlflow-plugin-api"
     )]
     ApiMismatch {
+        /// The library file.
         path: PathBuf,
+        /// The plugin's [`PluginInfo::api_version`](crate::PluginInfo::api_version).
         plugin: u32,
+        /// This host's [`API_VERSION`].
         host: u32,
     },
+    /// A type reachable from the root module has a different layout in the plugin than in
+    /// the host.
     #[error(
         "runner plugin {path} (built against sqlflow-plugin-api {plugin}) has an ABI \
          layout different from this server's (sqlflow-plugin-api {host}); rebuild it \
          against the server's version:\n{detail}"
     )]
     Layout {
+        /// The library file.
         path: PathBuf,
+        /// The sqlflow-plugin-api version the plugin was built against.
         plugin: String,
+        /// This host's sqlflow-plugin-api version.
         host: String,
+        /// abi_stable's report of the types whose layouts differ.
         detail: String,
     },
+    /// Initialising the root module failed for another reason.
     #[error("runner plugin {path} failed to initialise: {reason}")]
-    Init { path: PathBuf, reason: String },
+    Init {
+        /// The library file.
+        path: PathBuf,
+        /// abi_stable's message, on one line.
+        reason: String,
+    },
 }
 
 /// A loaded (and never unloaded) runner library.
 pub struct Plugin {
+    /// The file it was loaded from.
     pub path: PathBuf,
+    /// The runner name from [`PluginInfo::name`](crate::PluginInfo::name); the server
+    /// checks it equals `job_runner`.
     pub name: String,
+    /// The plugin's own version, from [`PluginInfo::version`](crate::PluginInfo::version).
     pub version: String,
     module: RunnerPluginRef,
 }
@@ -180,11 +220,15 @@ fn decode<T: Message + Default>(
 }
 
 impl PluginRunner {
+    /// Submits a job ([`JobRunner::run`](crate::abi::JobRunner::run)). An undecodable reply is
+    /// `INTERNAL`; a runner error is returned as is.
     pub fn run(&self, call: &RunCall) -> Result<JobId, RunnerError> {
         let bytes = call.encode_to_vec();
         decode("run", self.inner.run(bytes.as_slice().into()))
     }
 
+    /// What follows the request's cursor. With a waker, a runner whose snapshot holds
+    /// nothing new keeps it and wakes it once when the job changes.
     pub fn fetch(
         &self,
         call: &FetchCall,
@@ -194,7 +238,7 @@ impl PluginRunner {
     }
 
     /// [`fetch`](Self::fetch) decoded as any message wire-compatible with `Responses`,
-    /// such as [`RawResponses`](sqlflow_proto::raw::RawResponses), whose responses stay
+    /// such as `sqlflow_grpc::raw::RawResponses`, whose responses stay
     /// views into the reply's buffer.
     pub fn fetch_as<T: Message + Default>(
         &self,
@@ -209,20 +253,26 @@ impl PluginRunner {
         )
     }
 
+    /// Cancels a job and returns its status; harmless on a finished job.
     pub fn cancel(&self, call: &CancelCall) -> Result<JobStatus, RunnerError> {
         let bytes = call.encode_to_vec();
         decode("cancel", self.inner.cancel(bytes.as_slice().into()))
     }
 
+    /// Whether the runner can serve; the error says why not (usually `UNAVAILABLE`).
     pub fn health(&self) -> Result<(), RunnerError> {
         self.inner.health().into_result()
     }
 
+    /// A page of the caller's jobs, newest first. `UNIMPLEMENTED` from a runner that does
+    /// not list jobs, including one built before the call existed.
     pub fn list_jobs(&self, call: &ListJobsCall) -> Result<ListJobsResponse, RunnerError> {
         let bytes = call.encode_to_vec();
         decode("list_jobs", self.inner.list_jobs(bytes.as_slice().into()))
     }
 
+    /// The runner's counters for the host's metrics. `UNIMPLEMENTED` from a runner built
+    /// before the call existed.
     pub fn stats(&self) -> Result<RunnerStats, RunnerError> {
         decode("stats", self.inner.stats())
     }
@@ -230,10 +280,12 @@ impl PluginRunner {
 
 /// A [`Host`] that re-emits plugin logs into the host's own `tracing` subscriber.
 pub struct TracingHost {
+    /// The runner's name, recorded as the `runner` field of every event it forwards.
     pub runner: String,
 }
 
 impl TracingHost {
+    /// A [`HostBox`] for the runner `runner`, to pass to [`Plugin::create`].
     pub fn boxed(runner: impl Into<String>) -> HostBox {
         HostBox::from_ptr(
             RArc::new(TracingHost {
@@ -281,6 +333,8 @@ impl Host for TracingHost {
 pub struct NotifyWaker(Weak<tokio::sync::Notify>);
 
 impl NotifyWaker {
+    /// A waker that notifies `notify`. The host keeps the `Arc` while it waits; once it
+    /// drops it, the waker [is stale](FetchWaker::is_stale).
     pub fn boxed(notify: &Arc<tokio::sync::Notify>) -> FetchWakerBox {
         FetchWakerBox::from_value(NotifyWaker(Arc::downgrade(notify)), TD_Opaque)
     }

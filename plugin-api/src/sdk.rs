@@ -50,6 +50,9 @@ pub trait Runner: Send + Sync + 'static {
     /// Stops the job. Harmless on a finished one.
     fn cancel(&self, call: CancelCall) -> Result<JobStatus, RunnerError>;
 
+    /// Whether the runner can serve. The host polls it every `health_check_interval_ms` and
+    /// reports NOT_SERVING on `grpc.health.v1` while it fails: return
+    /// [`RunnerError::unavailable`] with the reason. Keep it cheap. Default: healthy.
     fn health(&self) -> Result<(), RunnerError> {
         Ok(())
     }
@@ -117,6 +120,8 @@ pub struct PluginContext {
 pub struct Waker(FetchWakerBox);
 
 impl Waker {
+    /// Wakes the waiting `Fetch`, which then fetches again. Consumes the waker: each wakes at
+    /// most once. Callable from any thread; harmless if the host stopped waiting.
     pub fn wake(self) {
         self.0.wake();
     }

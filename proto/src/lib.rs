@@ -1,6 +1,7 @@
-//! The SQLFlow protocol types, generated from `proto/*.proto` at build time.
+//! The SQLFlow protocol types, generated from `proto/*.proto` at build time, and the
+//! record stream's line codec ([`stream`]). Messages only: the tonic service code is
+//! `sqlflow-grpc`, which only the host and clients depend on.
 
-#![deny(rust_2018_idioms)]
 #![allow(clippy::doc_lazy_continuation, clippy::large_enum_variant)]
 
 /// The public protocol: `service SQLFlow` and its messages (package `sqlflow`).
@@ -26,8 +27,4 @@ pub const FILE_DESCRIPTOR_SET: &[u8] =
 
 pub use prost::Message as ProstMessage;
 
-#[cfg(feature = "grpc")]
-pub mod codec;
-pub mod jobdir;
-pub mod raw;
 pub mod stream;

@@ -3,8 +3,6 @@
 //! extended statements (`TO TRAIN`, `TO PREDICT`, ...). No database, no
 //! parser dependencies: the engine, the runners and the CLI can all use it cheaply.
 
-#![deny(rust_2018_idioms)]
-
 pub mod datasource;
 pub mod extended;
 pub mod lexer;

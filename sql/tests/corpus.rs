@@ -4,6 +4,8 @@
 //! `fuzz/corpus/extended/valid` (the grammar's edge cases: each one parses as an
 //! extended statement).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
+
 use std::path::{Path, PathBuf};
 
 use sqlflow_sql::{Dialect, Parsed, lexer::tokenize, parse_statement, split::split};

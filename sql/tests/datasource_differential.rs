@@ -3,6 +3,8 @@
 //! parameters agree. A disagreement would let a datasource pass the server's host
 //! allow-list while connecting elsewhere.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
+
 use proptest::prelude::*;
 use sqlflow_sql::datasource::ServerUrl;
 

@@ -1,6 +1,8 @@
 //! Test harness: starts the real `sqlflow-server` binary with a real runner plugin in a
 //! temporary directory, and gives gRPC and CLI access to it.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
+
 use std::{
     fs,
     io::{BufRead, BufReader},
@@ -10,14 +12,18 @@ use std::{
     time::{Duration, Instant},
 };
 
+use sqlflow_grpc::sql_flow_client::SqlFlowClient;
 use sqlflow_proto::sqlflow::{
     FetchRequest, JobId, JobStatus, Request, Response, Responses, Session, response,
-    sql_flow_client::SqlFlowClient,
 };
 use tonic::transport::Channel;
 
 pub mod results;
-pub use sqlflow_proto::sqlflow;
+/// The protocol's messages and the generated client, under one name for the tests.
+pub mod sqlflow {
+    pub use sqlflow_grpc::sql_flow_client;
+    pub use sqlflow_proto::sqlflow::*;
+}
 
 /// Runs a command that must succeed (the failure shows its stderr) and returns its output.
 pub fn output_ok(cmd: &mut Command) -> Output {

@@ -7,9 +7,8 @@
 //! one that is not configured says on stderr that it was skipped. What a test sets up
 //! on a database (datasets, name prefixes, clean-up) is the test's own.
 
-use sqlflow_proto::sqlflow::{
-    JobStatus, Request, Response, Session, cell::Value, response, sql_flow_client::SqlFlowClient,
-};
+use sqlflow_grpc::sql_flow_client::SqlFlowClient;
+use sqlflow_proto::sqlflow::{JobStatus, Request, Response, Session, cell::Value, response};
 use tonic::transport::Channel;
 
 use crate::{Server, fetch_all, run_with};

@@ -2,6 +2,8 @@
 //! that reaches files outside `data_dir`, datasources that slip past `allowed_db_hosts`,
 //! credentials in statuses, oversized records and echoed input, and malformed messages.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
+
 use std::time::Duration;
 
 use sqlflow_e2e::{

@@ -1,8 +1,11 @@
 //! The `sqlflow` command-line client against the real server.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
+
 use std::{
-    io::Write,
-    process::{Output, Stdio},
+    io::{Read, Write},
+    process::{Child, Output, Stdio},
+    sync::mpsc,
     time::{Duration, Instant},
 };
 
@@ -142,6 +145,27 @@ fn formats_for_scripts() {
     assert_eq!(text(&out).0, "{\"a\":1,\"b\":\"x\"}\n");
 }
 
+#[test]
+fn tsv_and_csv_tell_null_from_every_string() {
+    let server = Server::start();
+    let sql =
+        "SELECT NULL AS n, '\\N' AS s, 'a' || char(9) || 'b' || char(10) || 'c\\' AS t, '' AS e";
+    let out = server
+        .cli()
+        .args(["--format", "tsv", "-e", sql])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out).1);
+    assert_eq!(text(&out).0, "n\ts\tt\te\n\\N\t\\\\N\ta\\tb\\nc\\\\\t\n");
+    let out = server
+        .cli()
+        .args(["--format", "csv", "-e", sql])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out).1);
+    assert_eq!(text(&out).0, "n,s,t,e\n,\\N,\"a\tb\nc\\\",\"\"\n");
+}
+
 #[tokio::test]
 async fn ctrl_c_cancels_the_job() {
     let server = Server::start();
@@ -236,4 +260,109 @@ fn on_a_terminal_a_spinner_shows_status_and_elapsed_time() {
         "the spinner line is not cleared: {text:?}"
     );
     assert!(text.contains("slept"), "{text:?}");
+}
+
+/// The program of the streaming tests: a table at once, then a statement that runs for
+/// two minutes.
+const TABLE_THEN_SLEEP: &str = "SELECT 1 AS a; SELECT sleep(120)";
+
+/// Reads what the CLI prints from `output` until its first table is complete, and checks
+/// that it came while the job still ran: the CLI flushes each completed reply instead of
+/// holding results until the job ends. Then stops the CLI with Ctrl+C (which cancels the
+/// job).
+fn first_table_arrives_while_the_job_runs(mut cli: Child, mut output: impl Read + Send + 'static) {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        // A terminal's master reads EIO once the CLI has exited: the end, like EOF.
+        while let Ok(n @ 1..) = output.read(&mut buf) {
+            if tx.send(buf[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    // Generous: the table takes milliseconds; the job runs for two minutes.
+    let deadline = Instant::now() + Duration::from_secs(40);
+    let mut seen = Vec::new();
+    while !String::from_utf8_lossy(&seen).contains("(1 row)") {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(chunk) => seen.extend(chunk),
+            Err(_) => {
+                let _ = cli.kill();
+                panic!(
+                    "the first table did not appear while the job ran; the CLI printed {:?}",
+                    String::from_utf8_lossy(&seen)
+                );
+            }
+        }
+    }
+    assert!(
+        cli.try_wait().unwrap().is_none(),
+        "the CLI ended before the job did: {:?}",
+        String::from_utf8_lossy(&seen)
+    );
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(cli.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(s) = cli.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the CLI did not exit after Ctrl+C"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(130));
+}
+
+#[test]
+fn a_completed_table_shows_at_once_through_a_pipe() {
+    let server = Server::start();
+    let mut cli = server
+        .cli()
+        .args(["-e", TABLE_THEN_SLEEP])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = cli.stdout.take().unwrap();
+    first_table_arrives_while_the_job_runs(cli, stdout);
+}
+
+#[test]
+fn a_completed_table_shows_at_once_on_a_terminal() {
+    use nix::{
+        fcntl::OFlag,
+        pty::{grantpt, posix_openpt, ptsname_r, unlockpt},
+    };
+    use std::os::unix::fs::OpenOptionsExt;
+    let server = Server::start();
+    // A pseudo-terminal for stdout and stderr (so the spinner runs too). Both ends are
+    // close-on-exec (std opens files so): a process another test starts meanwhile must
+    // not keep them open. O_NOCTTY: it must not become this process's terminal.
+    let master = posix_openpt(OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC).unwrap();
+    grantpt(&master).unwrap();
+    unlockpt(&master).unwrap();
+    let terminal = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(OFlag::O_NOCTTY.bits())
+        .open(ptsname_r(&master).unwrap())
+        .unwrap();
+    let mut cmd = server.cli();
+    cmd.args(["-e", TABLE_THEN_SLEEP])
+        .stdin(Stdio::null())
+        .stdout(terminal.try_clone().unwrap())
+        .stderr(terminal);
+    let cli = cmd.spawn().unwrap();
+    // Our copies of the terminal end close here, so only the CLI holds it.
+    drop(cmd);
+    first_table_arrives_while_the_job_runs(cli, master);
 }

@@ -2,6 +2,8 @@
 //! loaded into SQLite and (when SQLFLOW_TEST_MYSQL / SQLFLOW_TEST_POSTGRES are set) into
 //! MariaDB and PostgreSQL, with the dumps' row counts, names, values and types.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
+
 use std::{path::PathBuf, process::Output, time::Instant};
 
 use sqlflow_e2e::{

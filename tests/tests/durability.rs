@@ -3,6 +3,8 @@
 //! Real file systems (a small tmpfs where this machine lets us mount one), real
 //! processes, the real server through gRPC.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
+
 use std::{
     fs,
     os::unix::fs::PermissionsExt,

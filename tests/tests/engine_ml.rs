@@ -3,6 +3,8 @@
 //! does) on MariaDB and PostgreSQL: the tutorial datasets loaded by `sqlflow demo-data`,
 //! every model family trained, evaluated, used to predict and explained.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
+
 use sqlflow_e2e::{
     Server, output_ok,
     results::{Kind, number, run_on, tables},

@@ -4,6 +4,8 @@
 //! PostgreSQL (a cheaper part) when SQLFLOW_TEST_MYSQL / SQLFLOW_TEST_POSTGRES are set.
 //! The programs are written as SQLFlow's tutorials and tests wrote them.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
+
 use sqlflow_e2e::{
     Server, output_ok,
     results::{Kind, Output, run_on},

@@ -2,6 +2,8 @@
 //! both while the other is down. Nothing is lost, nothing is delivered twice, and no job
 //! is left RUNNING without a live process.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
+
 use std::time::{Duration, Instant};
 
 use sqlflow_e2e::{

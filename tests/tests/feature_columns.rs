@@ -5,6 +5,8 @@
 //! deep), `SELECT *` derivation on creditcard, `DENSE` and key:value columns made with
 //! SQL from iris, what SHOW TRAIN says, and PREDICT applying the stored transform.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
+
 use sqlflow_e2e::{
     Server, output_ok,
     results::{Kind, Table, run_on, tables},

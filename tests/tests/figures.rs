@@ -4,6 +4,8 @@
 //! nothing to draw. Each is a `Figure` response before its statement's EndOfExecution,
 //! a PNG of 800×500 that decodes; the CLI writes them to files and JSON carries them.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
+
 use base64::Engine as _;
 use sqlflow_e2e::{
     Server, fetch_all, output_ok, run, shape,

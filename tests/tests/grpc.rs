@@ -1,5 +1,7 @@
 //! The protocol's semantics, through gRPC against the real server and local runner.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
+
 use std::time::Duration;
 
 use sqlflow_e2e::{

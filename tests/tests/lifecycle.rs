@@ -1,6 +1,8 @@
 //! A job's life beyond run-and-fetch: the abandonment timeout, idempotent Run, retention,
 //! per-job limits, per-user concurrency with a fair queue, and ListJobs.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
+
 use std::time::{Duration, Instant};
 
 use sqlflow_e2e::{
@@ -57,10 +59,11 @@ async fn a_job_nobody_fetches_is_cancelled_after_its_timeout() {
     let started = Instant::now();
     while started.elapsed() < Duration::from_secs(5) {
         let r = fetch(&mut c, &watched, "", 0).await.unwrap();
-        assert_eq!(
-            r.job_status.unwrap().code(),
-            Code::Running,
-            "a watched job was reaped"
+        // On a loaded machine its process may not have started yet: Pending is alive too.
+        let code = r.job_status.unwrap().code();
+        assert!(
+            matches!(code, Code::Running | Code::Pending),
+            "a watched job was reaped: {code:?}"
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }

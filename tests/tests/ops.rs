@@ -1,6 +1,8 @@
 //! Operations: Prometheus metrics, health that follows the runner, logs about a job
 //! carrying its id.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
+
 use std::{
     io::{Read, Write},
     time::{Duration, Instant},

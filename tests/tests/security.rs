@@ -1,5 +1,7 @@
 //! Authentication, ownership, datasource confinement, secrets, TLS and bad input.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
+
 use std::{os::unix::fs::PermissionsExt, time::Duration};
 
 use sqlflow_e2e::{

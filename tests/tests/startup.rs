@@ -1,6 +1,8 @@
 //! Start-up, configuration, plugin loading, health, reflection and shutdown of the real
 //! server binary.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
+
 use sqlflow_e2e::{Server, fetch_all, run};
 use tokio_stream::StreamExt;
 use tonic_health::pb::{

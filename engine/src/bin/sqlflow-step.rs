@@ -1,12 +1,12 @@
 //! `sqlflow-step`: runs a SQL program (or one statement) and writes the record stream on
 //! stdout. The local runner starts `sqlflow-step job <dir>` per job; an Argo workflow
-//! step runs `sqlflow-step run -e <statement>` in its container.
+//! step runs `sqlflow-step run --only-statement <i> <program file>` in its container.
 
 use std::{
     fs,
     io::{self, Read},
     os::fd::AsFd,
-    path::Path,
+    path::{Path, PathBuf},
     process::ExitCode,
     sync::{
         Arc,
@@ -15,6 +15,7 @@ use std::{
     time::Duration,
 };
 
+use clap::{ArgGroup, Args, CommandFactory, Parser, Subcommand, error::ErrorKind};
 use nix::{
     sys::{
         signal::Signal,
@@ -23,76 +24,95 @@ use nix::{
     unistd::{ForkResult, Pid, fork, setsid},
 };
 use sqlflow_engine::{FailureKind, output::RecordWriter, run_one_statement, run_program};
-use sqlflow_proto::jobdir::{self, FinalCode, FinalStatus, Limits, ProcessIdentity, StepInput};
+use sqlflow_jobdir::{self as jobdir, FinalCode, FinalStatus, Limits, ProcessIdentity, StepInput};
 
-const USAGE: &str = "\
-usage:
-  sqlflow-step run [--datasource DS] [--only-statement I] (-e SQL | FILE | -)
-      run a program, records on stdout; with --only-statement, just its I-th statement
-      (0-based, as one Argo step does), reported under its place in the program
-  sqlflow-step job DIR
-      run the job in a local runner's job directory
+/// Runs a SQL program (or one statement of it) and writes the record stream on stdout.
+#[derive(Parser)]
+#[command(name = "sqlflow-step", version, arg_required_else_help = true)]
+struct Cli {
+    #[command(subcommand)]
+    mode: Mode,
+}
 
-The datasource defaults to $SQLFLOW_DATASOURCE.";
+#[derive(Subcommand)]
+enum Mode {
+    /// Run a program, records on stdout; with --only-statement, just one of its
+    /// statements (as one Argo step does), reported under its place in the program.
+    Run(RunArgs),
+    /// Run the job in a local runner's job directory.
+    Job {
+        /// The job directory (holds job.json).
+        dir: PathBuf,
+    },
+}
+
+#[derive(Args)]
+#[command(group = ArgGroup::new("program").required(true))]
+struct RunArgs {
+    /// The datasource: sqlite://path, mysql://user:pass@host:port/db, postgres://...
+    #[arg(
+        long,
+        value_name = "DS",
+        env = "SQLFLOW_DATASOURCE",
+        hide_env_values = true
+    )]
+    datasource: Option<String>,
+    /// Run only this statement of the program (0-based).
+    #[arg(long, value_name = "I")]
+    only_statement: Option<usize>,
+    /// The SQL program.
+    #[arg(
+        short = 'e',
+        value_name = "SQL",
+        group = "program",
+        allow_hyphen_values = true
+    )]
+    execute: Option<String>,
+    /// A file holding the program ('-' for stdin).
+    #[arg(value_name = "FILE", group = "program")]
+    file: Option<PathBuf>,
+}
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.first().map(String::as_str) {
-        Some("job") if args.len() == 2 => job(Path::new(&args[1])),
-        Some("run") => match parse_run(&args[1..]) {
-            Ok((ds, program, only)) => run(&ds, &program, only),
-            Err(e) => {
-                eprintln!("sqlflow-step: {e}\n{USAGE}");
-                ExitCode::from(2)
+    match Cli::parse().mode {
+        Mode::Job { dir } => job(&dir),
+        Mode::Run(args) => {
+            let Some(datasource) = args.datasource else {
+                Cli::command()
+                    .error(
+                        ErrorKind::MissingRequiredArgument,
+                        "no datasource: pass --datasource or set SQLFLOW_DATASOURCE",
+                    )
+                    .exit()
+            };
+            match read_program(args.execute, args.file) {
+                Ok(program) => run(&datasource, &program, args.only_statement),
+                Err(e) => {
+                    eprintln!("sqlflow-step: {e}");
+                    ExitCode::from(2)
+                }
             }
-        },
-        Some("--help" | "-h") => {
-            println!("{USAGE}");
-            ExitCode::SUCCESS
-        }
-        _ => {
-            eprintln!("{USAGE}");
-            ExitCode::from(2)
         }
     }
 }
 
-fn parse_run(args: &[String]) -> Result<(String, String, Option<usize>), String> {
-    let mut datasource = std::env::var("SQLFLOW_DATASOURCE").ok();
-    let mut program = None;
-    let mut only = None;
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--only-statement" => {
-                let n = it.next().ok_or("--only-statement needs a number")?;
-                only = Some(
-                    n.parse()
-                        .map_err(|_| format!("--only-statement needs a number, not {n:?}"))?,
-                );
-            }
-            "--datasource" => {
-                datasource = Some(it.next().ok_or("--datasource needs a value")?.clone())
-            }
-            "-e" => program = Some(it.next().ok_or("-e needs a SQL program")?.clone()),
-            "-" => {
-                let mut s = String::new();
-                io::stdin()
-                    .read_to_string(&mut s)
-                    .map_err(|e| format!("cannot read the program from stdin: {e}"))?;
-                program = Some(s);
-            }
-            file if !file.starts_with('-') => {
-                program =
-                    Some(fs::read_to_string(file).map_err(|e| format!("cannot read {file}: {e}"))?)
-            }
-            other => return Err(format!("unknown option {other}")),
+/// The program from `-e`, a file, or stdin (`-`).
+fn read_program(execute: Option<String>, file: Option<PathBuf>) -> Result<String, String> {
+    match (execute, file) {
+        (Some(sql), _) => Ok(sql),
+        (None, Some(f)) if f.as_os_str() == "-" => {
+            let mut s = String::new();
+            io::stdin()
+                .read_to_string(&mut s)
+                .map_err(|e| format!("cannot read the program from stdin: {e}"))?;
+            Ok(s)
         }
+        (None, Some(f)) => {
+            fs::read_to_string(&f).map_err(|e| format!("cannot read {}: {e}", f.display()))
+        }
+        // clap requires one of them.
+        (None, None) => Err("no program: pass -e SQL, a file, or - for stdin".into()),
     }
-    let datasource =
-        datasource.ok_or("no datasource: pass --datasource or set SQLFLOW_DATASOURCE")?;
-    let program = program.ok_or("no program: pass -e SQL, a file, or - for stdin")?;
-    Ok((datasource, program, only))
 }
 
 /// Writes through fd 1 directly: std's stdout is line-buffered, our writer batches lines.
@@ -126,6 +146,7 @@ fn run(datasource: &str, program: &str, only: Option<usize>) -> ExitCode {
 /// the server's terminal does not reach it and a server crash leaves it running), then
 /// forks: the child does the work, the parent stays as a small supervisor that writes
 /// the final status if the child dies without writing one (killed by a signal, say).
+#[allow(unsafe_code)] // the fork below, the one unsafe block in the workspace
 fn job(dir: &Path) -> ExitCode {
     // Fails only if we already lead a group, which is fine too.
     let _ = setsid();

@@ -12,6 +12,8 @@
 //!
 //! Usage: `cargo run --release -p sqlflow-models --bin models-bench -- [--runs N] [--seeds N] [--large] [FILTER]`
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
+
 #[path = "../../tests/common/mod.rs"]
 mod common;
 

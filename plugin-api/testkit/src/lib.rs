@@ -16,8 +16,6 @@
 //! NOT_FOUND; malformed cursors INVALID_ARGUMENT; a panic inside the runner becomes an
 //! INTERNAL error and the runner keeps serving; a long-poll waker is woken.
 
-#![deny(rust_2018_idioms)]
-
 use std::{
     fmt,
     path::Path,

@@ -5,11 +5,11 @@
 use std::{collections::HashSet, time::Duration};
 
 use serde_json::json;
-use sqlflow_proto::jobdir::now_ms;
 
 use crate::{
     codegen::{owner_reference, valid_job_name},
     kubeapi::CallError,
+    lease::now_ms,
     logs::{Budget, PageReader, ReadEnd},
     runner::{Shared, Waiter},
     status::WfView,

@@ -8,7 +8,11 @@
 //! annotation younger than T/4 plus the time between two fetches, so no other replica
 //! reaps it while a client is still fetching.
 
-use std::{collections::HashMap, sync::Mutex};
+use std::{
+    collections::HashMap,
+    sync::Mutex,
+    time::{SystemTime, UNIX_EPOCH},
+};
 
 use crate::status::WfView;
 
@@ -23,6 +27,15 @@ struct Local {
     fetched_ms: u64,
     /// When this replica last wrote the annotation (or started to).
     patched_ms: u64,
+}
+
+/// Milliseconds since the Unix epoch (0 on a clock set before it): what leases and
+/// the Run annotation count in.
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }
 
 /// Never patch more often than this, however small T is.

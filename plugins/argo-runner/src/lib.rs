@@ -15,8 +15,6 @@
 //! - `background`: long-poll wake-ups, the reaper, the sweeper of orphaned Secrets;
 //! - `text`: client input clipped for errors, cluster text capped and redacted.
 
-#![deny(rust_2018_idioms)]
-
 mod background;
 pub mod cache;
 pub mod codegen;

@@ -12,6 +12,8 @@
 //!
 //! Without `SQLFLOW_TEST_KUBECONFIG` the test says it was skipped.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
+
 use std::{path::PathBuf, time::Duration};
 
 use sqlflow_plugin_api::library_file_name;

@@ -3,6 +3,8 @@
 //! with quotes, backslashes, `$`, `{{`, newlines and unicode reach the step byte for
 //! byte, and nothing in the spec is subject to Argo's `{{...}}` substitution.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
+
 use std::path::{Path, PathBuf};
 
 use argo_runner::{
@@ -296,4 +298,25 @@ fn the_dry_run_tool_prints_what_the_runner_submits() {
         .unwrap();
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("ttl_seconds_after_finished"));
+}
+
+#[test]
+fn the_dry_run_tool_exits_2_on_bad_usage() {
+    let exe = Path::new(env!("CARGO_BIN_EXE_sqlflow-argo-dryrun"));
+    let usage = |args: &[&str]| {
+        let out = std::process::Command::new(exe).args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    assert!(usage(&[]).contains("<-e <SQL>|FILE>"));
+    assert!(usage(&["--bogus", "-e", "SELECT 1"]).contains("--bogus"));
+    assert!(usage(&["--config"]).contains("--config <FILE>"));
+    assert!(
+        usage(&["--name", "job-1", "-e", "SELECT 1"])
+            .contains("job names are sqlflow- and 32 hex digits")
+    );
+    assert!(usage(&["/nonexistent/p.sql"]).contains("cannot read /nonexistent/p.sql"));
+    let help = std::process::Command::new(exe).arg("-h").output().unwrap();
+    assert!(help.status.success());
+    assert!(String::from_utf8_lossy(&help.stdout).contains("--namespace"));
 }

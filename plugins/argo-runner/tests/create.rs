@@ -2,6 +2,8 @@
 //! configured file (with the plugin's own rustls provider for https); an unreachable
 //! cluster does not stop the server but makes the runner unhealthy, saying why.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
+
 use std::time::{Duration, Instant};
 
 use serde_json::json;

@@ -4,6 +4,8 @@
 //! in stages and run as non-root. (No cluster or Docker engine here: what can be
 //! checked by reading is checked.)
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
+
 use std::{
     collections::BTreeSet,
     path::{Path, PathBuf},

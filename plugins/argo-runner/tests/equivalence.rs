@@ -9,6 +9,8 @@
 //! Needs `sqlflow-step` in this target directory: `cargo test --workspace` builds it
 //! (alone: `cargo build -p sqlflow-engine --bin sqlflow-step`).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
+
 mod support;
 
 use std::{

@@ -3,6 +3,8 @@
 //! end as a clear error for that job or that call: never an allocation sized by the
 //! attacker, a panic, a reply larger than a gRPC client accepts, or a password shown.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
+
 mod support;
 
 use prost::Message as _;

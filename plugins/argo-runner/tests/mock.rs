@@ -2,6 +2,8 @@
 //! log streaming across fetches, failure, cancel, idempotent Run, reaping, long-poll,
 //! and the API calls each operation costs.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
+
 mod support;
 
 use std::{sync::Arc, time::Duration};

@@ -6,6 +6,8 @@
 //! fails here, at compile time, instead of in a pod. Each cell is one program, as a
 //! notebook (and the end-to-end suite) submits it.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
+
 use std::{
     collections::BTreeMap,
     path::{Path, PathBuf},

@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 
 use serde::Deserialize;
+use sqlflow_jobdir::{self as jobdir, Limits};
 use sqlflow_plugin_api::RunnerError;
-use sqlflow_proto::jobdir::{self, Limits};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

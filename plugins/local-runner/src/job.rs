@@ -13,11 +13,9 @@ use std::{
 };
 
 use serde::{Deserialize, Serialize};
+use sqlflow_jobdir::{self as jobdir, FinalCode, FinalStatus, FinalizeError};
 use sqlflow_plugin_api::sdk::Waker;
-use sqlflow_proto::{
-    jobdir::{self, FinalCode, FinalStatus, FinalizeError},
-    sqlflow::{JobStatus, job_status::Code},
-};
+use sqlflow_proto::sqlflow::{JobStatus, job_status::Code};
 use tokio::{process::Child, sync::watch};
 
 /// How often a job with a waiting Fetch is checked for new output.

@@ -1,244 +1,27 @@
 //! The `local` job runner: each job is its own OS process (`sqlflow-step job <dir>`) on
-//! this machine, detached from the server, with a durable job directory that holds its
-//! program, output stream and final status. A restarted server re-attaches to running
-//! jobs and finishes the records of jobs that died while it was away.
+//! this machine, detached from the server, with a durable job directory
+//! (`sqlflow-jobdir`) that holds its program, output stream and final status. A
+//! restarted server re-attaches to running jobs and finishes the records of jobs that
+//! died while it was away.
 //!
 //! - [`config`]: the `runners.local` table;
-//! - [`registry`]: the jobs this runner knows, their directories, recovery, retention;
+//! - [`start`]: [`create`], the plugin's constructor: checks, the step binary, recovery;
+//! - [`runner`]: [`LocalRunner`], the calls the host makes;
+//! - [`registry`]: the jobs this runner knows, their directories, recovery, retention,
+//!   listing;
 //! - [`job`]: one job's state and the task that follows its process;
 //! - [`scheduler`]: the fair queue of jobs waiting for a slot;
 //! - [`cursor`], [`page`]: what a Fetch reads.
-
-#![deny(rust_2018_idioms)]
 
 mod config;
 mod cursor;
 mod job;
 mod page;
 mod registry;
+mod runner;
 mod scheduler;
+mod start;
 
-use std::{
-    fs,
-    os::unix::fs::DirBuilderExt,
-    path::PathBuf,
-    sync::Arc,
-    time::{Duration, Instant},
-};
-
-use prost::Message as _;
-use sqlflow_plugin_api::{
-    ErrorCode, RunnerError,
-    sdk::{self, PluginContext, Runner, Waker},
-};
-use sqlflow_proto::{
-    jobdir,
-    plugin::{CancelCall, FetchCall, ListJobsCall, RunCall, RunnerStats},
-    sqlflow::{JobId, JobStatus, ListJobsResponse, Responses, job_status::Code},
-};
-
-pub use crate::config::Config;
-use crate::{
-    cursor::Cursor,
-    page::{Budget, PageError, read_page},
-    registry::Registry,
-};
+pub use crate::{config::Config, runner::LocalRunner, start::create};
 
 sqlflow_plugin_api::export_runner!(name: "local", create: create);
-
-/// How long Cancel waits for the job's processes to be gone before answering.
-const CANCEL_WAIT: Duration = Duration::from_secs(3);
-
-pub fn create(config_json: &str, ctx: &PluginContext) -> Result<LocalRunner, RunnerError> {
-    let cfg: Config = sdk::parse_config(config_json)?;
-    cfg.validate()?;
-    let step_binary = match &cfg.step_binary {
-        Some(p) if !p.is_file() => {
-            return Err(RunnerError::config(
-                "step_binary",
-                format!("{} does not exist or is not a file", p.display()),
-            ));
-        }
-        Some(p) => p.clone(),
-        None => find_step_binary().ok_or_else(|| {
-            RunnerError::config(
-                "step_binary",
-                "cannot find sqlflow-step next to the server executable or on $PATH; \
-                 set [runners.local] step_binary",
-            )
-        })?,
-    };
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(&cfg.work_dir)
-        .map_err(|e| {
-            RunnerError::config(
-                "work_dir",
-                format!("cannot create {}: {e}", cfg.work_dir.display()),
-            )
-        })?;
-    let work_dir = cfg
-        .work_dir
-        .canonicalize()
-        .map_err(|e| RunnerError::config("work_dir", format!("{}: {e}", cfg.work_dir.display())))?;
-    let registry = Registry::new(cfg, work_dir, step_binary, ctx.runtime.clone());
-    registry.recover();
-    registry.spawn_housekeeping();
-    Ok(LocalRunner { registry })
-}
-
-fn find_step_binary() -> Option<PathBuf> {
-    let name = "sqlflow-step";
-    let exe = std::env::current_exe().ok()?;
-    let beside = exe.parent()?.join(name);
-    if beside.is_file() {
-        return Some(beside);
-    }
-    // Test binaries live in target/<profile>/deps, the step binary one level up.
-    let above = exe.parent()?.parent()?.join(name);
-    if above.is_file() {
-        return Some(above);
-    }
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|d| d.join(name))
-            .find(|p| p.is_file())
-    })
-}
-
-pub struct LocalRunner {
-    registry: Arc<Registry>,
-}
-
-impl Runner for LocalRunner {
-    fn run(&self, call: RunCall) -> Result<JobId, RunnerError> {
-        let caller = call.caller.clone().unwrap_or_default();
-        let req = call
-            .request
-            .ok_or_else(|| RunnerError::invalid_argument("missing request"))?;
-        if req.sql.trim().is_empty() {
-            return Err(RunnerError::invalid_argument("the program is empty"));
-        }
-        if req
-            .session
-            .as_ref()
-            .is_none_or(|s| s.db_conn_str.is_empty())
-        {
-            return Err(RunnerError::invalid_argument(
-                "no datasource: set Session.db_conn_str or configure a default datasource",
-            ));
-        }
-        let id = self.registry.submit(&caller.user_id, req)?;
-        Ok(JobId { job_id: id })
-    }
-
-    fn fetch(&self, call: FetchCall, waker: Option<Waker>) -> Result<Responses, RunnerError> {
-        let bytes = self.fetch_encoded(call, waker)?;
-        Responses::decode(bytes.as_slice())
-            .map_err(|e| RunnerError::internal(format!("cannot decode a page: {e}")))
-    }
-
-    /// Fetch without decoding the output: record lines carry encoded responses, which
-    /// are copied into the reply as they are (a million-row result never turns into a
-    /// million structs here).
-    fn fetch_encoded(&self, call: FetchCall, waker: Option<Waker>) -> Result<Vec<u8>, RunnerError> {
-        let caller = call.caller.unwrap_or_default();
-        let req = call.request.unwrap_or_default();
-        let id = req.job.map(|j| j.job_id).unwrap_or_default();
-        let job = self.registry.lookup(&id, &caller.user_id)?;
-        job.renew_lease(jobdir::now_ms());
-        let cursor = Cursor::parse(&req.cursor).ok_or_else(|| {
-            RunnerError::invalid_argument(format!("malformed cursor '{}'", req.cursor))
-        })?;
-        // The phase is read before the file, so a finished job's output is complete.
-        let phase = job.phase();
-        // `Responses`, field by field: 1 job_status, 2 the responses (appended by
-        // read_page), 3 next_cursor, 4 eof.
-        let mut out = Vec::new();
-        prost::encoding::message::encode(1, &phase.status(), &mut out);
-        let budget = Budget {
-            page_bytes: self.registry.cfg.fetch_page_bytes,
-            max_line: self.registry.cfg.limits.record_kb.saturating_mul(1024),
-        };
-        let page = read_page(
-            &job.output_path(),
-            cursor.offset,
-            budget,
-            phase.is_done(),
-            &mut out,
-        )
-        .map_err(|e| match e {
-            PageError::BadOffset => RunnerError::invalid_argument(format!(
-                "cursor '{}' does not point into job {id}'s output",
-                req.cursor
-            )),
-            PageError::Io(e) => {
-                RunnerError::internal(format!("cannot read job {id}'s output: {e}"))
-            }
-        })?;
-        let eof = phase.is_done() && page.next_offset == page.file_len;
-        let next_cursor = Cursor::encode(page.next_offset, phase.code());
-        if page.count == 0
-            && next_cursor == req.cursor
-            && !eof
-            && let Some(w) = waker
-        {
-            job.add_waker(w, page.file_len);
-        }
-        prost::encoding::string::encode(3, &next_cursor, &mut out);
-        if eof {
-            prost::encoding::bool::encode(4, &eof, &mut out);
-        }
-        Ok(out)
-    }
-
-    fn cancel(&self, call: CancelCall) -> Result<JobStatus, RunnerError> {
-        let caller = call.caller.unwrap_or_default();
-        let id = call.job.map(|j| j.job_id).unwrap_or_default();
-        let job = self.registry.lookup(&id, &caller.user_id)?;
-        if job.phase().is_done() {
-            return Ok(job.phase().status());
-        }
-        let reason = if caller.user_id.is_empty() {
-            "cancelled by the client".to_string()
-        } else {
-            format!("cancelled by {}", caller.user_id)
-        };
-        let mut phase = job.subscribe();
-        let deadline = Instant::now() + CANCEL_WAIT;
-        // Repeated: a process that was starting may have appeared since the last round.
-        while !phase.borrow().is_done() && Instant::now() < deadline {
-            self.registry
-                .request_cancel(&job, &reason)
-                .map_err(|e| RunnerError::internal(format!("cannot cancel job {id}: {e}")))?;
-            let _ = self.registry.rt.block_on(async {
-                tokio::time::timeout(Duration::from_millis(100), phase.changed()).await
-            });
-        }
-        let status = job.phase().status();
-        if status.code() == Code::Running {
-            return Err(RunnerError::new(
-                ErrorCode::DEADLINE_EXCEEDED,
-                format!(
-                    "job {id} did not stop within {CANCEL_WAIT:?}; it stays marked for cancellation"
-                ),
-            ));
-        }
-        Ok(status)
-    }
-
-    fn list_jobs(&self, call: ListJobsCall) -> Result<ListJobsResponse, RunnerError> {
-        let caller = call.caller.unwrap_or_default();
-        let req = call.request.unwrap_or_default();
-        self.registry.list(&caller.user_id, &req)
-    }
-
-    fn stats(&self) -> Result<RunnerStats, RunnerError> {
-        Ok(self.registry.stats())
-    }
-
-    fn health(&self) -> Result<(), RunnerError> {
-        self.registry.health()
-    }
-}

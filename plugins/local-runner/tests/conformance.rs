@@ -1,5 +1,7 @@
 //! The local runner's .so, loaded the way the server loads it, against the conformance kit.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
+
 use std::path::PathBuf;
 
 use sqlflow_plugin_api::library_file_name;

@@ -2,6 +2,8 @@
 //! unreadable job directories, and configuration bounds that keep replies within what
 //! gRPC clients accept.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
+
 use std::{fs, path::PathBuf};
 
 use sqlflow_plugin_api::{

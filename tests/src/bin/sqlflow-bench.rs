@@ -15,6 +15,8 @@
 //!
 //! Medians are what the targets are stated in; p90/p99 show the spread on a shared box.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
+
 use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand};

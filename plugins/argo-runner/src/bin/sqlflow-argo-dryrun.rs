@@ -12,81 +12,92 @@ use argo_runner::{
     Config,
     codegen::{self, JobInput},
 };
+use clap::{ArgGroup, Parser};
 use sqlflow_plugin_api::sdk::parse_config;
 
-const USAGE: &str = "\
-usage: sqlflow-argo-dryrun [--config sqlflow.toml] [--datasource DS] [--namespace NS]
-                           [--user USER] [--name NAME] [--json] (-e SQL | FILE | -)
-
-Prints the job's Secret and Workflow (YAML, or a JSON List with --json) as the argo
-runner would create them from [runners.argo] in the config file. The datasource comes
-from --datasource, $SQLFLOW_DATASOURCE, or the config's `datasource`. The Secret holds
-the program and the datasource (with its password): keep the output private.";
-
+/// Prints the job's Secret and Workflow (YAML, or a JSON List with --json) as the argo
+/// runner would create them from [runners.argo] in the config file.
+///
+/// The datasource comes from --datasource, $SQLFLOW_DATASOURCE, or the config's
+/// `datasource`. The Secret holds the program and the datasource (with its password):
+/// keep the output private.
+#[derive(Parser)]
+#[command(name = "sqlflow-argo-dryrun", version)]
+#[command(group = ArgGroup::new("program").required(true))]
 struct Args {
+    /// The server's config file.
+    #[arg(long, value_name = "FILE", default_value = "sqlflow.toml")]
     config: PathBuf,
+    /// The datasource: mysql://user:pass@host:port/db, postgres://...
+    #[arg(
+        long,
+        value_name = "DS",
+        env = "SQLFLOW_DATASOURCE",
+        hide_env_values = true
+    )]
     datasource: Option<String>,
+    /// The namespace (default: the config's, else `default`).
+    #[arg(long, value_name = "NS")]
     namespace: Option<String>,
+    /// The user the job's labels and annotations name.
+    #[arg(long, default_value = "", hide_default_value = true)]
     user: String,
+    /// The Workflow's name: sqlflow- and 32 hex digits (default: a random one).
+    #[arg(long, value_parser = job_name)]
     name: Option<String>,
+    /// Print a JSON List instead of YAML.
+    #[arg(long)]
     json: bool,
-    program: String,
+    /// The SQL program.
+    #[arg(
+        short = 'e',
+        value_name = "SQL",
+        group = "program",
+        allow_hyphen_values = true
+    )]
+    execute: Option<String>,
+    /// A file holding the program ('-' for stdin).
+    #[arg(value_name = "FILE", group = "program")]
+    file: Option<PathBuf>,
 }
 
-fn parse_args() -> Result<Args, String> {
-    let mut args = Args {
-        config: PathBuf::from("sqlflow.toml"),
-        datasource: std::env::var("SQLFLOW_DATASOURCE").ok(),
-        namespace: None,
-        user: String::new(),
-        name: None,
-        json: false,
-        program: String::new(),
-    };
-    let mut program = None;
-    let mut it = std::env::args().skip(1);
-    while let Some(a) = it.next() {
-        let mut value = |flag: &str| it.next().ok_or(format!("{flag} needs a value"));
-        match a.as_str() {
-            "--config" => args.config = PathBuf::from(value("--config")?),
-            "--datasource" => args.datasource = Some(value("--datasource")?),
-            "--namespace" => args.namespace = Some(value("--namespace")?),
-            "--user" => args.user = value("--user")?,
-            "--name" => args.name = Some(value("--name")?),
-            "--json" => args.json = true,
-            "-e" => program = Some(value("-e")?),
-            "-h" | "--help" => return Err(String::new()),
-            "-" => {
-                let mut s = String::new();
-                io::stdin()
-                    .read_to_string(&mut s)
-                    .map_err(|e| format!("cannot read the program from stdin: {e}"))?;
-                program = Some(s);
-            }
-            f if !f.starts_with('-') => {
-                program =
-                    Some(std::fs::read_to_string(f).map_err(|e| format!("cannot read {f}: {e}"))?)
-            }
-            other => return Err(format!("unknown option {other}")),
-        }
+fn job_name(name: &str) -> Result<String, String> {
+    if codegen::valid_job_name(name) {
+        Ok(name.to_string())
+    } else {
+        Err("job names are sqlflow- and 32 hex digits".into())
     }
-    args.program = program.ok_or("no program: pass -e SQL, a file, or - for stdin")?;
-    Ok(args)
+}
+
+/// The program from `-e`, a file, or stdin (`-`).
+fn read_program(args: &Args) -> Result<String, String> {
+    match (&args.execute, &args.file) {
+        (Some(sql), _) => Ok(sql.clone()),
+        (None, Some(f)) if f.as_os_str() == "-" => {
+            let mut s = String::new();
+            io::stdin()
+                .read_to_string(&mut s)
+                .map_err(|e| format!("cannot read the program from stdin: {e}"))?;
+            Ok(s)
+        }
+        (None, Some(f)) => {
+            std::fs::read_to_string(f).map_err(|e| format!("cannot read {}: {e}", f.display()))
+        }
+        // clap requires one of them.
+        (None, None) => Err("no program: pass -e SQL, a file, or - for stdin".into()),
+    }
 }
 
 fn main() -> ExitCode {
-    let args = match parse_args() {
-        Ok(a) => a,
-        Err(e) if e.is_empty() => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
+    let args = Args::parse();
+    let program = match read_program(&args) {
+        Ok(p) => p,
         Err(e) => {
-            eprintln!("sqlflow-argo-dryrun: {e}\n{USAGE}");
+            eprintln!("sqlflow-argo-dryrun: {e}");
             return ExitCode::from(2);
         }
     };
-    match render(&args) {
+    match render(&args, program) {
         Ok(out) => {
             print!("{out}");
             ExitCode::SUCCESS
@@ -98,7 +109,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn render(args: &Args) -> Result<String, String> {
+fn render(args: &Args, program: String) -> Result<String, String> {
     let text = std::fs::read_to_string(&args.config)
         .map_err(|e| format!("cannot read {}: {e}", args.config.display()))?;
     let file: toml::Table =
@@ -120,17 +131,9 @@ fn render(args: &Args) -> Result<String, String> {
                 .map(str::to_string)
         })
         .ok_or("no datasource: pass --datasource or set SQLFLOW_DATASOURCE")?;
-    let statements = codegen::split_program(&args.program, &datasource, cfg.max_statements)
+    let statements = codegen::split_program(&program, &datasource, cfg.max_statements)
         .map_err(|e| e.message.to_string())?;
-    let name = match &args.name {
-        Some(n) if codegen::valid_job_name(n) => n.clone(),
-        Some(n) => {
-            return Err(format!(
-                "--name {n}: job names are sqlflow- and 32 hex digits"
-            ));
-        }
-        None => codegen::random_name(),
-    };
+    let name = args.name.clone().unwrap_or_else(codegen::random_name);
     let input = JobInput {
         name,
         namespace: args
@@ -140,11 +143,11 @@ fn render(args: &Args) -> Result<String, String> {
             .unwrap_or_else(|| "default".into()),
         user: args.user.clone(),
         request_id: String::new(),
-        program: args.program.clone(),
+        program,
         datasource,
         timeout_seconds: 0,
         exit_on_submit: true,
-        now_ms: sqlflow_proto::jobdir::now_ms(),
+        now_ms: argo_runner::lease::now_ms(),
     };
     let compiled = codegen::compile(&cfg, &input, statements);
     if args.json {

@@ -1,0 +1,445 @@
+//! The jobs this runner knows: creating their directories, starting them when the
+//! scheduler gives them a slot, recovering them after a restart, reaping abandoned ones,
+//! and removing finished ones after the retention period. Here: the registry, submitting,
+//! starting, cancelling and listing; `recover` (after a restart, quarantine),
+//! `housekeeping` (the reaper and the retention sweep), `process` (a job's process:
+//! spawning the step, killing its group).
+
+mod housekeeping;
+mod process;
+mod recover;
+
+use process::kill_job;
+
+use std::{
+    collections::HashMap,
+    fs,
+    io::{self, Write},
+    os::unix::fs::{DirBuilderExt, OpenOptionsExt},
+    path::{Path, PathBuf},
+    sync::{
+        Arc, Mutex, MutexGuard,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
+
+use serde::{Deserialize, Serialize};
+use sqlflow_jobdir::{self as jobdir, FinalCode, FinalStatus, JobSession, StepInput};
+use sqlflow_plugin_api::{ErrorCode, RunnerError, list::Page, sdk::program_summary};
+use sqlflow_proto::{
+    plugin::RunnerStats,
+    sqlflow::{JobInfo, ListJobsRequest, ListJobsResponse, Request},
+};
+
+use crate::{
+    config::Config,
+    job::{self, Job, Meta, Phase},
+    scheduler::Scheduler,
+};
+
+/// Where job directories that cannot be read are moved, inside the work dir. Its name
+/// is not a job id, so recovery never takes it for a job.
+pub const QUARANTINE: &str = ".quarantine";
+
+pub struct Registry {
+    pub cfg: Config,
+    pub work_dir: PathBuf,
+    pub step_binary: PathBuf,
+    pub rt: tokio::runtime::Handle,
+    state: Mutex<State>,
+    /// Held while a job with a request id is created, so two Runs carrying the same id
+    /// cannot both create one.
+    submitting: Mutex<()>,
+    /// Job directories in quarantine (see [`QUARANTINE`]), for stats.
+    quarantined: AtomicU64,
+}
+
+#[derive(Default)]
+struct State {
+    jobs: HashMap<String, Arc<Job>>,
+    /// (user, request id) → job id.
+    requests: HashMap<(String, String), String>,
+    sched: Scheduler,
+}
+
+/// `job.json`: what the step needs, plus the runner's record of the submission.
+#[derive(Serialize, Deserialize)]
+struct JobRecord {
+    meta: Meta,
+    #[serde(flatten)]
+    input: StepInput,
+}
+
+fn read_meta(dir: &Path) -> io::Result<Meta> {
+    #[derive(Deserialize)]
+    struct MetaOnly {
+        meta: Meta,
+    }
+    jobdir::read_json::<MetaOnly>(dir, jobdir::JOB).map(|m| m.meta)
+}
+
+/// Job ids are 32 lowercase hex digits (a v4 UUID: 122 random bits). Checking the form
+/// first also keeps a malicious id from naming a path outside the work dir.
+fn valid_job_id(id: &str) -> bool {
+    id.len() == 32 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+impl Registry {
+    pub fn new(
+        cfg: Config,
+        work_dir: PathBuf,
+        step_binary: PathBuf,
+        rt: tokio::runtime::Handle,
+    ) -> Arc<Self> {
+        Arc::new(Registry {
+            cfg,
+            work_dir,
+            step_binary,
+            rt,
+            state: Mutex::new(State::default()),
+            submitting: Mutex::new(()),
+            quarantined: AtomicU64::new(0),
+        })
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Finds a job the caller may see. Someone else's job is NOT_FOUND, like a missing
+    /// one, so ids of other users' jobs cannot be probed.
+    pub fn lookup(&self, id: &str, user: &str) -> Result<Arc<Job>, RunnerError> {
+        if !valid_job_id(id) {
+            return Err(RunnerError::unknown_job(id));
+        }
+        match self.state().jobs.get(id) {
+            Some(job) if job.meta.user_id == user => Ok(job.clone()),
+            _ => Err(RunnerError::unknown_job(id)),
+        }
+    }
+
+    /// Records a new job durably and queues it. With a request id already seen for this
+    /// user, returns that job instead.
+    pub fn submit(self: &Arc<Self>, user: &str, req: Request) -> Result<String, RunnerError> {
+        let _one_at_a_time = (!req.request_id.is_empty())
+            .then(|| self.submitting.lock().unwrap_or_else(|p| p.into_inner()));
+        let earlier = if req.request_id.is_empty() {
+            None
+        } else {
+            self.state()
+                .requests
+                .get(&(user.to_string(), req.request_id.clone()))
+                .cloned()
+        };
+        if let Some(id) = earlier {
+            // Outside the state lock: this reads the earlier job's record.
+            self.check_retry(&id, &req)?;
+            tracing::info!(job_id = %id, request_id = %req.request_id, "Run retried: same job");
+            return Ok(id);
+        }
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let (dir, meta) = self.create_job_dir(&id, user, &req).map_err(|e| {
+            if is_disk_full(&e) {
+                RunnerError::new(
+                    ErrorCode::RESOURCE_EXHAUSTED,
+                    format!(
+                        "cannot accept the job: the work directory is full ({e}); \
+                         try again once finished jobs expire or space is freed"
+                    ),
+                )
+            } else {
+                RunnerError::internal(format!("cannot record the job: {e}"))
+            }
+        })?;
+        let job = Job::new(id.clone(), dir, meta, Phase::Pending, jobdir::now_ms());
+        {
+            let mut st = self.state();
+            if !req.request_id.is_empty() {
+                st.requests
+                    .insert((user.to_string(), req.request_id.clone()), id.clone());
+            }
+            st.jobs.insert(id.clone(), job);
+            st.sched.enqueue(user, id.clone());
+        }
+        tracing::info!(job_id = %id, user, "job submitted");
+        self.dispatch();
+        Ok(id)
+    }
+
+    /// A Run repeating a request id must repeat its request: the same program on the
+    /// same datasource gets the same job, anything else is refused rather than
+    /// silently answered with a job that runs something else.
+    fn check_retry(&self, id: &str, req: &Request) -> Result<(), RunnerError> {
+        let dir = self.work_dir.join(id);
+        let first: StepInput = jobdir::read_json(&dir, jobdir::JOB).map_err(|e| {
+            RunnerError::internal(format!(
+                "cannot read job {id} to compare it with this retried Run: {e}"
+            ))
+        })?;
+        let datasource = req
+            .session
+            .as_ref()
+            .map(|s| s.db_conn_str.as_str())
+            .unwrap_or_default();
+        if first.program == req.sql && first.session.db_conn_str == datasource {
+            return Ok(());
+        }
+        Err(RunnerError::new(
+            ErrorCode::ALREADY_EXISTS,
+            format!(
+                "this request_id was already used for job {id}, with a different program \
+                 or datasource; a retried Run must repeat its request, a new request needs \
+                 a new request_id"
+            ),
+        ))
+    }
+
+    fn create_job_dir(&self, id: &str, user: &str, req: &Request) -> io::Result<(PathBuf, Meta)> {
+        // Built under a temporary name and published with one rename, so a crash never
+        // leaves a half-written job behind under a real id.
+        let tmp = self.work_dir.join(format!(".new-{id}"));
+        fs::DirBuilder::new().mode(0o700).create(&tmp)?;
+        let created = self.fill_job_dir(&tmp, id, user, req);
+        if created.is_err() {
+            // Recovery would remove it too, but a full disk needs the space now.
+            let _ = fs::remove_dir_all(&tmp);
+        }
+        created
+    }
+
+    fn fill_job_dir(
+        &self,
+        tmp: &Path,
+        id: &str,
+        user: &str,
+        req: &Request,
+    ) -> io::Result<(PathBuf, Meta)> {
+        let session = req.session.clone().unwrap_or_default();
+        let sync = self.cfg.sync_writes;
+        let meta = Meta {
+            user_id: user.to_string(),
+            submitted_at_ms: jobdir::now_ms(),
+            request_id: req.request_id.clone(),
+            timeout_seconds: req.timeout_seconds,
+            exit_on_submit: session.exit_on_submit,
+            summary: program_summary(&req.sql),
+        };
+        let record = JobRecord {
+            meta: meta.clone(),
+            input: StepInput {
+                program: req.sql.clone(),
+                session: JobSession {
+                    db_conn_str: session.db_conn_str,
+                    user_id: user.to_string(),
+                    limits: self.cfg.limits.into(),
+                    sync_writes: sync,
+                },
+            },
+        };
+        let json = serde_json::to_vec(&record).map_err(io::Error::other)?;
+        {
+            let mut f = fs::OpenOptions::new()
+                .create_new(true)
+                .write(true)
+                .mode(0o600)
+                .open(tmp.join(jobdir::JOB))?;
+            f.write_all(&json)?;
+            if sync {
+                f.sync_all()?;
+            }
+        }
+        if sync {
+            // job.json's entry, before the directory is published under its id.
+            jobdir::sync_dir(tmp)?;
+        }
+        let dir = self.work_dir.join(id);
+        fs::rename(tmp, &dir)?;
+        if sync {
+            jobdir::sync_dir(&self.work_dir)?;
+        }
+        Ok((dir, meta))
+    }
+
+    /// Starts whatever the scheduler lets start.
+    fn dispatch(self: &Arc<Self>) {
+        let starts: Vec<Arc<Job>> = {
+            let mut st = self.state();
+            let next = st
+                .sched
+                .next(self.cfg.max_running_per_user, self.cfg.max_running_jobs);
+            next.into_iter()
+                .filter_map(|(_, id)| st.jobs.get(&id).cloned())
+                .collect()
+        };
+        for job in starts {
+            self.start(job);
+        }
+    }
+
+    fn start(self: &Arc<Self>, job: Arc<Job>) {
+        let this = self.clone();
+        self.rt.spawn(async move {
+            if !job.phase().is_done() {
+                match this.spawn_step(&job.dir) {
+                    Ok(child) => {
+                        job.set_phase(Phase::Running);
+                        job::watch(job.clone(), Some(child), this.cfg.sync_writes).await;
+                    }
+                    Err(e) => {
+                        let status = FinalStatus {
+                            code: FinalCode::Failed,
+                            message: format!(
+                                "cannot start the job's process {}: {e}",
+                                this.step_binary.display()
+                            ),
+                            finished_at_ms: jobdir::now_ms(),
+                        };
+                        tracing::error!(job_id = %job.id, "{}", status.message);
+                        let outcome = jobdir::finalize(&job.dir, &status, this.cfg.sync_writes)
+                            .map_err(|error| job::Unrecorded { status, error });
+                        job.end(outcome);
+                    }
+                }
+            }
+            this.job_ended(&job);
+        });
+    }
+
+    fn job_ended(self: &Arc<Self>, job: &Job) {
+        self.state().sched.finished(&job.meta.user_id);
+        self.dispatch();
+    }
+
+    /// Records the cancel and stops the job: a queued job ends at once, a running one's
+    /// process group is killed (its watcher then records CANCELLED).
+    pub fn request_cancel(self: &Arc<Self>, job: &Arc<Job>, reason: &str) -> io::Result<()> {
+        if job.phase().is_done() {
+            return Ok(());
+        }
+        // The first reason recorded stands (a client's Cancel racing the reaper, say).
+        if !job.dir.join(jobdir::CANCEL).exists() && self.record_cancel(job, reason)? {
+            tracing::info!(job_id = %job.id, "{reason}");
+        }
+        let was_queued = self.state().sched.dequeue(&job.meta.user_id, &job.id);
+        if was_queued {
+            job.end(job::observe_end(
+                &job.dir,
+                None,
+                self.cfg.sync_writes,
+                jobdir::now_ms(),
+            ));
+            return Ok(());
+        }
+        kill_job(&job.dir)
+    }
+
+    /// Records the cancel; true if this call did (not an earlier one).
+    fn record_cancel(&self, job: &Job, reason: &str) -> io::Result<bool> {
+        let sync = self.cfg.sync_writes;
+        match jobdir::publish_once(&job.dir, jobdir::CANCEL, reason.as_bytes(), sync) {
+            Err(e) if is_disk_full(&e) => {
+                // An empty file needs no data blocks: on a full disk the cancel still
+                // happens and is reported as one, only its reason is lost.
+                tracing::warn!(job_id = %job.id, "cannot record why the job was cancelled: {e}");
+                jobdir::publish_once(&job.dir, jobdir::CANCEL, b"", sync)
+            }
+            other => other,
+        }
+    }
+
+    /// Final statuses known only in memory (the disk was full): tried again each tick.
+    async fn retry_unrecorded(&self) {
+        let jobs: Vec<Arc<Job>> = self
+            .state()
+            .jobs
+            .values()
+            .filter(|j| j.is_unrecorded())
+            .cloned()
+            .collect();
+        if jobs.is_empty() {
+            return;
+        }
+        let sync = self.cfg.sync_writes;
+        let _ = tokio::task::spawn_blocking(move || {
+            for job in jobs {
+                job.retry_record(sync);
+            }
+        })
+        .await;
+    }
+
+    /// The caller's jobs, newest first, paged as every runner pages them.
+    pub fn list(&self, user: &str, req: &ListJobsRequest) -> Result<ListJobsResponse, RunnerError> {
+        let mine: Vec<Arc<Job>> = self
+            .state()
+            .jobs
+            .values()
+            .filter(|j| j.meta.user_id == user)
+            .cloned()
+            .collect();
+        let page = Page::select(mine, list_key, req.page_size, &req.page_token, valid_job_id)?;
+        Ok(ListJobsResponse {
+            next_page_token: page.next_token(page.jobs.len(), list_key),
+            jobs: page
+                .jobs
+                .iter()
+                .map(|j| {
+                    let phase = j.phase();
+                    JobInfo {
+                        job_id: j.id.clone(),
+                        status: Some(phase.status()),
+                        submitted_at_ms: j.meta.submitted_at_ms as i64,
+                        finished_at_ms: match &phase {
+                            Phase::Done(s) => s.finished_at_ms as i64,
+                            _ => 0,
+                        },
+                        summary: j.meta.summary.clone(),
+                        request_id: j.meta.request_id.clone(),
+                    }
+                })
+                .collect(),
+        })
+    }
+
+    pub fn stats(&self) -> RunnerStats {
+        let mut stats = RunnerStats::default();
+        for job in self.state().jobs.values() {
+            let name = job.phase().code().as_str_name().to_string();
+            *stats.jobs_by_state.entry(name).or_default() += 1;
+        }
+        let quarantined = self.quarantined.load(Ordering::Relaxed);
+        if quarantined > 0 {
+            stats
+                .jobs_by_state
+                .insert("QUARANTINED".to_string(), quarantined);
+        }
+        stats
+    }
+
+    pub fn health(&self) -> Result<(), RunnerError> {
+        fs::metadata(&self.work_dir).map_err(|e| {
+            RunnerError::unavailable(format!("work_dir {} is gone: {e}", self.work_dir.display()))
+        })?;
+        if !self.step_binary.is_file() {
+            return Err(RunnerError::unavailable(format!(
+                "the step binary {} is gone",
+                self.step_binary.display()
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// What ListJobs orders a job by.
+fn list_key(j: &Arc<Job>) -> (u64, &str) {
+    (j.meta.submitted_at_ms, &j.id)
+}
+
+/// The disk (or the user's quota) holding the work dir is full.
+fn is_disk_full(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded
+    )
+}

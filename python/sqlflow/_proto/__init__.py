@@ -1,0 +1,1 @@
+"""Generated from proto/proto/sqlflow.proto by python/tools/generate.py. Do not edit."""
