@@ -37,7 +37,7 @@ pub fn run<W: Write>(
         ExtKind::Explain(x) => explain(db, &ext.select, x, out),
         ExtKind::ShowTrain { model } => show_train(db, model, out),
         ExtKind::Optimize(o) => crate::optimize::run(db, &ext.select, o, out),
-        ExtKind::Run(_) => Err(EngineError::Unsupported(ext.kind.clause())),
+        ExtKind::Run(r) => crate::run::run(db, &ext.select, r, out),
     }
 }
 
@@ -1022,12 +1022,66 @@ fn send_table<W: Write>(
     Ok(())
 }
 
+/// An automatic search's trials (SHOW TRAIN): one row per candidate, the winner marked.
+fn auto_table_names(a: &sqlflow_models::AutoSearch) -> Vec<String> {
+    [
+        "trial",
+        "estimator",
+        "attributes",
+        &format!("validation_{}", a.metric),
+        "seconds",
+        "result",
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+fn auto_table_rows(a: &sqlflow_models::AutoSearch) -> Vec<Vec<Value>> {
+    a.trials
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            vec![
+                Value::Int64(i64::try_from(i + 1).unwrap_or(i64::MAX)),
+                Value::String(t.estimator.clone()),
+                Value::String(t.attributes.clone()),
+                t.score
+                    .map_or(Value::Null(Default::default()), Value::Double),
+                Value::Double(t.seconds),
+                Value::String(match (&t.error, i == a.winner) {
+                    (_, true) => "winner".to_string(),
+                    (Some(e), _) => format!("failed: {e}"),
+                    (None, false) => String::new(),
+                }),
+            ]
+        })
+        .collect()
+}
+
 fn show_train<W: Write>(
     db: &mut dyn Backend,
     model: &str,
     out: &mut RecordWriter<W>,
 ) -> Result<(), EngineError> {
     let m = model_store::load_meta(db, &table(model)?)?;
+    // AutoClassifier / AutoRegressor store the winner's model with the search: the
+    // estimator column names both, and the trials follow as a second table.
+    let auto = if m
+        .statement
+        .to_ascii_lowercase()
+        .contains("sqlflow_models.auto")
+    {
+        model_store::load(db, &table(model)?)?
+            .model
+            .auto_search()
+            .cloned()
+    } else {
+        None
+    };
+    let estimator = match &auto {
+        Some(a) => format!("{} → {}", a.estimator, m.estimator),
+        None => m.estimator.clone(),
+    };
     let attrs = m
         .attributes
         .iter()
@@ -1039,7 +1093,7 @@ fn show_train<W: Write>(
     let columns = [
         ("Model", Value::String(model.to_string())),
         ("Train Statement", Value::String(m.statement.clone())),
-        ("Estimator", Value::String(m.estimator.clone())),
+        ("Estimator", Value::String(estimator)),
         ("Attributes", Value::String(attrs)),
         ("Features", Value::String(m.features.join(", "))),
         (
@@ -1077,6 +1131,9 @@ fn show_train<W: Write>(
     {
         let (names, rows) = card_table(&card);
         send_table(out, &names, rows)?;
+    }
+    if let Some(a) = auto {
+        send_table(out, &auto_table_names(&a), auto_table_rows(&a))?;
     }
     Ok(())
 }

@@ -13,6 +13,7 @@ pub mod figures;
 pub mod model_store;
 pub mod optimize;
 pub mod output;
+pub mod run;
 
 pub use sqlflow_sql::{Dialect, lexer, split};
 

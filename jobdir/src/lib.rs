@@ -86,6 +86,11 @@ pub struct JobSession {
     /// `sync_writes`). A job.json written before this field existed gets the safe value.
     #[serde(default = "default_true")]
     pub sync_writes: bool,
+    /// `TO RUN` under the local runner: the programs a statement may name (what follows
+    /// `TO RUN`) and the absolute executable each runs (the runner's `run_programs`).
+    /// Empty, as in a job.json written before this field existed: `TO RUN` is refused.
+    #[serde(default)]
+    pub run_programs: std::collections::BTreeMap<String, std::path::PathBuf>,
 }
 
 fn default_true() -> bool {
@@ -99,6 +104,7 @@ impl Default for JobSession {
             user_id: String::new(),
             limits: Limits::default(),
             sync_writes: true,
+            run_programs: Default::default(),
         }
     }
 }

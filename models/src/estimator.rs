@@ -8,7 +8,7 @@ use crate::dnn::{self, DnnFlavor, TF_RUNTIME_SPECS};
 use crate::error::{ModelError, Result};
 use crate::gbdt::{self, Booster, Objective};
 use crate::optimizer::OPTIMIZER_SPECS;
-use crate::{forest, kmeans, linear, scorecard, svm};
+use crate::{auto, forest, kmeans, linear, scorecard, svm};
 
 /// What a model predicts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,9 +76,13 @@ pub(crate) enum Estimator {
     ScoreCard,
     #[serde(rename = "sqlflow_models.OneClassSVM")]
     OneClassSvm,
+    #[serde(rename = "sqlflow_models.AutoClassifier")]
+    AutoClassifier,
+    #[serde(rename = "sqlflow_models.AutoRegressor")]
+    AutoRegressor,
 }
 
-const ALL: [Estimator; 22] = [
+const ALL: [Estimator; 24] = [
     Estimator::DnnClassifier,
     Estimator::DnnRegressor,
     Estimator::KerasDnnClassifier,
@@ -101,6 +105,8 @@ const ALL: [Estimator; 22] = [
     Estimator::KMeans,
     Estimator::ScoreCard,
     Estimator::OneClassSvm,
+    Estimator::AutoClassifier,
+    Estimator::AutoRegressor,
 ];
 
 /// The estimator names [`train`](crate::train) accepts (matched case-insensitively).
@@ -177,6 +183,8 @@ impl Estimator {
             Estimator::KMeans => "KMeans",
             Estimator::ScoreCard => "sqlflow_models.ScoreCard",
             Estimator::OneClassSvm => "sqlflow_models.OneClassSVM",
+            Estimator::AutoClassifier => "sqlflow_models.AutoClassifier",
+            Estimator::AutoRegressor => "sqlflow_models.AutoRegressor",
         }
     }
 
@@ -244,6 +252,8 @@ impl Estimator {
             Estimator::KMeans => kmeans::SPECS.to_vec(),
             Estimator::ScoreCard => scorecard::SPECS.to_vec(),
             Estimator::OneClassSvm => svm::SPECS.to_vec(),
+            Estimator::AutoClassifier => auto::specs(true),
+            Estimator::AutoRegressor => auto::specs(false),
             _ => gbdt::XGB_SPECS.to_vec(),
         }
     }
@@ -280,7 +290,8 @@ impl Estimator {
             | Estimator::BoostedTreesClassifier
             | Estimator::DecisionTreeClassifier
             | Estimator::RandomForestClassifier
-            | Estimator::ScoreCard => Task::Classification,
+            | Estimator::ScoreCard
+            | Estimator::AutoClassifier => Task::Classification,
             Estimator::DnnRegressor
             | Estimator::KerasDnnRegressor
             | Estimator::WideDeepRegressor
@@ -288,7 +299,8 @@ impl Estimator {
             | Estimator::XgbRegressor
             | Estimator::BoostedTreesRegressor
             | Estimator::DecisionTreeRegressor
-            | Estimator::RandomForestRegressor => Task::Regression,
+            | Estimator::RandomForestRegressor
+            | Estimator::AutoRegressor => Task::Regression,
             Estimator::KMeans => Task::Clustering,
             Estimator::OneClassSvm => Task::OutlierDetection,
             Estimator::XgboostGbtree | Estimator::XgboostGblinear | Estimator::XgboostDart => {
@@ -333,7 +345,14 @@ impl Estimator {
                 | Estimator::DecisionTreeRegressor
                 | Estimator::ScoreCard
                 | Estimator::OneClassSvm
+                | Estimator::AutoClassifier
+                | Estimator::AutoRegressor
         )
+    }
+
+    /// `sqlflow_models.AutoClassifier` / `AutoRegressor`: a search over the others.
+    pub fn is_auto(self) -> bool {
+        matches!(self, Estimator::AutoClassifier | Estimator::AutoRegressor)
     }
 }
 

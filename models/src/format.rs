@@ -27,6 +27,9 @@ pub const FORMAT_VERSION: u32 = 4;
 const SCORE_CARD_VERSION: u32 = 3;
 
 /// Version 4 added `sqlflow_models.OneClassSVM`, written as 4 for the same reason.
+///
+/// AutoClassifier / AutoRegressor need no version: their model is the winner's, and the
+/// search is an optional field (`auto`) that older builds ignore.
 const ONE_CLASS_SVM_VERSION: u32 = 4;
 
 fn version_of(model: &TrainedModel) -> u32 {

@@ -28,6 +28,7 @@
 //! | `KMeans` | k-means++ / Lloyd | `kmeans` |
 //! | `sqlflow_models.ScoreCard` | credit score card: quantile bins, WoE/IV, logistic regression, points | `scorecard` |
 //! | `sqlflow_models.OneClassSVM` | one-class ν-SVM by SMO (libsvm's), outliers -1 / inliers 1 | `svm` |
+//! | `sqlflow_models.AutoClassifier`, `sqlflow_models.AutoRegressor` | search over the families above on held-out rows; stores the winner | `auto` |
 //!
 //! Each estimator's accepted attributes, defaults and ranges are in its module's spec
 //! table (listed in the crate's `README.md`, and at run time by [`accepted_attributes`]);
@@ -48,6 +49,7 @@
 //! `format` module.
 
 mod attrs;
+mod auto;
 mod binning;
 mod data;
 mod dnn;
@@ -74,6 +76,7 @@ mod svm;
 mod tree;
 
 pub use attrs::{AttrValue, Attrs};
+pub use auto::{AutoSearch, AutoTrial};
 pub use data::{ClassLabel, Column, Feature, LabelColumn, Prediction};
 pub use embedding::{Combiner, EmbeddingSpec};
 pub use error::{ModelError, Result};

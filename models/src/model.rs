@@ -33,6 +33,10 @@ pub struct TrainedModel {
     pub(crate) label: Option<String>,
     pub(crate) classes: Option<Vec<ClassLabel>>,
     pub(crate) body: Body,
+    /// AutoClassifier / AutoRegressor: what was tried and what won (the rest of the
+    /// model is the winner's). Absent from other models' bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) auto: Option<Box<crate::auto::AutoSearch>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -95,7 +99,11 @@ pub fn validate_attributes(estimator: &str, attrs: &Attrs) -> Result<Vec<String>
     let est = Estimator::from_name(estimator)?;
     let resolved = attrs::resolve(est.name(), &est.specs(), attrs)?;
     check_combinations(est, &resolved)?;
-    Ok(resolved.notices().to_vec())
+    let mut notices = resolved.notices().to_vec();
+    if est.is_auto() {
+        notices.extend(crate::auto::notices(&resolved));
+    }
+    Ok(notices)
 }
 
 /// Checks between attributes that need no data: an optimizer's arguments must be ones
@@ -133,6 +141,9 @@ pub fn train_with_history(
     progress: &mut dyn FnMut(&str),
 ) -> Result<(TrainedModel, TrainingHistory)> {
     let est = Estimator::from_name(estimator)?;
+    if est.is_auto() {
+        return crate::auto::train(est, attrs, features, label, options, progress);
+    }
     let mut resolved = attrs::resolve(est.name(), &est.specs(), attrs)?;
     check_combinations(est, &resolved)?;
     let task = est.task(&resolved);
@@ -323,6 +334,7 @@ pub fn train_with_history(
         label: label.map(|l| l.name.clone()),
         classes,
         body,
+        auto: None,
     };
     // The same check loading applies: a model that trained must also save and load.
     if !model.check() {
@@ -643,6 +655,13 @@ impl TrainedModel {
             (_, Some(_)) => Task::Classification,
             (_, None) => Task::Regression,
         }
+    }
+
+    /// AutoClassifier / AutoRegressor: the candidates tried, their validation metric and
+    /// the winner (whose estimator [`estimator`](Self::estimator) names). `None` for
+    /// models trained directly.
+    pub fn auto_search(&self) -> Option<&crate::AutoSearch> {
+        self.auto.as_deref()
     }
 
     /// Every attribute in effect when the model was trained, defaults included.
@@ -1025,7 +1044,13 @@ impl TrainedModel {
                     )
             }
         };
-        if !self.encoder.check() || self.encoder.one_hot() != one_hot {
+        if !self.encoder.check()
+            || self.encoder.one_hot() != one_hot
+            || self
+                .auto
+                .as_ref()
+                .is_some_and(|a| a.winner >= a.trials.len())
+        {
             return false;
         }
         if let Some(c) = &self.classes

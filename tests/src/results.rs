@@ -1,17 +1,20 @@
 //! What the end-to-end tests of SQLFlow programs share: the databases they run on
 //! ([`Kind`], [`databases`]), running a program on one of them ([`run_on`]), and reading
-//! back what a job gave ([`Table`], [`tables`], [`Output`], [`number`]).
+//! back what a job gave ([`Table`], [`tables`], [`Output`], [`number`]); [`Db`] puts
+//! a server, a database and a unique name prefix together.
 //!
 //! SQLite (the server's default datasource) is always there; MariaDB and PostgreSQL are
 //! used when `SQLFLOW_TEST_MYSQL` / `SQLFLOW_TEST_POSTGRES` name them, and a test on
 //! one that is not configured says on stderr that it was skipped. What a test sets up
-//! on a database (datasets, name prefixes, clean-up) is the test's own.
+//! on a database beyond `sqlflow demo-data` (its own tables, clean-up) is the test's own.
 
 use sqlflow_grpc::sql_flow_client::SqlFlowClient;
-use sqlflow_proto::sqlflow::{JobStatus, Request, Response, Session, cell::Value, response};
+use sqlflow_proto::sqlflow::{
+    JobStatus, Request, Response, Session, cell::Value, job_status::Code, response,
+};
 use tonic::transport::Channel;
 
-use crate::{Server, fetch_all, run_with};
+use crate::{Server, fetch_all, output_ok, run_with};
 
 /// A database the tests run programs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,6 +95,90 @@ pub async fn submit(
 pub async fn run_on(server: &Server, datasource: &str, sql: &str) -> (Vec<Response>, JobStatus) {
     let (mut client, job) = submit(server, datasource, sql).await;
     fetch_all(&mut client, &job).await
+}
+
+/// A server started for a test, the database it runs the test's programs on, and a
+/// name prefix unique to this run (tests share database servers), with the
+/// `sqlflow demo-data` datasets the test asked for loaded under it.
+pub struct Db {
+    pub server: Server,
+    pub kind: Kind,
+    /// As [`Kind::datasource`] gave it: empty for SQLite (the server's default).
+    pub datasource: String,
+    /// The unique prefix of the test's schemas, tables and models: `<letter><pid>_<nanos>_`.
+    pub p: String,
+}
+
+impl Db {
+    /// Starts a server for `kind` and loads `datasets` (`sqlflow demo-data` names; none:
+    /// nothing is loaded) under a fresh prefix that starts with `prefix_letter`. None,
+    /// after the line of [`Kind::datasource`] on stderr naming `what`, when `kind` is not
+    /// configured.
+    pub fn open(kind: Kind, what: &str, prefix_letter: &str, datasets: &[&str]) -> Option<Db> {
+        let datasource = kind.datasource(what)?;
+        let server = Server::start();
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos();
+        let p = format!("{prefix_letter}{}_{nanos}_", std::process::id());
+        if !datasets.is_empty() {
+            output_ok(
+                server
+                    .cli()
+                    .args(["demo-data", "--schema-prefix", &p])
+                    .args(datasets)
+                    .env("SQLFLOW_DATASOURCE", &datasource),
+            );
+        }
+        Some(Db {
+            server,
+            kind,
+            datasource,
+            p,
+        })
+    }
+
+    /// The unique name prefix.
+    pub fn p(&self) -> &str {
+        &self.p
+    }
+
+    /// Runs `sql` with [`run_on`]: every response and the final status.
+    pub async fn run(&self, sql: &str) -> (Vec<Response>, JobStatus) {
+        run_on(&self.server, &self.datasource, sql).await
+    }
+
+    /// Runs `sql`, which must succeed (the failure shows the status and the program),
+    /// and returns its responses.
+    pub async fn succeeds(&self, sql: &str) -> Vec<Response> {
+        let (r, s) = self.run(sql).await;
+        assert_eq!(
+            s.code(),
+            Code::Succeeded,
+            "{:?}: {}\nprogram:\n{sql}",
+            self.kind,
+            s.message
+        );
+        r
+    }
+
+    /// Runs `sql`, which must succeed, and reads what it gave.
+    pub async fn ok(&self, sql: &str) -> Output {
+        Output::of(&self.succeeds(sql).await)
+    }
+
+    /// Runs `sql`, which must fail, and returns the failure's message.
+    pub async fn fails(&self, sql: &str) -> String {
+        let (_, s) = self.run(sql).await;
+        assert_eq!(
+            s.code(),
+            Code::Failed,
+            "{:?}: expected a failure from:\n{sql}",
+            self.kind
+        );
+        s.message
+    }
 }
 
 /// A result table from a job's responses: a head and the rows that follow it.

@@ -6,67 +6,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
 
 use sqlflow_e2e::{
-    Server, output_ok,
-    results::{Kind, number, run_on, tables},
-    sqlflow::{JobStatus, Response, cell::Value, job_status::Code},
+    results::{Db, Kind, number, tables},
+    sqlflow::cell::Value,
 };
-
-struct Db {
-    server: Server,
-    datasource: String,
-    /// Unique schema/model prefix, so tests sharing a database server do not collide.
-    p: String,
-}
-
-impl Db {
-    async fn run(&self, sql: &str) -> (Vec<Response>, JobStatus) {
-        run_on(&self.server, &self.datasource, sql).await
-    }
-
-    async fn ok(&self, sql: &str) -> Vec<Response> {
-        let (r, s) = self.run(sql).await;
-        assert_eq!(s.code(), Code::Succeeded, "{}\nprogram:\n{sql}", s.message);
-        r
-    }
-
-    async fn fails(&self, sql: &str) -> String {
-        let (_, s) = self.run(sql).await;
-        assert_eq!(s.code(), Code::Failed, "expected a failure from:\n{sql}");
-        s.message
-    }
-}
-
-fn prefix() -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    format!("t{}_{nanos}_", std::process::id())
-}
-
-async fn setup(datasource: Option<String>) -> Db {
-    let server = Server::start();
-    let datasource = datasource.unwrap_or_default();
-    let p = prefix();
-    output_ok(
-        server
-            .cli()
-            .args([
-                "demo-data",
-                "--schema-prefix",
-                &p,
-                "iris",
-                "boston",
-                "churn",
-            ])
-            .env("SQLFLOW_DATASOURCE", &datasource),
-    );
-    Db {
-        server,
-        datasource,
-        p,
-    }
-}
 
 async fn every_model_family(db: &Db) {
     let p = &db.p;
@@ -134,7 +76,7 @@ async fn every_model_family(db: &Db) {
              SELECT * FROM {p}boston.eval_{short};\n"
         ));
     }
-    let responses = db.ok(&program).await;
+    let responses = db.succeeds(&program).await;
     let t = tables(&responses);
     assert_eq!(t.len(), classifiers.len() + regressors.len());
     for (i, (_, est, attrs)) in classifiers.iter().enumerate() {
@@ -160,7 +102,7 @@ async fn every_model_family(db: &Db) {
 async fn predict_explain_show(db: &Db) {
     let p = &db.p;
     let responses = db
-        .ok(&format!(
+        .succeeds(&format!(
             "SELECT * FROM {p}iris.test TO PREDICT {p}iris.predicted.class USING sqlflow_models.{p}rfc;\n\
              SELECT count(*) AS n FROM {p}iris.predicted;\n\
              SELECT * FROM {p}iris.predicted;\n\
@@ -235,7 +177,7 @@ async fn predict_explain_show(db: &Db) {
 async fn strings_nulls_clusters_warm_start(db: &Db) {
     let p = &db.p;
     let responses = db
-        .ok(&format!(
+        .succeeds(&format!(
             // Strings are category-encoded, the label is Yes/No, and TotalCharges has
             // NULLs (SQLFlow's churn sample has none, so the newest customers lose theirs:
             // 16 of 82 rows).
@@ -353,6 +295,11 @@ async fn errors_name_what_is_wrong(db: &Db) {
     );
 }
 
+/// A server on `kind` with iris, boston and churn loaded under a unique prefix.
+fn setup(kind: Kind) -> Option<Db> {
+    Db::open(kind, "engine_ml", "t", &["iris", "boston", "churn"])
+}
+
 async fn cleanup(db: &Db) {
     if db.datasource.starts_with("sqlite") || db.datasource.is_empty() {
         return;
@@ -393,8 +340,10 @@ async fn cleanup(db: &Db) {
     let _ = db.run(&program).await;
 }
 
-async fn whole_suite(datasource: Option<String>) {
-    let db = setup(datasource).await;
+async fn whole_suite(kind: Kind) {
+    let Some(db) = setup(kind) else {
+        return;
+    };
     every_model_family(&db).await;
     predict_explain_show(&db).await;
     strings_nulls_clusters_warm_start(&db).await;
@@ -404,28 +353,24 @@ async fn whole_suite(datasource: Option<String>) {
 
 #[tokio::test]
 async fn on_sqlite() {
-    whole_suite(None).await;
+    whole_suite(Kind::Sqlite).await;
 }
 
 #[tokio::test]
 async fn on_mariadb() {
-    if let Some(ds) = Kind::MariaDb.datasource("engine_ml") {
-        whole_suite(Some(ds)).await;
-    }
+    whole_suite(Kind::MariaDb).await;
 }
 
 #[tokio::test]
 async fn on_postgresql() {
-    if let Some(ds) = Kind::Postgres.datasource("engine_ml") {
-        whole_suite(Some(ds)).await;
-    }
+    whole_suite(Kind::Postgres).await;
 }
 
 #[tokio::test]
 async fn a_model_from_a_newer_engine_is_refused_clearly() {
-    let db = setup(None).await;
+    let db = setup(Kind::Sqlite).unwrap();
     let p = &db.p;
-    db.ok(&format!(
+    db.succeeds(&format!(
         "SELECT * FROM {p}iris.train TO TRAIN LinearClassifier WITH model.n_classes = 3 LABEL class INTO sqlflow_models.{p}future;\n\
          UPDATE sqlflow_models.{p}future SET content = CAST('{{\"store_format\": 99, \"engine_version\": \"9.0.0\"}}' AS BLOB) WHERE id = 0"
     ))

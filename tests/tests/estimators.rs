@@ -6,57 +6,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
 
-use sqlflow_e2e::{
-    Server, output_ok,
-    results::{Kind, Output, run_on},
-    sqlflow::{JobStatus, Response, job_status::Code},
-};
-
-struct Db {
-    server: Server,
-    datasource: String,
-    /// A unique schema/model prefix: tests share database servers.
-    p: String,
-}
-
-impl Db {
-    async fn run(&self, sql: &str) -> (Vec<Response>, JobStatus) {
-        run_on(&self.server, &self.datasource, sql).await
-    }
-
-    async fn ok(&self, sql: &str) -> Output {
-        let (r, s) = self.run(sql).await;
-        assert_eq!(s.code(), Code::Succeeded, "{}\nprogram:\n{sql}", s.message);
-        Output::of(&r)
-    }
-
-    async fn fails(&self, sql: &str) -> String {
-        let (_, s) = self.run(sql).await;
-        assert_eq!(s.code(), Code::Failed, "expected a failure from:\n{sql}");
-        s.message
-    }
-}
-
-async fn setup(datasource: Option<String>) -> Db {
-    let server = Server::start();
-    let datasource = datasource.unwrap_or_default();
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    let p = format!("e{}_{nanos}_", std::process::id());
-    output_ok(
-        server
-            .cli()
-            .args(["demo-data", "--schema-prefix", &p, "iris", "boston"])
-            .env("SQLFLOW_DATASOURCE", &datasource),
-    );
-    Db {
-        server,
-        datasource,
-        p,
-    }
-}
+use sqlflow_e2e::results::{Db, Kind};
 
 /// Boston's thirteen features.
 const BOSTON: &str = "crim, zn, indus, chas, nox, rm, age, dis, rad, tax, ptratio, b, lstat";
@@ -435,7 +385,7 @@ async fn cleanup(db: &Db) {
 
 #[tokio::test]
 async fn on_sqlite() {
-    let db = setup(None).await;
+    let db = Db::open(Kind::Sqlite, "estimators", "e", &["iris", "boston"]).unwrap();
     tensorflow_estimators(&db).await;
     xgboost_programs(&db).await;
     errors(&db).await;
@@ -444,8 +394,7 @@ async fn on_sqlite() {
 /// The XGBoost programs (cheap) on the other databases: the same logs and metrics
 /// whatever stores the data and the models.
 async fn other_database(kind: Kind) {
-    if let Some(ds) = kind.datasource("estimators") {
-        let db = setup(Some(ds)).await;
+    if let Some(db) = Db::open(kind, "estimators", "e", &["iris", "boston"]) {
         xgboost_programs(&db).await;
         errors(&db).await;
         cleanup(&db).await;

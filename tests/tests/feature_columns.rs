@@ -8,77 +8,28 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
 
 use sqlflow_e2e::{
-    Server, output_ok,
-    results::{Kind, Table, run_on, tables},
-    sqlflow::{JobStatus, Response, cell::Value, job_status::Code},
+    output_ok,
+    results::{Db, Kind, Table, tables},
+    sqlflow::cell::Value,
 };
 
-struct Db {
-    server: Server,
-    kind: Kind,
-    datasource: String,
-    /// Unique schema/model prefix, so runs sharing a database server do not collide.
-    p: String,
+/// What these tests add to [`Db`]: results as tables and the responses' debug text,
+/// the EVALUATE statement they repeat, and dropping what a run made.
+trait FeatureColumns {
+    /// Runs `sql`, which must succeed: its result tables and its responses as text.
+    async fn ok_tables(&self, sql: &str) -> (Vec<Table>, String);
+    /// Accuracy of model `m` on `select`, written into `{p}{into}`.
+    fn evaluate(&self, select: &str, m: &str, label: &str, into: &str) -> String;
+    /// Drops the datasets' schemas and `models` (nothing on SQLite).
+    async fn cleanup(&self, models: &[&str]);
 }
 
-impl Db {
-    async fn setup(kind: Kind, datasource: Option<String>) -> Db {
-        let server = Server::start();
-        let datasource = datasource.unwrap_or_default();
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .subsec_nanos();
-        let p = format!("fc{}_{nanos}_", std::process::id());
-        output_ok(
-            server
-                .cli()
-                .args([
-                    "demo-data",
-                    "--schema-prefix",
-                    &p,
-                    "iris",
-                    "churn",
-                    "creditcard",
-                ])
-                .env("SQLFLOW_DATASOURCE", &datasource),
-        );
-        Db {
-            server,
-            kind,
-            datasource,
-            p,
-        }
-    }
-
-    async fn run(&self, sql: &str) -> (Vec<Response>, JobStatus) {
-        run_on(&self.server, &self.datasource, sql).await
-    }
-
-    async fn ok(&self, sql: &str) -> (Vec<Table>, String) {
-        let (r, s) = self.run(sql).await;
-        assert_eq!(
-            s.code(),
-            Code::Succeeded,
-            "{:?}: {}\nprogram:\n{sql}",
-            self.kind,
-            s.message
-        );
+impl FeatureColumns for Db {
+    async fn ok_tables(&self, sql: &str) -> (Vec<Table>, String) {
+        let r = self.succeeds(sql).await;
         (tables(&r), format!("{r:?}"))
     }
 
-    async fn fails(&self, sql: &str) -> String {
-        let (_, s) = self.run(sql).await;
-        assert_eq!(
-            s.code(),
-            Code::Failed,
-            "{:?}: expected a failure from:\n{sql}",
-            self.kind
-        );
-        s.message
-    }
-
-    /// Accuracy of model `m` on `select`, written into `{p}{into}`.
     fn evaluate(&self, select: &str, m: &str, label: &str, into: &str) -> String {
         let p = &self.p;
         format!(
@@ -143,7 +94,7 @@ SELECT Churn FROM {p}churn.predicted;
 SHOW TRAIN sqlflow_models.{p}churn_dnn;
 SHOW TRAIN sqlflow_models.{p}churn_wd;"
     ));
-    let (t, log) = db.ok(&program).await;
+    let (t, log) = db.ok_tables(&program).await;
     assert_eq!(t.len(), 6, "{:?}", db.kind);
     for (table, (m, min)) in
         t.iter()
@@ -202,7 +153,7 @@ SHOW TRAIN sqlflow_models.{p}churn_wd;"
 async fn predict_uses_the_stored_transform(db: &Db) {
     let p = &db.p;
     let (t, _) = db
-        .ok(&format!(
+        .ok_tables(&format!(
             "SELECT * FROM {p}churn.train ORDER BY customerID TO TRAIN DNNClassifier
 WITH model.n_classes = 2, model.hidden_units = [8], train.epoch = 30
 COLUMN CATEGORY_ID(SeniorCitizen, 2), BUCKET(tenure, [12, 48]), INDICATOR(Contract)
@@ -259,7 +210,7 @@ LABEL class INTO sqlflow_models.{p}fraud_xgb;
     program.push_str(&db.evaluate(&held_out, "fraud_dnn", "class", "creditcard.e_dnn"));
     program.push_str(&db.evaluate(&held_out, "fraud_xgb", "class", "creditcard.e_xgb"));
     program.push_str(&format!("SHOW TRAIN sqlflow_models.{p}fraud_xgb;"));
-    let (t, _) = db.ok(&program).await;
+    let (t, _) = db.ok_tables(&program).await;
     // Balanced classes: 0.5 is chance; scikit-learn's MLP and XGBoost reach about 0.94.
     for (table, m) in t.iter().zip(["DNN", "xgboost"]) {
         let acc = table.metric("Accuracy");
@@ -314,7 +265,7 @@ SELECT class FROM {p}iris.dense_pred;
 SHOW TRAIN sqlflow_models.{p}iris_dense_dnn;
 SHOW TRAIN sqlflow_models.{p}iris_kv_xgb;"
     ));
-    let (t, _) = db.ok(&program).await;
+    let (t, _) = db.ok_tables(&program).await;
     // iris.test is SQLFlow's 10 rows; one miss is allowed.
     for (table, m) in t.iter().zip(["derived DENSE", "DENSE", "SPARSE"]) {
         let acc = table.metric("Accuracy");
@@ -390,8 +341,15 @@ fn cli_shows_feature_columns(db: &Db) {
     );
 }
 
-async fn whole_suite(kind: Kind, datasource: Option<String>) {
-    let db = Db::setup(kind, datasource).await;
+async fn whole_suite(kind: Kind) {
+    let Some(db) = Db::open(
+        kind,
+        "feature_columns",
+        "fc",
+        &["iris", "churn", "creditcard"],
+    ) else {
+        return;
+    };
     churn(&db).await;
     predict_uses_the_stored_transform(&db).await;
     creditcard_derivation(&db).await;
@@ -414,19 +372,15 @@ async fn whole_suite(kind: Kind, datasource: Option<String>) {
 
 #[tokio::test]
 async fn on_sqlite() {
-    whole_suite(Kind::Sqlite, None).await;
+    whole_suite(Kind::Sqlite).await;
 }
 
 #[tokio::test]
 async fn on_mariadb() {
-    if let Some(ds) = Kind::MariaDb.datasource("feature_columns") {
-        whole_suite(Kind::MariaDb, Some(ds)).await;
-    }
+    whole_suite(Kind::MariaDb).await;
 }
 
 #[tokio::test]
 async fn on_postgresql() {
-    if let Some(ds) = Kind::Postgres.datasource("feature_columns") {
-        whole_suite(Kind::Postgres, Some(ds)).await;
-    }
+    whole_suite(Kind::Postgres).await;
 }

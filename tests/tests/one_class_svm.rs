@@ -11,53 +11,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
 
-use sqlflow_e2e::{
-    Server, output_ok,
-    results::{Kind, Output, run_on},
-    sqlflow::job_status::Code,
-};
-
-struct Db {
-    server: Server,
-    datasource: String,
-    /// A unique schema prefix: tests share database servers.
-    p: String,
-}
-
-impl Db {
-    async fn open(kind: Kind) -> Option<Db> {
-        let datasource = kind.datasource("one-class SVM")?;
-        let server = Server::start();
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .subsec_nanos();
-        let p = format!("o{}_{nanos}_", std::process::id());
-        output_ok(
-            server
-                .cli()
-                .args(["demo-data", "--schema-prefix", &p, "creditcard"])
-                .env("SQLFLOW_DATASOURCE", &datasource),
-        );
-        Some(Db {
-            server,
-            datasource,
-            p,
-        })
-    }
-
-    async fn ok(&self, sql: &str) -> Output {
-        let (r, s) = run_on(&self.server, &self.datasource, sql).await;
-        assert_eq!(s.code(), Code::Succeeded, "{}\nprogram:\n{sql}", s.message);
-        Output::of(&r)
-    }
-
-    async fn fails(&self, sql: &str) -> String {
-        let (_, s) = run_on(&self.server, &self.datasource, sql).await;
-        assert_eq!(s.code(), Code::Failed, "expected a failure from:\n{sql}");
-        s.message
-    }
-}
+use sqlflow_e2e::results::{Db, Kind};
 
 fn features() -> String {
     let mut cols: Vec<String> = (1..=28).map(|i| format!("v{i}")).collect();
@@ -194,7 +148,7 @@ LABEL class INTO {p}creditcard.bad;"
 
 #[tokio::test]
 async fn on_sqlite() {
-    if let Some(db) = Db::open(Kind::Sqlite).await {
+    if let Some(db) = Db::open(Kind::Sqlite, "one-class SVM", "o", &["creditcard"]) {
         one_class_svm(&db).await;
         errors(&db).await;
     }
@@ -202,7 +156,7 @@ async fn on_sqlite() {
 
 #[tokio::test]
 async fn on_mariadb() {
-    if let Some(db) = Db::open(Kind::MariaDb).await {
+    if let Some(db) = Db::open(Kind::MariaDb, "one-class SVM", "o", &["creditcard"]) {
         one_class_svm(&db).await;
         errors(&db).await;
     }
@@ -210,7 +164,7 @@ async fn on_mariadb() {
 
 #[tokio::test]
 async fn on_postgresql() {
-    if let Some(db) = Db::open(Kind::Postgres).await {
+    if let Some(db) = Db::open(Kind::Postgres, "one-class SVM", "o", &["creditcard"]) {
         one_class_svm(&db).await;
         errors(&db).await;
     }

@@ -8,51 +8,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
 
 use sqlflow_e2e::{
-    Server,
-    results::{Kind, Output, Table, number, run_on},
-    sqlflow::{JobStatus, Response, cell::Value, job_status::Code},
+    results::{Db, Kind, Output, Table, number},
+    sqlflow::cell::Value,
 };
 
-struct Db {
-    server: Server,
-    datasource: String,
-    /// Unique table prefix, so tests sharing a database server do not collide.
-    p: String,
-}
-
-impl Db {
-    async fn run(&self, sql: &str) -> (Vec<Response>, JobStatus) {
-        run_on(&self.server, &self.datasource, sql).await
-    }
-
-    async fn ok(&self, sql: &str) -> Output {
-        let (r, s) = self.run(sql).await;
-        assert_eq!(s.code(), Code::Succeeded, "{}\nprogram:\n{sql}", s.message);
-        Output::of(&r)
-    }
-
-    async fn fails(&self, sql: &str) -> String {
-        let (_, s) = self.run(sql).await;
-        assert_eq!(s.code(), Code::Failed, "expected a failure from:\n{sql}");
-        s.message
-    }
-}
-
-fn prefix() -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    format!("t{}_{nanos}_", std::process::id())
-}
-
 /// The tutorial's tables, under the test's prefix.
-async fn setup(datasource: String) -> Db {
-    let db = Db {
-        server: Server::start(),
-        datasource,
-        p: prefix(),
-    };
+async fn setup(db: Db) -> Db {
     let p = &db.p;
     db.ok(&format!(
         "CREATE TABLE {p}woodcarving (product VARCHAR(255), price FLOAT, materials_cost FLOAT, \
@@ -264,8 +225,11 @@ async fn cleanup(db: &Db) {
     let _ = db.run(&program).await;
 }
 
-async fn whole_suite(datasource: String) {
-    let db = setup(datasource).await;
+async fn whole_suite(kind: Kind) {
+    let Some(db) = Db::open(kind, "optimize", "t", &[]) else {
+        return;
+    };
+    let db = setup(db).await;
     woodcarving(&db).await;
     transportation(&db).await;
     integers_against_reals(&db).await;
@@ -275,19 +239,15 @@ async fn whole_suite(datasource: String) {
 
 #[tokio::test]
 async fn on_sqlite() {
-    whole_suite(String::new()).await;
+    whole_suite(Kind::Sqlite).await;
 }
 
 #[tokio::test]
 async fn on_mariadb() {
-    if let Some(ds) = Kind::MariaDb.datasource("optimize") {
-        whole_suite(ds).await;
-    }
+    whole_suite(Kind::MariaDb).await;
 }
 
 #[tokio::test]
 async fn on_postgresql() {
-    if let Some(ds) = Kind::Postgres.datasource("optimize") {
-        whole_suite(ds).await;
-    }
+    whole_suite(Kind::Postgres).await;
 }

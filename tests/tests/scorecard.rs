@@ -8,52 +8,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
 
 use sqlflow_e2e::{
-    Server, output_ok,
-    results::{Kind, Output, Table, number, run_on},
-    sqlflow::{cell::Value, job_status::Code},
+    results::{Db, Kind, Table, number},
+    sqlflow::cell::Value,
 };
-
-struct Db {
-    server: Server,
-    datasource: String,
-    /// A unique schema prefix: tests share database servers.
-    p: String,
-}
-
-impl Db {
-    async fn open(kind: Kind) -> Option<Db> {
-        let datasource = kind.datasource("scorecard")?;
-        let server = Server::start();
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .subsec_nanos();
-        let p = format!("s{}_{nanos}_", std::process::id());
-        output_ok(
-            server
-                .cli()
-                .args(["demo-data", "--schema-prefix", &p, "scorecard"])
-                .env("SQLFLOW_DATASOURCE", &datasource),
-        );
-        Some(Db {
-            server,
-            datasource,
-            p,
-        })
-    }
-
-    async fn ok(&self, sql: &str) -> Output {
-        let (r, s) = run_on(&self.server, &self.datasource, sql).await;
-        assert_eq!(s.code(), Code::Succeeded, "{}\nprogram:\n{sql}", s.message);
-        Output::of(&r)
-    }
-
-    async fn fails(&self, sql: &str) -> String {
-        let (_, s) = run_on(&self.server, &self.datasource, sql).await;
-        assert_eq!(s.code(), Code::Failed, "expected a failure from:\n{sql}");
-        s.message
-    }
-}
 
 const CARD_COLUMNS: [&str; 7] = ["feature", "bin", "rows", "bad_rate", "woe", "points", "iv"];
 
@@ -218,7 +175,7 @@ LABEL serious_dlqin2yrs USING {p}scorecard.my_card INTO {p}scorecard.bad;"
 
 #[tokio::test]
 async fn on_sqlite() {
-    if let Some(db) = Db::open(Kind::Sqlite).await {
+    if let Some(db) = Db::open(Kind::Sqlite, "scorecard", "s", &["scorecard"]) {
         scorecard(&db).await;
         errors(&db).await;
     }
@@ -226,7 +183,7 @@ async fn on_sqlite() {
 
 #[tokio::test]
 async fn on_mariadb() {
-    if let Some(db) = Db::open(Kind::MariaDb).await {
+    if let Some(db) = Db::open(Kind::MariaDb, "scorecard", "s", &["scorecard"]) {
         scorecard(&db).await;
         errors(&db).await;
     }
@@ -234,7 +191,7 @@ async fn on_mariadb() {
 
 #[tokio::test]
 async fn on_postgresql() {
-    if let Some(db) = Db::open(Kind::Postgres).await {
+    if let Some(db) = Db::open(Kind::Postgres, "scorecard", "s", &["scorecard"]) {
         scorecard(&db).await;
         errors(&db).await;
     }

@@ -8,49 +8,20 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
 
 use sqlflow_e2e::{
-    Server, output_ok,
-    results::{Kind, Output, number, run_on},
-    sqlflow::{Figure, Response, job_status::Code, response},
+    results::{Db, Kind, Output, number},
+    sqlflow::{Figure, Response, response},
 };
 
-struct Db {
-    server: Server,
-    datasource: String,
-    p: String,
+/// Runs that must succeed, with the figures they sent.
+trait WithFigures {
+    /// Runs `sql`, which must succeed, and reads what it gave, figures apart.
+    async fn ok_with_figures(&self, sql: &str) -> (Output, Vec<Figure>);
 }
 
-impl Db {
-    async fn open(kind: Kind) -> Option<Db> {
-        let datasource = kind.datasource("shap")?;
-        let server = Server::start();
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .subsec_nanos();
-        let p = format!("x{}_{nanos}_", std::process::id());
-        output_ok(
-            server
-                .cli()
-                .args(["demo-data", "--schema-prefix", &p, "iris", "boston"])
-                .env("SQLFLOW_DATASOURCE", &datasource),
-        );
-        Some(Db {
-            server,
-            datasource,
-            p,
-        })
-    }
-
-    async fn run(&self, sql: &str) -> (Output, Vec<Figure>) {
-        let (r, s) = run_on(&self.server, &self.datasource, sql).await;
-        assert_eq!(s.code(), Code::Succeeded, "{}\nprogram:\n{sql}", s.message);
+impl WithFigures for Db {
+    async fn ok_with_figures(&self, sql: &str) -> (Output, Vec<Figure>) {
+        let r = self.succeeds(sql).await;
         (Output::of(&r), figures(&r))
-    }
-
-    async fn fails(&self, sql: &str) -> String {
-        let (_, s) = run_on(&self.server, &self.datasource, sql).await;
-        assert_eq!(s.code(), Code::Failed, "expected a failure from:\n{sql}");
-        s.message
     }
 }
 
@@ -95,7 +66,7 @@ const FEATURES: &str = "crim, zn, indus, chas, nox, rm, age, dis, rad, tax, ptra
 
 async fn boosted_trees(db: &Db) {
     let p = &db.p;
-    db.run(&format!(
+    db.ok_with_figures(&format!(
         "SELECT * FROM {p}boston.train TO TRAIN xgboost.gbtree
 WITH objective=\"reg:squarederror\", train.num_boost_round = 30
 COLUMN {FEATURES} LABEL medv INTO {p}boston.xgb;"
@@ -103,7 +74,7 @@ COLUMN {FEATURES} LABEL medv INTO {p}boston.xgb;"
     .await;
     // The table: mean |SHAP| per feature, largest first; the dot summary figure.
     let (out, figs) = db
-        .run(&format!(
+        .ok_with_figures(&format!(
             "SELECT * FROM {p}boston.train TO EXPLAIN {p}boston.xgb
 WITH summary.plot_type=\"dot\", summary.alpha=1, summary.sort=True USING TreeExplainer;"
         ))
@@ -130,7 +101,7 @@ WITH summary.plot_type=\"dot\", summary.alpha=1, summary.sort=True USING TreeExp
 
     // Bar, shap_summary.* spelling, max_display.
     let (out, figs) = db
-        .run(&format!(
+        .ok_with_figures(&format!(
             "SELECT * FROM {p}boston.train TO EXPLAIN {p}boston.xgb
 WITH shap_summary.plot_type=bar, shap_summary.max_display=5 USING TreeExplainer;"
         ))
@@ -144,24 +115,26 @@ WITH shap_summary.plot_type=bar, shap_summary.max_display=5 USING TreeExplainer;
     let one =
         format!("SELECT * FROM {p}boston.test WHERE crim = (SELECT MIN(crim) FROM {p}boston.test)");
     let (out, _) = db
-        .run(&format!(
+        .ok_with_figures(&format!(
             "{one} TO EXPLAIN {p}boston.xgb USING TreeExplainer INTO {p}boston.shap_one;"
         ))
         .await;
     let mean_one = expected_value(&out);
     assert!((mean_one - mean).abs() < 1e-9, "{mean_one} vs {mean}");
-    let (rows, _) = db.run(&format!("SELECT * FROM {p}boston.shap_one")).await;
+    let (rows, _) = db
+        .ok_with_figures(&format!("SELECT * FROM {p}boston.shap_one"))
+        .await;
     let t = rows.table();
     let names: Vec<String> = t.columns.iter().map(|c| c.to_ascii_lowercase()).collect();
     assert_eq!(names.join(", "), FEATURES);
     assert_eq!(t.rows.len(), 1);
     let total: f64 = t.rows[0].iter().map(number).sum::<f64>() + mean_one;
-    db.run(&format!(
+    db.ok_with_figures(&format!(
         "{one} TO PREDICT {p}boston.pred_one.medv USING {p}boston.xgb;"
     ))
     .await;
     let (pred, _) = db
-        .run(&format!("SELECT medv FROM {p}boston.pred_one"))
+        .ok_with_figures(&format!("SELECT medv FROM {p}boston.pred_one"))
         .await;
     let predicted = pred.table().num(0, "medv");
     assert!(
@@ -170,28 +143,28 @@ WITH shap_summary.plot_type=bar, shap_summary.max_display=5 USING TreeExplainer;
     );
 
     // All rows: as many as the SELECT gave.
-    db.run(&format!(
+    db.ok_with_figures(&format!(
         "SELECT * FROM {p}boston.test TO EXPLAIN {p}boston.xgb USING TreeExplainer INTO {p}boston.shap_all;"
     ))
     .await;
     let (n, _) = db
-        .run(&format!("SELECT COUNT(*) AS n FROM {p}boston.shap_all"))
+        .ok_with_figures(&format!("SELECT COUNT(*) AS n FROM {p}boston.shap_all"))
         .await;
     let (m, _) = db
-        .run(&format!("SELECT COUNT(*) AS n FROM {p}boston.test"))
+        .ok_with_figures(&format!("SELECT COUNT(*) AS n FROM {p}boston.test"))
         .await;
     assert_eq!(n.table().num(0, "n"), m.table().num(0, "n"));
 }
 
 async fn forest_classifier(db: &Db) {
     let p = &db.p;
-    db.run(&format!(
+    db.ok_with_figures(&format!(
         "SELECT * FROM {p}iris.train TO TRAIN RandomForestClassifier
 WITH model.n_estimators = 10 LABEL class INTO {p}iris.rf;"
     ))
     .await;
     let (out, figs) = db
-        .run(&format!(
+        .ok_with_figures(&format!(
             "SELECT * FROM {p}iris.test TO EXPLAIN {p}iris.rf USING TreeExplainer;"
         ))
         .await;
@@ -202,16 +175,18 @@ WITH model.n_estimators = 10 LABEL class INTO {p}iris.rf;"
     // Multi-output: stacked bars, as shap draws it.
     assert_eq!(figs.len(), 1);
     png(&figs[0]);
-    db.run(&format!(
+    db.ok_with_figures(&format!(
         "SELECT * FROM {p}iris.test TO EXPLAIN {p}iris.rf USING TreeExplainer INTO {p}iris.shap;"
     ))
     .await;
-    let (rows, _) = db.run(&format!("SELECT * FROM {p}iris.shap")).await;
+    let (rows, _) = db
+        .ok_with_figures(&format!("SELECT * FROM {p}iris.shap"))
+        .await;
     let t = rows.table();
     assert_eq!(t.columns.len(), 5, "{:?}", t.columns);
     assert!(t.columns[0].eq_ignore_ascii_case("class"));
     let (n, _) = db
-        .run(&format!("SELECT COUNT(*) AS n FROM {p}iris.test"))
+        .ok_with_figures(&format!("SELECT COUNT(*) AS n FROM {p}iris.test"))
         .await;
     assert_eq!(t.rows.len() as f64, 3.0 * n.table().num(0, "n"));
 }
@@ -236,7 +211,7 @@ async fn errors(db: &Db) {
         ))
         .await;
     assert!(m.contains("summary.plot_type"), "{m}");
-    db.run(&format!(
+    db.ok_with_figures(&format!(
         "SELECT * FROM {p}boston.train TO TRAIN xgboost.gblinear
 WITH objective=\"reg:squarederror\" LABEL medv INTO {p}boston.lin;"
     ))
@@ -256,7 +231,7 @@ WITH objective=\"reg:squarederror\" LABEL medv INTO {p}boston.lin;"
 }
 
 async fn all(kind: Kind) {
-    if let Some(db) = Db::open(kind).await {
+    if let Some(db) = Db::open(kind, "shap", "x", &["iris", "boston"]) {
         boosted_trees(&db).await;
         forest_classifier(&db).await;
         errors(&db).await;

@@ -6,7 +6,7 @@
 //! (EVALUATE), PREDICT tables, SHOW TRAIN, EXPLAIN. SQLite always; MariaDB and PostgreSQL
 //! when SQLFLOW_TEST_MYSQL / SQLFLOW_TEST_POSTGRES are set.
 //!
-//! A cell that needs what a later issue builds (TO RUN, TO MAXIMIZE, AutoClassifier,
+//! A cell that needs what a later issue builds (TO MAXIMIZE,
 //! RNN time series) must fail with the engine's message saying so, and a
 //! cell written in MySQL's dialect must fail with the database's own error, so a test
 //! goes red when either changes. Each test prints its cells' outcomes and the metrics it
@@ -401,7 +401,8 @@ const TITANIC: [&str; 23] = [
     "survived",
 ];
 
-/// doc/tutorial/iris-dnn.md: DNNClassifier tuned in three steps, AutoClassifier, PREDICT.
+/// doc/tutorial/iris-dnn.md: DNNClassifier tuned in three steps, AutoClassifier (a search
+/// whose winner replaces the model), PREDICT.
 async fn iris_dnn(db: &Db) {
     assert_eq!(db.cells.len(), 8);
     assert_described(&db.cell(0, Expect::Ok).await, &IRIS);
@@ -442,13 +443,45 @@ async fn iris_dnn(db: &Db) {
         ],
     };
     db.show_train(iris_model()).await;
-    db.cell(
-        5,
-        Expect::NotYet("unknown estimator 'sqlflow_models.AutoClassifier'"),
-    )
-    .await;
-    // A failed TO TRAIN leaves the model it would have replaced.
-    db.show_train(iris_model()).await;
+    // AutoClassifier: a search over our families on held-out rows of iris.train; the
+    // model it stores is the winner's, retrained on all 110 rows.
+    let out = db.cell(5, Expect::Ok).await;
+    let trials = out
+        .messages
+        .iter()
+        .filter(|m| m.starts_with("trial "))
+        .count();
+    assert_eq!(trials, 12, "{:#?}", out.messages);
+    let best = out.line("best: trial ").to_string();
+    let shown = db.check("SHOW TRAIN sqlflow_models.my_dnn_model").await;
+    assert_eq!(shown.tables.len(), 2, "{:#?}", shown.tables);
+    let estimator = shown.tables[0].text(0, "Estimator");
+    assert!(
+        estimator.starts_with("sqlflow_models.AutoClassifier → "),
+        "{estimator}"
+    );
+    assert_eq!(
+        shown.tables[0].text(0, "Train Statement"),
+        db.cells[5].trim_end().trim_end_matches(';')
+    );
+    assert_eq!(shown.tables[1].rows.len(), 12);
+    db.note(format!("check: SHOW TRAIN: {estimator}, 12 trials; {best}"));
+    let acc = db
+        .evaluate(
+            "SELECT * FROM iris.train",
+            "sqlflow_models.my_dnn_model",
+            "Accuracy",
+            "class",
+        )
+        .await
+        .num(0, "Accuracy");
+    db.metric(
+        "accuracy on iris.train after AutoClassifier",
+        acc,
+        acc >= 0.95,
+        ">= 0.95",
+        "(not shown)",
+    );
     db.cell(6, Expect::Ok).await;
     assert_eq!(db.count("iris.predict").await, 10);
     let t = db.check("SELECT * FROM iris.predict").await;
@@ -613,15 +646,20 @@ async fn fraud_dnn(db: &Db) {
     );
 }
 
-/// doc/tutorial/fraud-analysis.md: TO RUN a binning program (a later issue).
+/// How the local runner refuses the tutorial's image.
+const TO_RUN_REFUSED: &str = "TO RUN sqlflow/runnable:v0.0.1: this server runs no program of \
+     that name (none is configured); an operator allows programs with [runners.local] run_programs";
+
+/// doc/tutorial/fraud-analysis.md: TO RUN SQLFlow's `sqlflow/runnable` image. The local
+/// runner runs only programs its operator allow-lists (`[runners.local] run_programs`),
+/// and this server lists none, so the cells are refused saying so (tests/tests/run.rs
+/// runs allow-listed programs; the argo dry run compiles these cells to image steps).
 async fn fraud_analysis(db: &Db) {
     assert_eq!(db.cells.len(), 3);
-    db.cell(0, Expect::NotYet("TO RUN is not supported yet"))
-        .await;
+    db.cell(0, Expect::NotYet(TO_RUN_REFUSED)).await;
     db.cell(1, Expect::Missing("creditcard.creditcard_binning_result"))
         .await;
-    db.cell(2, Expect::NotYet("TO RUN is not supported yet"))
-        .await;
+    db.cell(2, Expect::NotYet(TO_RUN_REFUSED)).await;
 }
 
 /// doc/tutorial/score_card.md: sqlflow_models.ScoreCard on "give me some credit". The

@@ -255,6 +255,10 @@ fn apply_limits(limits: &Limits) -> Result<(), String> {
 
 fn worker(dir: &Path, input: StepInput) -> i32 {
     let limits = input.session.limits;
+    sqlflow_engine::run::configure(sqlflow_engine::run::RunConfig {
+        programs: input.session.run_programs.clone(),
+        time_limit: (limits.wall_seconds > 0).then(|| Duration::from_secs(limits.wall_seconds)),
+    });
     let result = (|| -> Result<(), String> {
         apply_limits(&limits)?;
         let out = stdout_file().map_err(|e| format!("cannot open the job's output: {e}"))?;

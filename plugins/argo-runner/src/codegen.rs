@@ -8,6 +8,15 @@
 //! `SQLFLOW_DATASOURCE`, a `secretKeyRef`. The original SQLFlow put escaped SQL into
 //! `bash -c` and shipped quoting bugs for years; there is nothing to escape here.
 //! Operators still see what a step does through a shortened, defused annotation.
+//!
+//! The one exception is `TO RUN image CMD "arg", ...` ([`run_step`]): its step runs the
+//! named image with the CMD arguments as the container's `args` (exec'd by the image's
+//! entrypoint, never through a shell), and SQLFlow's environment for runnable images:
+//! `SQLFLOW_DATASOURCE` (the same `secretKeyRef` as other steps), `SQLFLOW_TO_RUN_SELECT`,
+//! `SQLFLOW_TO_RUN_INTO` (the INTO tables, comma-separated) and `SQLFLOW_TO_RUN_IMAGE`.
+//! Those values are user text, so Run refuses any of them holding `{{`, and an image name
+//! that is not a plain image reference. The image prints what it likes: each line of its
+//! log reaches the client as a log line, as any non-record line of a step does.
 
 use std::collections::BTreeMap;
 
@@ -219,7 +228,75 @@ pub fn split_program(
             statements.len()
         )));
     }
+    for s in &statements {
+        run_step(&s.text, dialect)?;
+    }
     Ok(statements.into_iter().map(|s| s.text).collect())
+}
+
+/// What the step of a `TO RUN` statement runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunStep {
+    pub image: String,
+    pub args: Vec<String>,
+    pub select: String,
+    pub into: Vec<String>,
+}
+
+/// Longest image reference accepted (Docker's limit on a repository name is 255).
+const MAX_IMAGE_CHARS: usize = 255;
+
+/// The step of a `TO RUN` statement, or None for any other statement (one that does not
+/// parse is left to the step, which reports the error as for local jobs).
+pub fn run_step(statement: &str, dialect: Dialect) -> Result<Option<RunStep>, RunnerError> {
+    let Ok(sqlflow_sql::Parsed::Extended(ext)) = sqlflow_sql::parse_statement(statement, dialect)
+    else {
+        return Ok(None);
+    };
+    let sqlflow_sql::ExtKind::Run(r) = ext.kind else {
+        return Ok(None);
+    };
+    let image = r.program;
+    let plain = !image.is_empty()
+        && image.len() <= MAX_IMAGE_CHARS
+        && image
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphanumeric())
+        && image.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'/' | b':' | b'@')
+        });
+    if !plain {
+        return Err(RunnerError::invalid_argument(format!(
+            "TO RUN {}: not a container image reference (letters, digits and . _ - / : @, \
+             at most {MAX_IMAGE_CHARS} characters); the argo runner runs TO RUN as an image",
+            defuse(&image.chars().take(HEAD_CHARS).collect::<String>())
+        )));
+    }
+    let select = ext.select.trim().to_string();
+    let templated = |what: &str, v: &str| {
+        if v.contains("{{") {
+            Err(RunnerError::invalid_argument(format!(
+                "TO RUN {image}: {what} holds two opening braces in a row, which Argo \
+                 would read as a template expression; put a space between them"
+            )))
+        } else {
+            Ok(())
+        }
+    };
+    for (i, a) in r.args.iter().enumerate() {
+        templated(&format!("CMD argument {}", i + 1), a)?;
+    }
+    templated("the SELECT", &select)?;
+    for t in &r.into {
+        templated("INTO", t)?;
+    }
+    Ok(Some(RunStep {
+        image,
+        args: r.args,
+        select,
+        into: r.into,
+    }))
 }
 
 /// A statement shortened to one line for annotations and status messages, with every
@@ -269,6 +346,7 @@ pub fn compile(cfg: &Config, job: &JobInput, statements: Vec<String>) -> Compile
     let labels = labels(cfg, &job.name, &job.user);
     let n = statements.len();
     let image = cfg.step_image.clone().unwrap_or_default();
+    let dialect = dialect_of(&job.datasource).ok();
 
     let mut templates = Vec::with_capacity(n + 1);
     templates.push(json!({
@@ -278,21 +356,42 @@ pub fn compile(cfg: &Config, job: &JobInput, statements: Vec<String>) -> Compile
             .collect::<Vec<_>>(),
     }));
     for (i, stmt) in statements.iter().enumerate() {
-        let mut container = json!({
-            "image": image,
-            "command": [STEP_COMMAND],
-            "args": ["run", "--only-statement", i.to_string(), format!("{MOUNT_DIR}/{SECRET_PROGRAM_KEY}")],
-            "env": [{
-                "name": "SQLFLOW_DATASOURCE",
-                "valueFrom": { "secretKeyRef": { "name": job.name, "key": SECRET_DATASOURCE_KEY } },
-            }],
-            "volumeMounts": [{ "name": VOLUME, "mountPath": MOUNT_DIR, "readOnly": true }],
-            "securityContext": {
-                "allowPrivilegeEscalation": false,
-                "runAsNonRoot": true,
-                "capabilities": { "drop": ["ALL"] },
-            },
-        });
+        let run = dialect.and_then(|d| run_step(stmt, d).ok().flatten());
+        let mut container = match run {
+            Some(run) => json!({
+                "image": run.image,
+                "args": run.args,
+                "env": [
+                    {
+                        "name": "SQLFLOW_DATASOURCE",
+                        "valueFrom": { "secretKeyRef": { "name": job.name, "key": SECRET_DATASOURCE_KEY } },
+                    },
+                    { "name": "SQLFLOW_TO_RUN_SELECT", "value": run.select },
+                    { "name": "SQLFLOW_TO_RUN_INTO", "value": run.into.join(",") },
+                    { "name": "SQLFLOW_TO_RUN_IMAGE", "value": run.image },
+                ],
+                "securityContext": {
+                    "allowPrivilegeEscalation": false,
+                    "runAsNonRoot": true,
+                    "capabilities": { "drop": ["ALL"] },
+                },
+            }),
+            None => json!({
+                "image": image,
+                "command": [STEP_COMMAND],
+                "args": ["run", "--only-statement", i.to_string(), format!("{MOUNT_DIR}/{SECRET_PROGRAM_KEY}")],
+                "env": [{
+                    "name": "SQLFLOW_DATASOURCE",
+                    "valueFrom": { "secretKeyRef": { "name": job.name, "key": SECRET_DATASOURCE_KEY } },
+                }],
+                "volumeMounts": [{ "name": VOLUME, "mountPath": MOUNT_DIR, "readOnly": true }],
+                "securityContext": {
+                    "allowPrivilegeEscalation": false,
+                    "runAsNonRoot": true,
+                    "capabilities": { "drop": ["ALL"] },
+                },
+            }),
+        };
         if let Some(p) = &cfg.image_pull_policy {
             container["imagePullPolicy"] = json!(p);
         }

@@ -320,3 +320,89 @@ fn the_dry_run_tool_exits_2_on_bad_usage() {
     assert!(help.status.success());
     assert!(String::from_utf8_lossy(&help.stdout).contains("--namespace"));
 }
+
+const TO_RUN: &str = concat!(
+    "CREATE TABLE t(a INT);\n",
+    "SELECT a FROM t TO RUN registry.example/team/binning:1.0 ",
+    "CMD \"binning.py\", \"--columns=a,b\", \"$(touch /tmp/x) `id` ; rm -rf /\" ",
+    "INTO out1, out2;\n",
+    "SELECT 1",
+);
+
+#[test]
+fn a_to_run_step_runs_its_image_with_the_arguments_and_the_datasource_secret() {
+    for ds in ["mysql://u:p@db/x", "postgres://u:p@db/x", "sqlite:///x.db"] {
+        let c = compile(&full_config(), TO_RUN, ds);
+        assert_eq!(c.statements.len(), 3);
+        let templates = c.workflow["spec"]["templates"].as_array().unwrap();
+        let t = &templates[2]["container"];
+        assert_eq!(t["image"], "registry.example/team/binning:1.0");
+        assert!(t.get("command").is_none(), "the image's entrypoint runs");
+        assert_eq!(
+            t["args"],
+            json!([
+                "binning.py",
+                "--columns=a,b",
+                "$(touch /tmp/x) `id` ; rm -rf /"
+            ]),
+            "the CMD arguments, verbatim, as argv"
+        );
+        let env: Vec<(String, Value)> = t["env"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| (e["name"].as_str().unwrap().to_string(), e.clone()))
+            .collect();
+        assert_eq!(env[0].0, "SQLFLOW_DATASOURCE");
+        assert_eq!(
+            env[0].1["valueFrom"]["secretKeyRef"],
+            json!({ "name": "sqlflow-0123456789abcdef0123456789abcdef", "key": "datasource" })
+        );
+        let value = |n: &str| env.iter().find(|(k, _)| k == n).unwrap().1["value"].clone();
+        assert_eq!(value("SQLFLOW_TO_RUN_SELECT"), "SELECT a FROM t");
+        assert_eq!(value("SQLFLOW_TO_RUN_INTO"), "out1,out2");
+        assert_eq!(
+            value("SQLFLOW_TO_RUN_IMAGE"),
+            "registry.example/team/binning:1.0"
+        );
+        assert_eq!(t["imagePullPolicy"], "IfNotPresent");
+        assert_eq!(t["resources"]["limits"]["memory"], "2Gi");
+        assert_eq!(t["securityContext"]["runAsNonRoot"], true);
+        // The other statements still run sqlflow-step.
+        assert_eq!(
+            templates[1]["container"]["image"],
+            "registry.example/sqlflow-step:1.2.3"
+        );
+        assert_eq!(
+            templates[3]["container"]["args"][2], "2",
+            "statement 3 by index"
+        );
+        assert!(!c.workflow.to_string().contains("u:p@"));
+        if let Some(root) = schema() {
+            let (errors, unknown) = validate(&root, &c.workflow);
+            assert!(errors.is_empty(), "schema errors: {errors:#?}");
+            assert!(unknown.is_empty(), "keys Argo does not know: {unknown:#?}");
+        }
+    }
+}
+
+#[test]
+fn a_to_run_step_with_template_braces_or_a_bad_image_is_refused() {
+    let cfg = full_config();
+    for (program, says) in [
+        (
+            "SELECT 1 TO RUN img:1 CMD \"{{workflow.name}}\"",
+            "CMD argument 1",
+        ),
+        ("SELECT '{{x}}' TO RUN img:1 CMD \"a\"", "the SELECT"),
+        (
+            "SELECT 1 TO RUN `img name; rm` CMD \"a\"",
+            "not a container image",
+        ),
+    ] {
+        let e = codegen::split_program(program, "mysql://u:p@db/x", cfg.max_statements)
+            .expect_err(program);
+        assert!(e.message.contains(says), "{program}: {}", e.message);
+        assert!(!e.message.contains("{{"), "{}", e.message);
+    }
+}

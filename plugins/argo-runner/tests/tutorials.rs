@@ -161,7 +161,12 @@ fn compile(program: &str, datasource: &str) -> codegen::Compiled {
 
 /// The Workflow runs `statements` one step each, in order, step i running statement i
 /// of the program mounted from the Secret, which holds the program byte for byte.
-fn assert_one_step_per_statement(c: &codegen::Compiled, program: &str, what: &str) {
+fn assert_one_step_per_statement(
+    c: &codegen::Compiled,
+    program: &str,
+    ds_dialect: Dialect,
+    what: &str,
+) {
     let n = c.statements.len();
     let templates = c.workflow["spec"]["templates"]
         .as_array()
@@ -171,6 +176,20 @@ fn assert_one_step_per_statement(c: &codegen::Compiled, program: &str, what: &st
     assert_eq!(steps.len(), n, "{what}");
     for (i, (step, t)) in steps.iter().zip(&templates[1..]).enumerate() {
         assert_eq!(step[0]["template"], t["name"], "{what}: step {i} in order");
+        // A TO RUN statement's step runs its image with the CMD arguments instead.
+        if let Some(run) = codegen::run_step(&c.statements[i], ds_dialect).unwrap() {
+            assert_eq!(
+                t["container"]["image"],
+                json!(run.image),
+                "{what}: step {i}"
+            );
+            assert_eq!(t["container"]["args"], json!(run.args), "{what}: step {i}");
+            assert_eq!(
+                t["container"]["env"][0]["valueFrom"]["secretKeyRef"]["key"], "datasource",
+                "{what}: step {i}"
+            );
+            continue;
+        }
         assert_eq!(
             t["container"]["args"],
             json!([
@@ -226,7 +245,7 @@ fn every_cell_compiles_to_a_valid_workflow_with_one_step_per_statement() {
             for (i, cell) in cells.iter().enumerate() {
                 let what = format!("{name} cell {i} for {}", dialect(ds));
                 let c = compile(cell, ds);
-                assert_one_step_per_statement(&c, cell, &what);
+                assert_one_step_per_statement(&c, cell, dialect(ds), &what);
                 if let Some(root) = &root {
                     let errors = problems(root, &c.workflow);
                     assert!(errors.is_empty(), "{what}: {errors:#?}");

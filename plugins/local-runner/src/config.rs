@@ -35,6 +35,10 @@ pub struct Config {
     /// How long a finished job and its output are kept before they are removed.
     #[serde(default = "default_retention")]
     pub retention_seconds: u64,
+    /// `TO RUN` programs: the name a statement writes after `TO RUN` mapped to the
+    /// absolute path of the executable it runs. Empty (the default): `TO RUN` is refused.
+    #[serde(default)]
+    pub run_programs: std::collections::BTreeMap<String, PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -161,6 +165,23 @@ impl Config {
                 format!("must be 0 (no limit) or at least {MIN_MEMORY_MB}"),
             ));
         }
+        for (name, path) in &self.run_programs {
+            if name.is_empty() || name.chars().any(char::is_whitespace) {
+                return Err(RunnerError::config(
+                    "run_programs",
+                    format!("the name '{name}' must be non-empty and without spaces"),
+                ));
+            }
+            if !path.is_absolute() {
+                return Err(RunnerError::config(
+                    "run_programs",
+                    format!(
+                        "{name} = {}: the program must be an absolute path",
+                        path.display()
+                    ),
+                ));
+            }
+        }
         if self.retention_seconds == 0 {
             return Err(RunnerError::config(
                 "retention_seconds",
@@ -168,5 +189,35 @@ impl Config {
             ));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
+
+    use sqlflow_plugin_api::sdk::parse_config;
+
+    use super::*;
+
+    #[test]
+    fn run_programs_map_names_to_absolute_executables() {
+        let cfg: Config = parse_config(
+            r#"{"run_programs": {"binning.py": "/opt/sqlflow/run/binning.py", "team/x:1": "/usr/bin/x"}}"#,
+        )
+        .unwrap();
+        cfg.validate().unwrap();
+        assert_eq!(
+            cfg.run_programs["binning.py"],
+            PathBuf::from("/opt/sqlflow/run/binning.py")
+        );
+        let none: Config = parse_config("{}").unwrap();
+        assert!(none.run_programs.is_empty(), "TO RUN is off by default");
+
+        let relative: Config = parse_config(r#"{"run_programs": {"a": "bin/a"}}"#).unwrap();
+        let e = relative.validate().unwrap_err();
+        assert!(e.message.contains("absolute"), "{}", e.message);
+        let spaced: Config = parse_config(r#"{"run_programs": {"a b": "/bin/a"}}"#).unwrap();
+        assert!(spaced.validate().is_err());
     }
 }

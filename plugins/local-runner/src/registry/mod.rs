@@ -234,6 +234,7 @@ impl Registry {
                     user_id: user.to_string(),
                     limits: self.cfg.limits.into(),
                     sync_writes: sync,
+                    run_programs: self.cfg.run_programs.clone(),
                 },
             },
         };
