@@ -746,6 +746,11 @@ struct Summary {
     max_display: usize,
     sort: bool,
     ignored: Vec<String>,
+    /// `explainer.nsamples` (also `summary.nsamples`): model evaluations per row of the
+    /// model-agnostic estimate (KernelExplainer / DeepExplainer).
+    nsamples: Option<usize>,
+    /// `explainer.seed`: the background sample and the permutations.
+    seed: u64,
 }
 
 fn summary_attrs(attrs: &[(String, Expr)]) -> Result<Summary, EngineError> {
@@ -754,17 +759,39 @@ fn summary_attrs(attrs: &[(String, Expr)]) -> Result<Summary, EngineError> {
         max_display: 20,
         sort: true,
         ignored: Vec::new(),
+        nsamples: None,
+        seed: 0,
     };
     for (name, value) in attrs {
         let lower = name.to_ascii_lowercase();
+        let positive = |value: &Expr| match value {
+            Expr::Int(n) if *n >= 1 => Ok(usize::try_from(*n).unwrap_or(usize::MAX)),
+            other => Err(format!("{name} expects a positive integer, got {other}")),
+        };
+        match lower.as_str() {
+            "explainer.nsamples" | "summary.nsamples" | "shap_summary.nsamples" => {
+                s.nsamples = Some(positive(value)?);
+                continue;
+            }
+            "explainer.seed" => {
+                s.seed = match value {
+                    Expr::Int(n) if *n >= 0 => *n as u64,
+                    other => {
+                        return Err(format!("{name} expects an integer ≥ 0, got {other}").into());
+                    }
+                };
+                continue;
+            }
+            _ => {}
+        }
         let Some(key) = lower
             .strip_prefix("summary.")
             .or_else(|| lower.strip_prefix("shap_summary."))
         else {
             return Err(format!(
                 "unknown attribute {name} for TO EXPLAIN; it accepts summary.plot_type, \
-                 summary.max_display, summary.sort (also spelled shap_summary.*) and the other \
-                 summary.* arguments of shap's summary_plot (accepted without effect)"
+                 summary.max_display, summary.sort (also spelled shap_summary.*), explainer.nsamples \
+                 and explainer.seed (KernelExplainer) and the other summary.* arguments of shap's summary_plot (accepted without effect)"
             )
             .into());
         };
@@ -818,10 +845,24 @@ fn explain<W: Write>(
     let stored = model_store::load(db, &table(&x.model)?)?;
     let fits = explainer_for(&stored.meta.estimator);
     let mut tree_shap = false;
+    let mut kernel_shap = None;
     if let Some(wanted) = &x.using {
         let tree_model = fits == "XGBoostExplainer" || fits == "TreeExplainer";
         tree_shap = tree_model && wanted.eq_ignore_ascii_case("TreeExplainer");
-        if !wanted.eq_ignore_ascii_case(fits) && !tree_shap {
+        // DNNs, linear and wide-and-deep models: the model-agnostic estimate serves both
+        // spellings (there is no gradient-based DeepExplainer).
+        if (fits == "PermutationExplainer" || fits == "LinearExplainer")
+            && ["KernelExplainer", "DeepExplainer"]
+                .iter()
+                .any(|k| wanted.eq_ignore_ascii_case(k))
+        {
+            kernel_shap = Some(if wanted.eq_ignore_ascii_case("DeepExplainer") {
+                "DeepExplainer"
+            } else {
+                "KernelExplainer"
+            });
+        }
+        if !wanted.eq_ignore_ascii_case(fits) && !tree_shap && kernel_shap.is_none() {
             return Err(format!(
                 "{wanted} does not apply to a {} model; use {fits} (or leave USING out)",
                 stored.meta.estimator
@@ -842,7 +883,15 @@ fn explain<W: Write>(
         )?;
     }
     if tree_shap {
-        return explain_shap(db, x, &stored.model, &features, &summary, out);
+        let shap = stored.model.shap_values(&features).map_err(model_error)?;
+        return explain_shap(db, x, shap, "TreeExplainer", &features, &summary, out);
+    }
+    if let Some(name) = kernel_shap {
+        let shap = stored
+            .model
+            .sampled_shap_values(&features, summary.nsamples, summary.seed)
+            .map_err(model_error)?;
+        return explain_shap(db, x, shap, name, &features, &summary, out);
     }
     let importance = stored
         .model
@@ -878,7 +927,8 @@ fn explain<W: Write>(
         out.message(
             format!(
                 "note: summary.plot_type = {} needs per-row SHAP values (USING TreeExplainer on \
-                 trees, forests and boosted trees); the figure is a bar chart of the importance",
+                 trees, forests and boosted trees, USING KernelExplainer on DNNs and linear \
+                 models); the figure is a bar chart of the importance",
                 summary.plot_type.as_deref().unwrap_or_default()
             ),
             Kind::Log,
@@ -895,19 +945,21 @@ fn explain<W: Write>(
     .map_err(Into::into)
 }
 
-/// `USING TreeExplainer` on trees, forests and boosted trees: exact Tree SHAP. The table
+/// `USING TreeExplainer` on trees, forests and boosted trees (exact Tree SHAP), and
+/// `USING KernelExplainer` / `DeepExplainer` on DNNs, wide-and-deep and linear models (the
+/// model-agnostic sampled estimate), named by `explainer` in the log and figure. The table
 /// is mean |SHAP| per feature (summed over classes), largest first; `INTO` writes the
 /// per-row values instead, one column per feature as SQLFlow did (and, when a model has
 /// one output per class, a leading `class` column and one row per row and class).
 fn explain_shap<W: Write>(
     db: &mut dyn Backend,
     x: &Explain,
-    model: &TrainedModel,
+    shap: sqlflow_models::ShapValues,
+    explainer: &str,
     features: &[ModelColumn],
     summary: &Summary,
     out: &mut RecordWriter<W>,
 ) -> Result<(), EngineError> {
-    let shap = model.shap_values(features).map_err(model_error)?;
     // In the model's feature order (the figure sorts unless summary.sort is false).
     let in_order: Vec<(String, f64)> = shap.features.iter().cloned().zip(shap.mean_abs()).collect();
     let mut importance = in_order.clone();
@@ -947,7 +999,7 @@ fn explain_shap<W: Write>(
             write_table(db, &into, &names, &rows)?;
             out.message(
                 format!(
-                    "explained {} with TreeExplainer: SHAP values of {} rows × {} features into \
+                    "explained {} with {explainer}: SHAP values of {} rows × {} features into \
                      {into}; expected value {expected}",
                     x.model,
                     shap.rows,
@@ -959,7 +1011,7 @@ fn explain_shap<W: Write>(
         None => {
             out.message(
                 format!(
-                    "TreeExplainer: mean |SHAP value| per feature over {} rows; expected value {expected}",
+                    "{explainer}: mean |SHAP value| per feature over {} rows; expected value {expected}",
                     shap.rows
                 ),
                 Kind::Log,
@@ -994,7 +1046,7 @@ fn explain_shap<W: Write>(
         figures::importance(
             out,
             &x.model,
-            "TreeExplainer: mean |SHAP|",
+            &format!("{explainer}: mean |SHAP|"),
             &in_order,
             summary.max_display,
             summary.sort,

@@ -7,6 +7,7 @@
 //!   [`train_with_history`] (also the loss and metric curves: [`TrainingHistory`]) →
 //!   [`TrainedModel`] (`predict`, `predict_proba`, `evaluate`, `feature_importance`,
 //!   `shap_values` → [`ShapValues`], exact Tree SHAP in module `shap`,
+//!   `sampled_shap_values`, the model-agnostic estimate (KernelExplainer) in `kernel_shap`,
 //!   `to_bytes` / `from_bytes`, metadata accessors); [`validate_attributes`] and
 //!   [`estimator_info`] for checks before any data is read.
 //! - Inputs: [`Column`] of optional [`Feature`]s (NULL = `None`), [`LabelColumn`];
@@ -61,6 +62,7 @@ mod features;
 mod forest;
 mod format;
 mod gbdt;
+mod kernel_shap;
 mod kmeans;
 mod labels;
 mod linear;
@@ -82,6 +84,10 @@ pub use embedding::{Combiner, EmbeddingSpec};
 pub use error::{ModelError, Result};
 pub use estimator::{EstimatorInfo, Task, estimator_info, estimator_names};
 pub use format::FORMAT_VERSION;
+pub use kernel_shap::{
+    BACKGROUND as SHAP_BACKGROUND, MAX_EVALUATIONS as SHAP_MAX_EVALUATIONS,
+    default_nsamples as shap_default_nsamples,
+};
 pub use labels::encode_classes as class_indices;
 pub use model::{
     TrainOptions, TrainedModel, train, train_with, train_with_history, validate_attributes,

@@ -1026,6 +1026,59 @@ impl TrainedModel {
         })
     }
 
+    /// Model-agnostic SHAP values (`USING KernelExplainer` / `DeepExplainer`; module
+    /// `kernel_shap`): the sampling permutation estimate of the interventional Shapley
+    /// values of every row of `features` per encoded feature, against a background of at
+    /// most 100 of the rows (all of them when there are no more; else a sample seeded by
+    /// `seed`). A classifier explains each class's probability, a regressor its value.
+    /// About `nsamples` model evaluations per row (default `2F + 2048`); each row's
+    /// values plus the expected value give the output. Tree models, KMeans, OneClassSVM
+    /// and score cards: unsupported (trees have exact [`shap_values`](Self::shap_values)).
+    pub fn sampled_shap_values(
+        &self,
+        features: &[Column],
+        nsamples: Option<usize>,
+        seed: u64,
+    ) -> Result<crate::ShapValues> {
+        if !matches!(self.body, Body::Dnn(_) | Body::Linear(_)) {
+            return Err(self.unsupported(
+                "KernelExplainer",
+                "the model-agnostic estimate serves DNNs, linear and wide-and-deep models; \
+                 use TreeExplainer for trees, or leave USING out",
+            ));
+        }
+        let x = self.encode(features)?;
+        let names = self.encoder.encoded_names();
+        if names.len() != x.cols {
+            return Err(ModelError::Corrupt(format!(
+                "the model names {} encoded features but encodes {}",
+                names.len(),
+                x.cols
+            )));
+        }
+        let outputs: Vec<String> = match &self.classes {
+            Some(classes) => classes.iter().map(|c| c.to_string()).collect(),
+            None => vec!["value".to_string()],
+        };
+        let eval = |m: &Matrix| -> Result<Vec<Vec<f64>>> {
+            if self.classes.is_some() {
+                self.proba_of(m)
+            } else {
+                Ok(self.values_of(m)?.into_iter().map(|v| vec![v]).collect())
+            }
+        };
+        let nsamples = nsamples.unwrap_or_else(|| crate::kernel_shap::default_nsamples(x.cols));
+        let (values, expected) =
+            crate::kernel_shap::sampling_shap(&x, outputs.len(), nsamples, seed, &eval)?;
+        Ok(crate::ShapValues {
+            features: names,
+            outputs,
+            expected_value: expected,
+            values,
+            rows: x.rows,
+        })
+    }
+
     /// Internal consistency of a loaded model, so damaged bytes fail at load, not later.
     pub(crate) fn check(&self) -> bool {
         let cols = self.encoder.width();

@@ -10,7 +10,7 @@
 
 use sqlflow_grpc::sql_flow_client::SqlFlowClient;
 use sqlflow_proto::sqlflow::{
-    JobStatus, Request, Response, Session, cell::Value, job_status::Code, response,
+    Figure, JobStatus, Request, Response, Session, cell::Value, job_status::Code, response,
 };
 use tonic::transport::Channel;
 
@@ -110,6 +110,12 @@ pub struct Db {
 }
 
 impl Db {
+    /// Runs a program that must succeed: its output and the figures it sent, in order.
+    pub async fn ok_with_figures(&self, sql: &str) -> (Output, Vec<Figure>) {
+        let r = self.succeeds(sql).await;
+        (Output::of(&r), figures(&r))
+    }
+
     /// Starts a server for `kind` and loads `datasets` (`sqlflow demo-data` names; none:
     /// nothing is loaded) under a fresh prefix that starts with `prefix_letter`. None,
     /// after the line of [`Kind::datasource`] on stderr naming `what`, when `kind` is not
@@ -296,4 +302,15 @@ impl Output {
         assert_eq!(self.tables.len(), 1, "{:#?}", self.tables);
         &self.tables[0]
     }
+}
+
+/// The figures among a job's responses, in order.
+pub fn figures(responses: &[Response]) -> Vec<Figure> {
+    responses
+        .iter()
+        .filter_map(|r| match &r.response {
+            Some(response::Response::Figure(f)) => Some(f.clone()),
+            _ => None,
+        })
+        .collect()
 }

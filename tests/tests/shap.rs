@@ -9,31 +9,8 @@
 
 use sqlflow_e2e::{
     results::{Db, Kind, Output, number},
-    sqlflow::{Figure, Response, response},
+    sqlflow::Figure,
 };
-
-/// Runs that must succeed, with the figures they sent.
-trait WithFigures {
-    /// Runs `sql`, which must succeed, and reads what it gave, figures apart.
-    async fn ok_with_figures(&self, sql: &str) -> (Output, Vec<Figure>);
-}
-
-impl WithFigures for Db {
-    async fn ok_with_figures(&self, sql: &str) -> (Output, Vec<Figure>) {
-        let r = self.succeeds(sql).await;
-        (Output::of(&r), figures(&r))
-    }
-}
-
-fn figures(responses: &[Response]) -> Vec<Figure> {
-    responses
-        .iter()
-        .filter_map(|r| match &r.response {
-            Some(response::Response::Figure(f)) => Some(f.clone()),
-            _ => None,
-        })
-        .collect()
-}
 
 fn png(f: &Figure) {
     assert_eq!(f.mime_type, "image/png");
