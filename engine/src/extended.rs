@@ -217,24 +217,37 @@ fn metrics_text(m: &[(String, f64)]) -> String {
         .join(", ")
 }
 
+/// A model measured on labelled rows: the metrics, the label column they were measured
+/// against and, for a classifier, its class probabilities on the rows.
+struct Evaluation {
+    metrics: Vec<(String, f64)>,
+    label: ModelColumn,
+    proba: Option<Vec<Vec<f64>>>,
+}
+
 fn evaluate_on(
     model: &TrainedModel,
     plan: Option<&FeaturePlan>,
     data: &Collected,
     label: &str,
     metrics: Option<&[String]>,
-) -> Result<Vec<(String, f64)>, EngineError> {
+) -> Result<Evaluation, EngineError> {
     let features = model_inputs(plan, data)?;
-    let label_col = to_model_column(data, find(data, label)?)?;
+    let label = to_model_column(data, find(data, label)?)?;
     let names: Vec<&str> = match metrics {
         Some(m) => m.iter().map(String::as_str).collect(),
         // A score card is judged by how well it ranks: KS beside AUC.
         None if model.score_card().is_some() => [default_metrics(model.task()), &["KS"]].concat(),
         None => default_metrics(model.task()).to_vec(),
     };
-    model
-        .evaluate(&features, &label_col, &names)
-        .map_err(model_error)
+    let (metrics, proba) = model
+        .evaluate_with_proba(&features, &label, &names)
+        .map_err(model_error)?;
+    Ok(Evaluation {
+        metrics,
+        label,
+        proba,
+    })
 }
 
 /// The model's inputs from a query's rows: its feature columns applied, or (models saved
@@ -455,7 +468,8 @@ fn train<W: Write>(
             vdata,
             label_name,
             engine.metrics.as_deref(),
-        )?;
+        )?
+        .metrics;
         out.message(format!("validation: {}", metrics_text(&metrics)), Kind::Log)?;
     }
     let meta = ModelMeta {
@@ -693,7 +707,11 @@ fn evaluate<W: Write>(
     }
     let stored = model_store::load(db, &table(&e.model)?)?;
     let data = data(db, select)?;
-    let metrics = evaluate_on(
+    let Evaluation {
+        metrics,
+        label,
+        proba,
+    } = evaluate_on(
         &stored.model,
         stored.meta.feature_columns.as_ref(),
         &data,
@@ -713,10 +731,8 @@ fn evaluate<W: Write>(
         ),
         Kind::Log,
     )?;
-    if stored.model.classes().is_some() {
-        let features = model_inputs(stored.meta.feature_columns.as_ref(), &data)?;
-        let label = to_model_column(&data, find(&data, &e.label)?)?;
-        figures::evaluation(out, &e.model, &stored.model, &features, &label)?;
+    if let (Some(classes), Some(proba)) = (stored.model.classes(), proba) {
+        figures::evaluation(out, &e.model, classes, &label, &proba)?;
     }
     Ok(())
 }

@@ -6,7 +6,7 @@
 use std::io::Write;
 
 use sqlflow_figures::{self as draw, FigureError, Format, Panel, RocCurve, Series, SwarmFeature};
-use sqlflow_models::{Column as ModelColumn, Feature, ShapValues, TrainedModel, TrainingHistory};
+use sqlflow_models::{ClassLabel, Column as ModelColumn, Feature, ShapValues, TrainingHistory};
 use sqlflow_proto::sqlflow::message::Kind;
 
 use crate::output::{OutputError, RecordWriter};
@@ -166,27 +166,21 @@ pub fn shap_summary<W: Write>(
 pub fn evaluation<W: Write>(
     out: &mut RecordWriter<W>,
     model_name: &str,
-    model: &TrainedModel,
-    features: &[ModelColumn],
+    classes: &[ClassLabel],
     label: &ModelColumn,
+    proba: &[Vec<f64>],
 ) -> Result<(), OutputError> {
-    let Some(classes) = model.classes() else {
-        return Ok(());
-    };
-    let (truth, proba) = match (
-        sqlflow_models::class_indices(label, classes),
-        model.predict_proba(features),
-    ) {
-        (Ok(t), Ok(p)) if t.len() == p.len() => (t, p),
-        (Err(e), _) | (_, Err(e)) => {
+    let truth = match sqlflow_models::class_indices(label, classes) {
+        Ok(t) if t.len() == proba.len() => t,
+        Err(e) => {
             return out.message(format!("note: no evaluation figures: {e}"), Kind::Log);
         }
-        _ => return Ok(()),
+        Ok(_) => return Ok(()),
     };
     let k = classes.len();
     let names: Vec<String> = classes.iter().map(ToString::to_string).collect();
     let mut counts = vec![vec![0u64; k]; k];
-    for (t, p) in truth.iter().zip(&proba) {
+    for (t, p) in truth.iter().zip(proba) {
         if let Some(row) = counts.get_mut(*t)
             && let Some(cell) = row.get_mut(argmax(p))
         {

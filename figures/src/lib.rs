@@ -277,6 +277,24 @@ fn no_data<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, why: &str) -> Resu
 }
 
 /// Tick labels: short, whatever the magnitude, without trailing zeros.
+/// Row names right-aligned at `right`, each centred on its row's pixel height.
+fn row_labels<'a, DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    right: i32,
+    rows: impl Iterator<Item = (&'a str, i32)>,
+    style: &TextStyle<'_>,
+) -> Result<()> {
+    for (name, y) in rows {
+        root.draw(&Text::new(
+            name.to_string(),
+            (right, y),
+            style.pos(Pos::new(HPos::Right, VPos::Center)),
+        ))
+        .fig()?;
+    }
+    Ok(())
+}
+
 fn tick(v: &f64) -> String {
     let a = v.abs();
     if a == 0.0 {
@@ -570,15 +588,9 @@ impl Draw for Bars<'_> {
             )))
             .fig()?;
         let (dx, _) = left.get_base_pixel();
-        for (i, (name, _)) in self.items.iter().enumerate() {
-            let (_, py) = chart.backend_coord(&(0.0, top(i) - 0.5));
-            root.draw(&Text::new(
-                name.clone(),
-                (dx + label_w as i32 - 6, py),
-                label_style.pos(Pos::new(HPos::Right, VPos::Center)),
-            ))
-            .fig()?;
-        }
+        let ys = (0..self.items.len()).map(|i| chart.backend_coord(&(0.0, top(i) - 0.5)).1);
+        let names = self.items.iter().map(|(name, _)| name.as_str());
+        row_labels(root, dx + label_w as i32 - 6, names.zip(ys), &label_style)?;
         Ok(())
     }
 }
@@ -720,15 +732,9 @@ impl Draw for Stacked<'_> {
             .draw()
             .fig()?;
         let (dx, _) = left.get_base_pixel();
-        for (i, (name, _)) in self.rows.iter().enumerate() {
-            let (_, py) = chart.backend_coord(&(0.0, top(i) - 0.5));
-            root.draw(&Text::new(
-                name.clone(),
-                (dx + label_w as i32 - 6, py),
-                label_style.pos(Pos::new(HPos::Right, VPos::Center)),
-            ))
-            .fig()?;
-        }
+        let ys = (0..self.rows.len()).map(|i| chart.backend_coord(&(0.0, top(i) - 0.5)).1);
+        let names = self.rows.iter().map(|(name, _)| name.as_str());
+        row_labels(root, dx + label_w as i32 - 6, names.zip(ys), &label_style)?;
         Ok(())
     }
 }
@@ -922,15 +928,9 @@ impl Draw for Swarm<'_> {
             chart.draw_series(dots).fig()?;
         }
         let (dx, _) = left.get_base_pixel();
-        for (i, (name, _)) in self.rows.iter().enumerate() {
-            let (_, py) = chart.backend_coord(&(0.0, top(i)));
-            root.draw(&Text::new(
-                name.clone(),
-                (dx + label_w as i32 - 6, py),
-                label_style.pos(Pos::new(HPos::Right, VPos::Center)),
-            ))
-            .fig()?;
-        }
+        let ys = (0..self.rows.len()).map(|i| chart.backend_coord(&(0.0, top(i))).1);
+        let names = self.rows.iter().map(|(name, _)| name.as_str());
+        row_labels(root, dx + label_w as i32 - 6, names.zip(ys), &label_style)?;
         // The color bar: feature value, low at the bottom.
         let (lw, lh) = legend.dim_in_pixel();
         let (bx, by) = legend.get_base_pixel();

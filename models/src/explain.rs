@@ -8,7 +8,7 @@
 //! ranks what the model relies on, so it can explain rows whose label is unknown
 //! (a Kaggle test set, tomorrow's customers) and is never negative.
 
-use crate::data::{Column, Prediction};
+use crate::data::Column;
 use crate::error::{ModelError, Result};
 use crate::estimator::Task;
 use crate::model::{TrainedModel, sort_importance};
@@ -34,20 +34,7 @@ pub(crate) fn permutation_importance(
         ));
     }
     let classify = model.task() == Task::Classification;
-    let outputs = |cols: &[Column]| -> Result<Vec<Vec<f64>>> {
-        if classify {
-            model.predict_proba(cols)
-        } else {
-            Ok(model
-                .predict(cols)?
-                .into_iter()
-                .map(|p| match p {
-                    Prediction::Value(v) => vec![v],
-                    _ => vec![0.0],
-                })
-                .collect())
-        }
-    };
+    let outputs = |cols: &[Column]| model.outputs(cols);
     let baseline = outputs(&columns)?;
     let mut out = Vec::with_capacity(columns.len());
     for i in 0..columns.len() {

@@ -642,6 +642,9 @@ fn check_class_count(
     }
 }
 
+/// Metric values by name, in the order asked for.
+pub type Metrics = Vec<(String, f64)>;
+
 impl TrainedModel {
     /// The estimator's canonical name (`DNNClassifier`, `xgboost.gbtree`, ...).
     pub fn estimator(&self) -> &'static str {
@@ -745,6 +748,20 @@ impl TrainedModel {
         }
     }
 
+    /// What explanations measure per row: a classifier's class probabilities, a
+    /// regressor's value (one column).
+    pub(crate) fn outputs(&self, features: &[Column]) -> Result<Vec<Vec<f64>>> {
+        self.outputs_of(&self.encode(features)?)
+    }
+
+    fn outputs_of(&self, x: &Matrix) -> Result<Vec<Vec<f64>>> {
+        if self.classes.is_some() {
+            self.proba_of(x)
+        } else {
+            Ok(self.values_of(x)?.into_iter().map(|v| vec![v]).collect())
+        }
+    }
+
     fn values_of(&self, x: &Matrix) -> Result<Vec<f64>> {
         Ok(match &self.body {
             Body::Dnn(m) => m.predict_values(x),
@@ -842,6 +859,19 @@ impl TrainedModel {
         label: &LabelColumn,
         metric_names: &[&str],
     ) -> Result<Vec<(String, f64)>> {
+        self.evaluate_with_proba(features, label, metric_names)
+            .map(|(metrics, _)| metrics)
+    }
+
+    /// [`evaluate`](Self::evaluate), with a classifier's class probabilities on the rows
+    /// (what its metrics were computed from), so a caller that also draws them (a
+    /// confusion matrix, ROC curves) does not predict the rows a second time.
+    pub fn evaluate_with_proba(
+        &self,
+        features: &[Column],
+        label: &LabelColumn,
+        metric_names: &[&str],
+    ) -> Result<(Metrics, Option<Vec<Vec<f64>>>)> {
         let task = self.task();
         let kind = task_kind(task);
         let default = match task {
@@ -874,7 +904,7 @@ impl TrainedModel {
             (Body::KMeans(m), _) => {
                 let truth = cluster_truth(label)?;
                 let ari = metrics::adjusted_rand_index(&truth, &m.predict(&x));
-                Ok(wanted.into_iter().map(|(n, _)| (n, ari)).collect())
+                Ok((wanted.into_iter().map(|(n, _)| (n, ari)).collect(), None))
             }
             (_, Some(classes)) => {
                 let y = encode_classes(label, classes).map_err(|e| match (&self.body, e) {
@@ -890,7 +920,7 @@ impl TrainedModel {
                 let proba = self.proba_for(features, &x)?;
                 let pred: Vec<usize> = proba.iter().map(|p| argmax(p)).collect();
                 let k = classes.len();
-                wanted
+                let metrics = wanted
                     .into_iter()
                     .map(|(n, metric)| {
                         let v = match metric {
@@ -909,12 +939,13 @@ impl TrainedModel {
                         })?;
                         Ok((n, v))
                     })
-                    .collect()
+                    .collect::<Result<Vec<_>>>()?;
+                Ok((metrics, Some(proba)))
             }
             (_, None) => {
                 let y = numeric_target(label)?;
                 let pred = self.values_of(&x)?;
-                Ok(wanted
+                let metrics = wanted
                     .into_iter()
                     .map(|(n, metric)| {
                         let v = metric
@@ -922,7 +953,8 @@ impl TrainedModel {
                             .unwrap_or(f64::NAN);
                         (n, v)
                     })
-                    .collect())
+                    .collect();
+                Ok((metrics, None))
             }
         }
     }
@@ -1060,13 +1092,7 @@ impl TrainedModel {
             Some(classes) => classes.iter().map(|c| c.to_string()).collect(),
             None => vec!["value".to_string()],
         };
-        let eval = |m: &Matrix| -> Result<Vec<Vec<f64>>> {
-            if self.classes.is_some() {
-                self.proba_of(m)
-            } else {
-                Ok(self.values_of(m)?.into_iter().map(|v| vec![v]).collect())
-            }
-        };
+        let eval = |m: &Matrix| self.outputs_of(m);
         let nsamples = nsamples.unwrap_or_else(|| crate::kernel_shap::default_nsamples(x.cols));
         let (values, expected) =
             crate::kernel_shap::sampling_shap(&x, outputs.len(), nsamples, seed, &eval)?;

@@ -314,3 +314,17 @@ pub fn figures(responses: &[Response]) -> Vec<Figure> {
         })
         .collect()
 }
+
+/// The expected value SHAP explanations log (`... expected value value: 22.1`): the last
+/// number of the first line that mentions it.
+pub fn shap_expected_value(out: &Output) -> f64 {
+    let line = out
+        .messages
+        .iter()
+        .find(|m| m.contains("expected value"))
+        .unwrap_or_else(|| panic!("{:#?}", out.messages));
+    line.rsplit(": ")
+        .next()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{line}"))
+}

@@ -9,26 +9,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
 
 use sqlflow_e2e::{
-    results::{Db, Kind, Output, number},
+    results::{Db, Kind, number, shap_expected_value},
     sqlflow::Figure,
 };
 
 fn png(f: &Figure) {
     assert_eq!(f.mime_type, "image/png");
     assert!(f.data.starts_with(b"\x89PNG"), "not a PNG");
-}
-
-/// The expected value(s) from EXPLAIN's log line: `expected value value: 22.1`.
-fn expected_value(out: &Output) -> f64 {
-    let line = out
-        .messages
-        .iter()
-        .find(|m| m.contains("expected value"))
-        .unwrap_or_else(|| panic!("{:#?}", out.messages));
-    line.rsplit(": ")
-        .next()
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or_else(|| panic!("{line}"))
 }
 
 const FEATURES: &str = "crim, zn, indus, chas, nox, rm, age, dis, rad, tax, ptratio, b, lstat";
@@ -76,7 +63,7 @@ WITH summary.plot_type=\"dot\", summary.alpha=1 USING KernelExplainer;"
             "{:#?}",
             out.messages
         );
-        let mean = expected_value(&out);
+        let mean = shap_expected_value(&out);
         assert!((5.0..40.0).contains(&mean), "{est}: expected value {mean}");
         assert_eq!(figs.len(), 1);
         png(&figs[0]);
@@ -91,7 +78,7 @@ WITH explainer.seed = 3, shap_summary.plot_type=bar USING DeepExplainer INTO {p}
         .await;
         assert!(out.has("with DeepExplainer"), "{:#?}", out.messages);
         assert_eq!(figs.len(), 1);
-        let mean = expected_value(&out);
+        let mean = shap_expected_value(&out);
         let (rows, _) = db
             .ok_with_figures(&format!("SELECT * FROM {p}boston.{model}_shap"))
             .await;

@@ -8,7 +8,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
 
 use sqlflow_e2e::{
-    results::{Db, Kind, Output, number},
+    results::{Db, Kind, number, shap_expected_value},
     sqlflow::Figure,
 };
 
@@ -24,19 +24,6 @@ fn png(f: &Figure) {
         .expect("PNG header");
     let info = reader.info();
     assert_eq!((info.width, info.height), (800, 500));
-}
-
-/// The expected value(s) from EXPLAIN's log line: `expected value value: 22.1`.
-fn expected_value(out: &Output) -> f64 {
-    let line = out
-        .messages
-        .iter()
-        .find(|m| m.contains("expected value"))
-        .unwrap_or_else(|| panic!("{:#?}", out.messages));
-    line.rsplit(": ")
-        .next()
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or_else(|| panic!("{line}"))
 }
 
 const FEATURES: &str = "crim, zn, indus, chas, nox, rm, age, dis, rad, tax, ptratio, b, lstat";
@@ -70,7 +57,7 @@ WITH summary.plot_type=\"dot\", summary.alpha=1, summary.sort=True USING TreeExp
         "{:#?}",
         out.messages
     );
-    let mean = expected_value(&out);
+    let mean = shap_expected_value(&out);
     assert!((15.0..30.0).contains(&mean), "expected value {mean}");
     assert_eq!(figs.len(), 1);
     assert!(figs[0].title.contains("importance"), "{}", figs[0].title);
@@ -96,7 +83,7 @@ WITH shap_summary.plot_type=bar, shap_summary.max_display=5 USING TreeExplainer;
             "{one} TO EXPLAIN {p}boston.xgb USING TreeExplainer INTO {p}boston.shap_one;"
         ))
         .await;
-    let mean_one = expected_value(&out);
+    let mean_one = shap_expected_value(&out);
     assert!((mean_one - mean).abs() < 1e-9, "{mean_one} vs {mean}");
     let (rows, _) = db
         .ok_with_figures(&format!("SELECT * FROM {p}boston.shap_one"))
