@@ -16,6 +16,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build_server(true)
         .build_client(true)
         .extern_path(".sqlflow", "::sqlflow_proto::sqlflow")
+        // Replies decode from one contiguous slice: a 1 MiB page of rows decodes in
+        // about half the time prost takes through tonic's chained buffer.
+        .codec_path("crate::codec::SliceCodec")
         .compile_fds(fds.clone())?;
     // The server once more, replying to Fetch with `RawResponses` (the same wire
     // format, responses left encoded) so the host passes a runner's page through

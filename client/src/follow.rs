@@ -8,7 +8,9 @@ use std::{
     time::{Duration, Instant},
 };
 
-use sqlflow_proto::sqlflow::{FetchRequest, JobId, JobStatus, job_status::Code, message, response};
+use sqlflow_proto::sqlflow::{
+    FetchRequest, JobId, JobStatus, Responses, job_status::Code, message, response,
+};
 
 use crate::{
     EXIT_CANCELLED, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE,
@@ -47,19 +49,16 @@ pub async fn follow(
     let mut ctrl_c = pin!(tokio::signal::ctrl_c());
     let mut tick = tokio::time::interval(Duration::from_millis(100));
     let mut unreachable_since: Option<Instant> = None;
+    // The next page is asked for as soon as a reply names its cursor, and travels and
+    // decodes on the runtime's worker while this thread renders the reply in hand: the
+    // CLI then writes as fast as the server sends, not that minus a round trip per page.
+    let mut pending = fetch_page(client, &job_id, &cursor);
     loop {
-        let mut c = client.inner.clone();
-        let req = client.request(FetchRequest {
-            job: Some(JobId {
-                job_id: job_id.clone(),
-            }),
-            cursor: cursor.clone(),
-            wait_ms: WAIT_MS,
-        });
-        let mut fetch = pin!(c.fetch(req));
         let reply = loop {
             tokio::select! {
-                r = &mut fetch => break r,
+                r = &mut pending => break r.unwrap_or_else(|e| {
+                    Err(tonic::Status::internal(format!("the fetch task failed: {e}")))
+                }),
                 _ = tick.tick() => spinner.draw(status.code(), started.elapsed()),
                 _ = &mut ctrl_c => {
                     spinner.clear();
@@ -82,6 +81,9 @@ pub async fn follow(
                 unreachable_since = None;
                 reached = true;
                 let r = r.into_inner();
+                if !r.eof {
+                    pending = fetch_page(client, &job_id, &r.next_cursor);
+                }
                 spinner.clear();
                 for resp in &r.response {
                     // On a terminal, progress updates the spinner line instead of
@@ -122,6 +124,7 @@ pub async fn follow(
                     return ExitCode::from(EXIT_USAGE);
                 }
                 tokio::time::sleep(Duration::from_millis(500)).await;
+                pending = fetch_page(client, &job_id, &cursor);
             }
             Err(s) => {
                 spinner.clear();
@@ -154,6 +157,23 @@ pub async fn follow(
             ExitCode::from(EXIT_FAILED)
         }
     }
+}
+
+/// A Fetch of the page after `cursor`, running on its own task.
+fn fetch_page(
+    client: &Client,
+    job_id: &str,
+    cursor: &str,
+) -> tokio::task::JoinHandle<Result<tonic::Response<Responses>, tonic::Status>> {
+    let mut c = client.inner.clone();
+    let req = client.request(FetchRequest {
+        job: Some(JobId {
+            job_id: job_id.to_string(),
+        }),
+        cursor: cursor.to_string(),
+        wait_ms: WAIT_MS,
+    });
+    tokio::spawn(async move { c.fetch(req).await })
 }
 
 fn output_error(e: io::Error) -> ExitCode {

@@ -517,6 +517,14 @@ fn prediction_value(p: &Prediction) -> Value {
         Prediction::Class(ClassLabel::Str(s)) => Value::String(s.clone()),
         Prediction::Value(f) => Value::Double(*f),
         Prediction::Cluster(c) => Value::Int64(*c as i64),
+        // SQLFlow writes a forecaster's values comma-joined, the form of its label; the
+        // model computes in f32, so f32's shortest text is every digit it has.
+        Prediction::Values(v) => Value::String(
+            v.iter()
+                .map(|x| (*x as f32).to_string())
+                .collect::<Vec<_>>()
+                .join(","),
+        ),
     }
 }
 

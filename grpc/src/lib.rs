@@ -6,7 +6,7 @@
 //! - [`raw`]: [`RawResponses`](raw::RawResponses) and the server the host serves, whose
 //!   Fetch passes a runner's encoded responses through;
 //! - [`codec`]: the server's decoder (a request that does not decode is
-//!   `INVALID_ARGUMENT`).
+//!   `INVALID_ARGUMENT`) and the client's, which decodes a reply from one slice.
 
 #![allow(clippy::doc_lazy_continuation, clippy::large_enum_variant)]
 

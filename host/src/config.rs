@@ -13,6 +13,7 @@ use figment::{
     providers::{Env, Format, Serialized, Toml},
 };
 use serde::{Deserialize, Serialize};
+use sqlflow_plugin_api::RunnerError;
 
 use crate::auth::AuthConfig;
 
@@ -165,6 +166,24 @@ pub fn origin_of(figment: &Figment, key: &str) -> String {
     }
 }
 
+/// A runner's refusal to start, for the operator. A configuration error names the full
+/// key as written in sqlflow.toml (`runners.local.max_running_per_user`) and where its
+/// value came from; the runner read its table as JSON, but no JSON position is shown,
+/// since the operator never wrote any.
+pub fn runner_error(cfg: &Config, figment: &Figment, e: &RunnerError) -> String {
+    match e.config_path.as_ref().into_option() {
+        Some(key) => {
+            let full = format!("runners.{}.{key}", cfg.job_runner);
+            format!(
+                "invalid configuration: {full}: {} (from {})",
+                e.message,
+                origin_of(figment, &full)
+            )
+        }
+        None => format!("runner '{}' failed to start: {}", cfg.job_runner, e.message),
+    }
+}
+
 impl Config {
     /// The selected runner's table as JSON (`{}` if the file has none).
     pub fn runner_json(&self) -> Result<String, ConfigError> {
@@ -218,6 +237,39 @@ mod tests {
             assert_eq!(cfg.runner_json().map_err(|e| e.0)?, r#"{"namespace":"ml"}"#);
             assert!(origin_of(&f, "runners.local.work_dir").contains("sqlflow.toml"));
             assert!(origin_of(&f, "runners.argo.namespace").contains("SQLFLOW_"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_runner_config_error_names_the_toml_key_and_its_source() {
+        Jail::expect_with(|jail| {
+            jail.create_file(
+                "sqlflow.toml",
+                "[runners.local]\nmax_running_per_user = \"x\"\n",
+            )?;
+            let f = figment(Path::new("sqlflow.toml"));
+            let cfg = load(&f).map_err(|e| e.0)?;
+            // What the local runner's parse_config returns for that table.
+            let e = RunnerError::config(
+                "max_running_per_user",
+                r#"invalid type: string "x", expected usize"#,
+            );
+            let msg = runner_error(&cfg, &f, &e);
+            assert!(
+                msg.starts_with(
+                    r#"invalid configuration: runners.local.max_running_per_user: invalid type: string "x", expected usize (from "#
+                ),
+                "{msg}"
+            );
+            assert!(msg.contains("sqlflow.toml"), "{msg}");
+            assert_eq!(msg.lines().count(), 1, "{msg}");
+
+            let e = RunnerError::unavailable("no cluster");
+            assert_eq!(
+                runner_error(&cfg, &f, &e),
+                "runner 'local' failed to start: no cluster"
+            );
             Ok(())
         });
     }

@@ -5,10 +5,8 @@
 use std::{sync::Arc, time::Duration};
 
 use sqlflow_grpc::raw::RawResponses;
-use sqlflow_plugin_api::{
-    FetchWakerBox, RunnerError,
-    loader::{Plugin, PluginRunner, TracingHost},
-};
+use sqlflow_plugin_api::{FetchWakerBox, RunnerError};
+use sqlflow_plugin_host::{Plugin, PluginRunner, TracingHost};
 use sqlflow_proto::{
     plugin::{CancelCall, FetchCall, ListJobsCall, RunCall, RunnerStats},
     sqlflow::{JobId, JobStatus, ListJobsResponse},
@@ -37,6 +35,15 @@ impl RunnerHandle {
         metrics: Arc<Metrics>,
     ) -> Result<Self, RunnerError> {
         let runner = plugin.create(config_json, TracingHost::boxed(plugin.name.clone()))?;
+        // The host keeps no job state: a promise the runner does not keep, nobody keeps.
+        let missing = runner.features().missing();
+        if !missing.is_empty() {
+            tracing::warn!(
+                runner = %plugin.name,
+                "the runner does not offer: {} (declared by the plugin)",
+                missing.join(", ")
+            );
+        }
         Ok(Self {
             name: plugin.name.clone().into(),
             runner: Arc::new(runner),

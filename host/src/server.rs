@@ -4,7 +4,8 @@ use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
 use figment::Figment;
 use sqlflow_grpc::raw::server::sql_flow_server::SqlFlowServer;
-use sqlflow_plugin_api::{library_file_name, loader};
+use sqlflow_plugin_api::library_file_name;
+use sqlflow_plugin_host as loader;
 use tonic::codegen::{Context, Future, Pin, Poll, Service as TowerService, http};
 use tonic::transport::{Identity, Server, ServerTlsConfig, server::TcpIncoming};
 
@@ -63,19 +64,8 @@ pub fn start_runner(
     }
     let json = cfg.runner_json().map_err(|e| StartError::Config(e.0))?;
     let timeout = Duration::from_millis(cfg.plugin_call_timeout_ms);
-    RunnerHandle::create(&plugin, &json, timeout, metrics).map_err(|e| {
-        StartError::Config(match e.config_path.into_option() {
-            Some(key) => {
-                let full = format!("runners.{}.{key}", cfg.job_runner);
-                format!(
-                    "invalid configuration: {} for key '{full}' (from {})",
-                    e.message,
-                    config::origin_of(figment, &full)
-                )
-            }
-            None => format!("runner '{}' failed to start: {}", cfg.job_runner, e.message),
-        })
-    })
+    RunnerHandle::create(&plugin, &json, timeout, metrics)
+        .map_err(|e| StartError::Config(config::runner_error(cfg, figment, &e)))
 }
 
 fn config_error(figment: &Figment, key: &str, what: impl std::fmt::Display) -> StartError {

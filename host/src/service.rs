@@ -8,7 +8,7 @@ use std::{
 };
 
 use sqlflow_grpc::raw::{RawResponses, server::sql_flow_server::SqlFlow};
-use sqlflow_plugin_api::loader::NotifyWaker;
+use sqlflow_plugin_host::NotifyWaker;
 use sqlflow_proto::{
     plugin::{Caller, CancelCall, FetchCall, ListJobsCall, RunCall},
     sqlflow::{

@@ -11,38 +11,62 @@ pub(crate) struct Binned {
     pub rows: usize,
     /// Bin code per (feature, row), feature-major.
     codes: Vec<u16>,
+    /// The same codes row-major (`rows × features`), one byte each when every feature
+    /// has at most 256 bins: histograms are built row by row, each row's gradient read
+    /// once for all its features (XGBoost's layout).
+    by_row: RowCodes,
     /// Per feature: ascending split thresholds; bin `b` holds values `<= thresholds[b]`
     /// and `> thresholds[b - 1]`. A feature has `thresholds.len() + 1` bins.
     pub thresholds: Vec<Vec<f64>>,
 }
 
+/// Row-major bin codes in the narrowest type that holds them.
+pub(crate) enum RowCodes {
+    U8(Vec<u8>),
+    U16(Vec<u16>),
+}
+
 pub(crate) const MAX_BINS: usize = u16::MAX as usize + 1;
 
 impl Binned {
+    #[cfg(test)]
     pub fn new(x: &Matrix, max_bins: usize) -> Binned {
+        Binned::with_threads(x, max_bins, 1)
+    }
+
+    /// Bins every feature, features spread over `threads` threads (the result does not
+    /// depend on it).
+    pub fn with_threads(x: &Matrix, max_bins: usize, threads: usize) -> Binned {
         let max_bins = max_bins.clamp(2, MAX_BINS);
-        let mut codes = vec![0u16; x.rows * x.cols];
+        let per_feature = crate::threads::map(threads, x.cols, |f| bin_feature(x, f, max_bins));
+        let mut codes = Vec::with_capacity(x.rows * x.cols);
         let mut thresholds = Vec::with_capacity(x.cols);
-        let mut column: Vec<(f64, u32)> = Vec::with_capacity(x.rows);
-        for f in 0..x.cols {
-            column.clear();
-            column.extend((0..x.rows).map(|r| (x.get(r, f), r as u32)));
-            column.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
-            let cuts = cut_points(&column, max_bins);
-            // Sorted values walk the cuts once instead of a binary search per value.
-            let out = &mut codes[f * x.rows..(f + 1) * x.rows];
-            let mut bin = 0usize;
-            for &(v, r) in &column {
-                while bin < cuts.len() && cuts[bin] < v {
-                    bin += 1;
-                }
-                out[r as usize] = bin as u16;
-            }
-            thresholds.push(cuts);
+        for (c, t) in per_feature {
+            codes.extend_from_slice(&c);
+            thresholds.push(t);
         }
+        let narrow = thresholds.iter().all(|t| t.len() < 256);
+        let transpose = |out: &mut dyn FnMut(u16)| {
+            for r in 0..x.rows {
+                for f in 0..x.cols {
+                    out(codes[f * x.rows + r]);
+                }
+            }
+        };
+        let by_row = if narrow {
+            let mut v = Vec::with_capacity(x.rows * x.cols);
+            // `narrow`: every code is below 256.
+            transpose(&mut |c| v.push(c as u8));
+            RowCodes::U8(v)
+        } else {
+            let mut v = Vec::with_capacity(x.rows * x.cols);
+            transpose(&mut |c| v.push(c));
+            RowCodes::U16(v)
+        };
         Binned {
             rows: x.rows,
             codes,
+            by_row,
             thresholds,
         }
     }
@@ -51,9 +75,34 @@ impl Binned {
         self.thresholds[f].len() + 1
     }
 
+    pub fn n_features(&self) -> usize {
+        self.thresholds.len()
+    }
+
     pub fn col(&self, f: usize) -> &[u16] {
         &self.codes[f * self.rows..(f + 1) * self.rows]
     }
+
+    pub fn by_row(&self) -> &RowCodes {
+        &self.by_row
+    }
+}
+
+/// One feature's codes (by row) and thresholds.
+fn bin_feature(x: &Matrix, f: usize, max_bins: usize) -> (Vec<u16>, Vec<f64>) {
+    let mut column: Vec<(f64, u32)> = (0..x.rows).map(|r| (x.get(r, f), r as u32)).collect();
+    column.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+    let cuts = cut_points(&column, max_bins);
+    // Sorted values walk the cuts once instead of a binary search per value.
+    let mut out = vec![0u16; x.rows];
+    let mut bin = 0usize;
+    for &(v, r) in &column {
+        while bin < cuts.len() && cuts[bin] < v {
+            bin += 1;
+        }
+        out[r as usize] = bin as u16;
+    }
+    (out, cuts)
 }
 
 /// Thresholds between neighbouring distinct values, at most `max_bins - 1` of them.
@@ -103,6 +152,7 @@ mod tests {
         let b = Binned::new(&x, 256);
         assert_eq!(b.thresholds[0], vec![1.5, 2.5]);
         assert_eq!(b.col(0), &[2, 0, 1, 0, 2]);
+        assert!(matches!(b.by_row(), RowCodes::U8(v) if v == &[2, 0, 1, 0, 2]));
     }
 
     #[test]
@@ -116,6 +166,9 @@ mod tests {
         assert_eq!(b.n_bins(0), 10);
         let codes = b.col(0);
         assert!(codes.windows(2).all(|w| w[0] <= w[1]));
+        let wide = Binned::with_threads(&x, 300, 2);
+        assert_eq!(wide.n_bins(0), 300);
+        assert!(matches!(wide.by_row(), RowCodes::U16(v) if v == wide.col(0)));
         // every training value lies on the right side of every threshold
         for (r, &c) in codes.iter().enumerate() {
             let v = r as f64;

@@ -105,6 +105,9 @@ pub enum Prediction {
     Value(f64),
     /// A clustering model's cluster id, `0..n_clusters`.
     Cluster(usize),
+    /// A forecaster's `model.n_out` values (RNNBasedTimeSeriesModel), which SQLFlow
+    /// writes comma-joined into the result column, the form its label had.
+    Values(Vec<f64>),
 }
 
 /// Dense row-major matrix of encoded features.

@@ -8,7 +8,7 @@ use crate::dnn::{self, DnnFlavor, TF_RUNTIME_SPECS};
 use crate::error::{ModelError, Result};
 use crate::gbdt::{self, Booster, Objective};
 use crate::optimizer::OPTIMIZER_SPECS;
-use crate::{auto, forest, kmeans, linear, scorecard, svm};
+use crate::{auto, dec, forest, kmeans, linear, rnn, scorecard, svm};
 
 /// What a model predicts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,9 +80,13 @@ pub(crate) enum Estimator {
     AutoClassifier,
     #[serde(rename = "sqlflow_models.AutoRegressor")]
     AutoRegressor,
+    #[serde(rename = "sqlflow_models.DeepEmbeddingClusterModel")]
+    DeepEmbeddingCluster,
+    #[serde(rename = "sqlflow_models.RNNBasedTimeSeriesModel")]
+    TimeSeriesRnn,
 }
 
-const ALL: [Estimator; 24] = [
+const ALL: [Estimator; 26] = [
     Estimator::DnnClassifier,
     Estimator::DnnRegressor,
     Estimator::KerasDnnClassifier,
@@ -107,6 +111,8 @@ const ALL: [Estimator; 24] = [
     Estimator::OneClassSvm,
     Estimator::AutoClassifier,
     Estimator::AutoRegressor,
+    Estimator::DeepEmbeddingCluster,
+    Estimator::TimeSeriesRnn,
 ];
 
 /// The estimator names [`train`](crate::train) accepts (matched case-insensitively).
@@ -119,7 +125,10 @@ pub fn estimator_info(name: &str) -> Result<EstimatorInfo> {
     let est = Estimator::from_name(name)?;
     Ok(EstimatorInfo {
         name: est.name(),
-        needs_label: !matches!(est, Estimator::KMeans | Estimator::OneClassSvm),
+        needs_label: !matches!(
+            est,
+            Estimator::KMeans | Estimator::OneClassSvm | Estimator::DeepEmbeddingCluster
+        ),
         inputs: if est.is_wide_deep() {
             WIDE_DEEP_INPUTS
         } else {
@@ -185,6 +194,8 @@ impl Estimator {
             Estimator::OneClassSvm => "sqlflow_models.OneClassSVM",
             Estimator::AutoClassifier => "sqlflow_models.AutoClassifier",
             Estimator::AutoRegressor => "sqlflow_models.AutoRegressor",
+            Estimator::DeepEmbeddingCluster => "sqlflow_models.DeepEmbeddingClusterModel",
+            Estimator::TimeSeriesRnn => rnn::NAME,
         }
     }
 
@@ -254,6 +265,12 @@ impl Estimator {
             Estimator::OneClassSvm => svm::SPECS.to_vec(),
             Estimator::AutoClassifier => auto::specs(true),
             Estimator::AutoRegressor => auto::specs(false),
+            Estimator::DeepEmbeddingCluster => dec::SPECS
+                .iter()
+                .copied()
+                .chain(TF_RUNTIME_SPECS.iter().copied())
+                .collect(),
+            Estimator::TimeSeriesRnn => rnn::specs(),
             _ => gbdt::XGB_SPECS.to_vec(),
         }
     }
@@ -273,6 +290,7 @@ impl Estimator {
                 &["model.n_classes"]
             }
             Estimator::KMeans => kmeans::SHAPE_ATTRS,
+            Estimator::DeepEmbeddingCluster => dec::SHAPE_ATTRS,
             e if e.xgboost_booster().is_some() => gbdt::XGB_SHAPE_ATTRS,
             _ => &[],
         }
@@ -300,8 +318,9 @@ impl Estimator {
             | Estimator::BoostedTreesRegressor
             | Estimator::DecisionTreeRegressor
             | Estimator::RandomForestRegressor
-            | Estimator::AutoRegressor => Task::Regression,
-            Estimator::KMeans => Task::Clustering,
+            | Estimator::AutoRegressor
+            | Estimator::TimeSeriesRnn => Task::Regression,
+            Estimator::KMeans | Estimator::DeepEmbeddingCluster => Task::Clustering,
             Estimator::OneClassSvm => Task::OutlierDetection,
             Estimator::XgboostGbtree | Estimator::XgboostGblinear | Estimator::XgboostDart => {
                 return None;
@@ -334,6 +353,7 @@ impl Estimator {
                     | Estimator::LinearRegressor
                     | Estimator::KMeans
                     | Estimator::OneClassSvm
+                    | Estimator::DeepEmbeddingCluster
             )
             || self.booster(attrs) == Some(Booster::Gblinear)
     }
@@ -347,6 +367,8 @@ impl Estimator {
                 | Estimator::OneClassSvm
                 | Estimator::AutoClassifier
                 | Estimator::AutoRegressor
+                | Estimator::DeepEmbeddingCluster
+                | Estimator::TimeSeriesRnn
         )
     }
 

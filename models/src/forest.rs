@@ -10,6 +10,7 @@ use crate::binning::Binned;
 use crate::data::{Labels, Matrix, one_hot};
 use crate::error::{ModelError, Result};
 use crate::rng::Rng;
+use crate::threads::{self, THREADS};
 use crate::tree::{RowStats, Tree, TreeParams, accumulate, build};
 
 /// Distinct values per feature split exactly; more are binned by quantile.
@@ -29,10 +30,16 @@ const MIN_SPLIT: AttrSpec = spec::int("model.min_samples_split", 2, 2);
 const MIN_LEAF: AttrSpec = spec::int("model.min_samples_leaf", 1, 1);
 const SEED: AttrSpec = spec::seed("model.seed");
 
-pub(crate) const TREE_SPECS: &[AttrSpec] =
-    &[MAX_DEPTH, MIN_SPLIT, MIN_LEAF, max_features("all"), SEED];
+pub(crate) const TREE_SPECS: &[AttrSpec] = &[
+    MAX_DEPTH,
+    MIN_SPLIT,
+    MIN_LEAF,
+    max_features("all"),
+    SEED,
+    THREADS,
+];
 
-const fn forest_specs(max_features_default: &'static str) -> [AttrSpec; 7] {
+const fn forest_specs(max_features_default: &'static str) -> [AttrSpec; 8] {
     [
         spec::int("model.n_estimators", 1, 100),
         MAX_DEPTH,
@@ -41,6 +48,7 @@ const fn forest_specs(max_features_default: &'static str) -> [AttrSpec; 7] {
         max_features(max_features_default),
         spec::bool("model.bootstrap", true),
         SEED,
+        THREADS,
     ]
 }
 
@@ -105,39 +113,54 @@ impl Forest {
             )
         };
         let seed = attrs.seed("model.seed");
-        let binned = Binned::new(x, MAX_BINS);
+        let threads = threads::count(attrs);
+        let binned = Binned::with_threads(x, MAX_BINS, threads);
         let allowed: Vec<usize> = (0..x.cols).collect();
         let mut trees = warm.map_or_else(Vec::new, |w| w.trees.clone());
         let first = trees.len();
         let n = x.rows;
-        // Without bootstrap every row counts once: `g = base`, `h = 1` for every tree.
-        let (mut g, mut h) = (base.clone(), vec![1.0; n]);
-        let mut counts = vec![0u32; n];
-        for t in 0..n_trees {
+        // Trees grow side by side, one per thread; a lone tree (or a forest of fewer
+        // trees than threads) shares each node's histogram out instead.
+        let params = TreeParams {
+            threads: if n_trees >= threads { 1 } else { threads },
+            ..params
+        };
+        let ones = vec![1.0; n];
+        // Each tree draws from its own stream, so it is the same tree on any thread.
+        let grow_one = |t: usize| -> Tree {
             let mut rng = Rng::derive(seed, (first + t) as u64);
-            let mut rows: Vec<u32> = if bootstrap {
-                counts.iter_mut().for_each(|c| *c = 0);
-                for _ in 0..n {
-                    counts[rng.below(n)] += 1;
-                }
-                for r in 0..n {
-                    let w = counts[r] as f64;
-                    h[r] = w;
-                    g[r * k..(r + 1) * k]
-                        .iter_mut()
-                        .zip(&base[r * k..(r + 1) * k])
-                        .for_each(|(a, b)| *a = w * b);
-                }
-                (0..n as u32).filter(|&r| counts[r as usize] > 0).collect()
-            } else {
-                (0..n as u32).collect()
-            };
+            if !bootstrap {
+                // Every row counts once: `g = base`, `h = 1`.
+                let mut rows: Vec<u32> = (0..n as u32).collect();
+                let stats = RowStats {
+                    g: &base,
+                    h: &ones,
+                    k,
+                };
+                return build(&binned, &mut rows, &stats, &allowed, &params, &mut rng);
+            }
+            let mut counts = vec![0u32; n];
+            for _ in 0..n {
+                counts[rng.below(n)] += 1;
+            }
+            let h: Vec<f64> = counts.iter().map(|&c| f64::from(c)).collect();
+            let g: Vec<f64> = base
+                .chunks(k.max(1))
+                .zip(&h)
+                .flat_map(|(b, w)| b.iter().map(move |v| w * v))
+                .collect();
+            let mut rows: Vec<u32> = (0..n as u32).filter(|&r| counts[r as usize] > 0).collect();
             let stats = RowStats { g: &g, h: &h, k };
-            trees.push(build(
-                &binned, &mut rows, &stats, &allowed, &params, &mut rng,
-            ));
-            if forest && ((t + 1) % 10 == 0 || t + 1 == n_trees) {
-                progress(&format!("tree {}/{}", t + 1, n_trees));
+            build(&binned, &mut rows, &stats, &allowed, &params, &mut rng)
+        };
+        // Batches of ten trees between progress lines.
+        let mut done = 0;
+        while done < n_trees {
+            let batch = (n_trees - done).min(10);
+            trees.extend(threads::map(threads, batch, |i| grow_one(done + i)));
+            done += batch;
+            if forest {
+                progress(&format!("tree {done}/{n_trees}"));
             }
         }
         if !forest {

@@ -19,7 +19,7 @@ use crate::model::TrainedModel;
 const MAGIC: &[u8; 8] = b"SQLFMODL";
 
 /// The newest format version this build writes and reads.
-pub const FORMAT_VERSION: u32 = 4;
+pub const FORMAT_VERSION: u32 = 6;
 
 /// Version 3 added `sqlflow_models.ScoreCard`. A score card is written as version 3 and
 /// every other model still as 2, so builds of version 2 keep reading those, and call a
@@ -32,8 +32,28 @@ const SCORE_CARD_VERSION: u32 = 3;
 /// search is an optional field (`auto`) that older builds ignore.
 const ONE_CLASS_SVM_VERSION: u32 = 4;
 
+/// Version 5 added `sqlflow_models.DeepEmbeddingClusterModel`, written as 5 for the same
+/// reason.
+const DEC_VERSION: u32 = 5;
+
+fn is_dec(model: &TrainedModel) -> bool {
+    matches!(model.body, crate::model::Body::Dec(_))
+}
+
+/// Version 6 added `sqlflow_models.RNNBasedTimeSeriesModel` (taken after DEC's 5, which
+/// was added at the same time), written as 6 for the same reason.
+const RNN_VERSION: u32 = 6;
+
+fn is_rnn(model: &TrainedModel) -> bool {
+    matches!(model.body, crate::model::Body::Rnn(_))
+}
+
 fn version_of(model: &TrainedModel) -> u32 {
-    if model.task() == crate::Task::OutlierDetection {
+    if is_rnn(model) {
+        RNN_VERSION
+    } else if is_dec(model) {
+        DEC_VERSION
+    } else if model.task() == crate::Task::OutlierDetection {
         ONE_CLASS_SVM_VERSION
     } else if model.score_card().is_some() {
         SCORE_CARD_VERSION
@@ -81,6 +101,8 @@ impl TrainedModel {
             .map_err(|e| ModelError::Corrupt(format!("the model data cannot be read ({e})")))?;
         if (version < SCORE_CARD_VERSION && model.score_card().is_some())
             || (version < ONE_CLASS_SVM_VERSION && model.task() == crate::Task::OutlierDetection)
+            || (version < DEC_VERSION && is_dec(&model))
+            || (version < RNN_VERSION && is_rnn(&model))
         {
             return Err(ModelError::Corrupt(format!(
                 "format version {version} cannot hold a {} model",

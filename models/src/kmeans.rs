@@ -90,6 +90,31 @@ impl KMeans {
     }
 }
 
+/// scikit-learn's `KMeans(n_clusters=k, n_init=n_init)` with its defaults (300
+/// iterations, tolerance 1e-4 of the mean variance): `n_init` greedy k-means++ starts,
+/// each from its own seeded stream, keeping the run of least inertia. Returns the
+/// centroids (`k × d`, row-major) and each row's cluster. `x.rows >= k` is the caller's.
+pub(crate) fn best_of(x: &Matrix, k: usize, n_init: usize, seed: u64) -> (Vec<f64>, Vec<usize>) {
+    let tol = 1e-4 * mean_variance(x);
+    let mut best: Option<(f64, Vec<f64>)> = None;
+    for run in 0..n_init.max(1) {
+        let mut rng = Rng::derive(seed, run as u64);
+        let mut centroids = kmeans_plus_plus(x, k, &mut rng);
+        lloyd_hamerly(x, &mut centroids, k, 300, tol);
+        let inertia: f64 = (0..x.rows)
+            .map(|r| nearest(&centroids, x.cols, x.row(r)).1)
+            .sum();
+        if best.as_ref().is_none_or(|(b, _)| inertia < *b) {
+            best = Some((inertia, centroids));
+        }
+    }
+    let centroids = best.map(|(_, c)| c).unwrap_or_default();
+    let assign = (0..x.rows)
+        .map(|r| nearest(&centroids, x.cols, x.row(r)).0)
+        .collect();
+    (centroids, assign)
+}
+
 fn nearest(centroids: &[f64], d: usize, row: &[f64]) -> (usize, f64) {
     let mut best = (0, f64::INFINITY);
     for (c, centroid) in centroids.chunks(d.max(1)).enumerate() {

@@ -108,6 +108,71 @@ pub(crate) fn numeric_target(label: &LabelColumn) -> Result<Vec<f64>> {
         .collect()
 }
 
+/// A vector target: each row's label holds `n` comma-separated numbers (`"0.1,0.2"`;
+/// with `n` = 1 a plain number too), as SQLFlow's time-series models read it. Row-major,
+/// `rows × n`. `model` names the model for the messages.
+pub(crate) fn vector_target(label: &LabelColumn, n: usize, model: &str) -> Result<Vec<f64>> {
+    let mut out = Vec::with_capacity(label.values.len() * n);
+    let shape = || {
+        format!(
+            "{model} reads its label as model.n_out = {n} comma-separated numbers \
+             (e.g. concat(a, ',', b))"
+        )
+    };
+    for (r, v) in label.values.iter().enumerate() {
+        match v {
+            None => return Err(null_label(label, r)),
+            Some(Feature::Num(x)) if n == 1 && x.is_finite() => out.push(*x),
+            Some(Feature::Num(x)) => {
+                return Err(ModelError::InvalidLabel(format!(
+                    "label column '{}' is the number {x} at row {}; {}",
+                    label.name,
+                    r + 1,
+                    shape()
+                )));
+            }
+            Some(Feature::Str(s)) => {
+                let parts: Vec<&str> = s.split(',').map(str::trim).collect();
+                if parts.len() != n {
+                    return Err(ModelError::InvalidLabel(format!(
+                        "label column '{}' holds {} value(s) at row {} ('{}'); {}",
+                        label.name,
+                        parts.len(),
+                        r + 1,
+                        clip(s),
+                        shape()
+                    )));
+                }
+                for p in parts {
+                    match p.parse::<f64>() {
+                        Ok(x) if x.is_finite() => out.push(x),
+                        _ => {
+                            return Err(ModelError::InvalidLabel(format!(
+                                "label column '{}' at row {} ('{}'): '{}' is not a finite \
+                                 number; {}",
+                                label.name,
+                                r + 1,
+                                clip(s),
+                                clip(p),
+                                shape()
+                            )));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// At most 60 characters of a label value, for messages.
+fn clip(s: &str) -> String {
+    match s.char_indices().nth(60) {
+        Some((i, _)) => format!("{}...", &s[..i]),
+        None => s.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -131,6 +196,37 @@ mod tests {
             fit_classes(&ints).unwrap(),
             vec![ClassLabel::Int(2), ClassLabel::Int(10)]
         );
+    }
+
+    #[test]
+    fn vector_labels() {
+        let label = Column::new(
+            "class",
+            vec![
+                Some(Feature::Str("0.5, 1,-2e-1".into())),
+                Some(Feature::Str("3,4,5".into())),
+            ],
+        );
+        assert_eq!(
+            vector_target(&label, 3, "M").unwrap(),
+            vec![0.5, 1.0, -0.2, 3.0, 4.0, 5.0]
+        );
+        let err = vector_target(&label, 2, "M").unwrap_err().to_string();
+        assert!(
+            err.contains("holds 3 value(s) at row 1") && err.contains("n_out = 2"),
+            "{err}"
+        );
+        let bad = Column::strings("class", ["1,2", "1,x"]);
+        let err = vector_target(&bad, 2, "M").unwrap_err().to_string();
+        assert!(
+            err.contains("row 2") && err.contains("'x' is not a finite number"),
+            "{err}"
+        );
+        assert_eq!(
+            vector_target(&Column::numeric("y", [1.5]), 1, "M").unwrap(),
+            vec![1.5]
+        );
+        assert!(vector_target(&Column::numeric("y", [1.5]), 2, "M").is_err());
     }
 
     #[test]

@@ -29,6 +29,8 @@
 //! | `KMeans` | k-means++ / Lloyd | `kmeans` |
 //! | `sqlflow_models.ScoreCard` | credit score card: quantile bins, WoE/IV, logistic regression, points | `scorecard` |
 //! | `sqlflow_models.OneClassSVM` | one-class ν-SVM by SMO (libsvm's), outliers -1 / inliers 1 | `svm` |
+//! | `sqlflow_models.DeepEmbeddingClusterModel` | deep embedded clustering: autoencoder pretraining, k-means, KL(P‖Q) refinement; cluster ids | `dec` |
+//! | `sqlflow_models.RNNBasedTimeSeriesModel` | stacked SimpleRNN / LSTM / GRU over a window, `n_out` values ahead (comma-separated label and prediction), BPTT on f32 `matrixmultiply` products | `rnn` |
 //! | `sqlflow_models.AutoClassifier`, `sqlflow_models.AutoRegressor` | search over the families above on held-out rows; stores the winner | `auto` |
 //!
 //! Each estimator's accepted attributes, defaults and ranges are in its module's spec
@@ -53,6 +55,7 @@ mod attrs;
 mod auto;
 mod binning;
 mod data;
+mod dec;
 mod dnn;
 mod embedding;
 mod error;
@@ -72,9 +75,11 @@ mod monitor;
 mod optim;
 mod optimizer;
 mod rng;
+mod rnn;
 mod scorecard;
 mod shap;
 mod svm;
+mod threads;
 mod tree;
 
 pub use attrs::{AttrValue, Attrs};

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::attrs::{self, AttrValue, Attrs, Resolved};
 use crate::data::{ClassLabel, Column, Feature, LabelColumn, Labels, Matrix, Prediction};
+use crate::dec::Dec;
 use crate::dnn::{DnnSetup, Mlp, WideDeepInputs};
 use crate::embedding::EmbeddingSpec;
 use crate::error::{ModelError, Result};
@@ -14,11 +15,12 @@ use crate::features::FeatureEncoder;
 use crate::forest::Forest;
 use crate::gbdt::{Booster, Gbdt, GbdtParams, Objective, objective_name};
 use crate::kmeans::KMeans;
-use crate::labels::{encode_classes, fit_classes, list_classes, numeric_target};
+use crate::labels::{encode_classes, fit_classes, list_classes, numeric_target, vector_target};
 use crate::linear::Linear;
 use crate::metrics::{self, Metric};
 use crate::monitor::{Monitor, TrainingHistory, Validation, argmax};
 use crate::optimizer::OptimizerConfig;
+use crate::rnn::Rnn;
 use crate::scorecard::{ScoreCard, ScoreCardRow, ks_statistic};
 use crate::svm::OneClassSvm;
 
@@ -46,8 +48,10 @@ pub(crate) enum Body {
     Gbdt(Gbdt),
     Forest(Forest),
     KMeans(KMeans),
+    Dec(Dec),
     ScoreCard(ScoreCard),
     OneClassSvm(OneClassSvm),
+    Rnn(Rnn),
 }
 
 /// The optional inputs of [`train_with`].
@@ -114,6 +118,16 @@ fn check_combinations(est: Estimator, resolved: &Resolved) -> Result<()> {
         for (key, prefix, kind, lr) in flavor.optimizers() {
             OptimizerConfig::from_attrs(est.name(), &mut scratch, key, prefix, (kind, lr))?;
         }
+    }
+    if est == Estimator::TimeSeriesRnn {
+        let mut scratch = resolved.clone();
+        OptimizerConfig::from_attrs(
+            est.name(),
+            &mut scratch,
+            "model.optimizer",
+            "optimizer.",
+            crate::rnn::DEFAULT_OPTIMIZER,
+        )?;
     }
     Ok(())
 }
@@ -184,6 +198,10 @@ pub fn train_with_history(
             let n_classes = classes.len();
             (Some(classes), Labels::Classes { y, n_classes })
         }
+        (Task::Regression, Some(l)) if est == Estimator::TimeSeriesRnn => (
+            None,
+            Labels::Values(vector_target(l, resolved.usize("model.n_out"), est.name())?),
+        ),
         (Task::Regression, Some(l)) => {
             let y = numeric_target(l).map_err(|e| match (est.xgboost_booster(), e) {
                 (Some(_), ModelError::InvalidLabel(msg)) => ModelError::InvalidLabel(format!(
@@ -209,7 +227,17 @@ pub fn train_with_history(
         attrs::check_same(est.name(), &old.attrs, &resolved, est.shape_attrs())?;
     }
     let validation = match options.validation {
-        Some((vf, vl)) => Some(encode_validation(&encoder, vf, vl, classes.as_deref())?),
+        Some((vf, vl)) => {
+            let vector = (est == Estimator::TimeSeriesRnn)
+                .then(|| (resolved.usize("model.n_out"), est.name()));
+            Some(encode_validation(
+                &encoder,
+                vf,
+                vl,
+                classes.as_deref(),
+                vector,
+            )?)
+        }
         None => None,
     };
     let monitor = Monitor {
@@ -286,8 +314,21 @@ pub fn train_with_history(
                 };
                 Body::KMeans(KMeans::train(&x, &resolved, warm, progress)?)
             }
+            Estimator::DeepEmbeddingCluster => {
+                Body::Dec(Dec::train(&x, &resolved, &monitor, progress)?)
+            }
             Estimator::OneClassSvm => {
                 Body::OneClassSvm(OneClassSvm::train(&x, &resolved, progress)?)
+            }
+            Estimator::TimeSeriesRnn => {
+                check_numeric(est, features)?;
+                let Labels::Values(y) = &labels else {
+                    return Err(ModelError::InvalidLabel(format!(
+                        "{} needs a label of model.n_out numbers per row",
+                        est.name()
+                    )));
+                };
+                Body::Rnn(Rnn::train(&x, y, &mut resolved, &monitor, progress)?)
             }
             Estimator::ScoreCard => {
                 let bad: Vec<bool> = match &labels {
@@ -475,12 +516,35 @@ fn wide_deep_inputs(
     Ok(WideDeepInputs { deep, wide })
 }
 
-/// The held-out rows encoded like the training rows.
+/// A model that reads its input as a window of numbers (RNNBasedTimeSeriesModel): a
+/// string column would become category codes, which no window holds.
+fn check_numeric(est: Estimator, features: &[Column]) -> Result<()> {
+    for c in features {
+        if let Some(r) = c
+            .values
+            .iter()
+            .position(|v| matches!(v, Some(Feature::Str(_))))
+        {
+            return Err(ModelError::InvalidData(format!(
+                "{} reads numeric windows, but column '{}' holds a string at row {}; select \
+                 numeric columns (or CAST them)",
+                est.name(),
+                c.name,
+                r + 1
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The held-out rows encoded like the training rows; `vector`: the label holds that
+/// many numbers per row (a forecaster's, named for messages).
 fn encode_validation(
     encoder: &FeatureEncoder,
     features: &[Column],
     label: &LabelColumn,
     classes: Option<&[ClassLabel]>,
+    vector: Option<(usize, &str)>,
 ) -> Result<Validation> {
     let context = |e: ModelError| match e {
         ModelError::MissingColumn { name, expected } => ModelError::InvalidData(format!(
@@ -493,12 +557,15 @@ fn encode_validation(
     };
     let x = encoder.transform(features).map_err(context)?;
     check_label_rows(label, x.rows)?;
-    let labels = match classes {
-        Some(c) => Labels::Classes {
+    let labels = match (classes, vector) {
+        (Some(c), _) => Labels::Classes {
             y: encode_classes(label, c).map_err(context)?,
             n_classes: c.len(),
         },
-        None => Labels::Values(numeric_target(label).map_err(context)?),
+        (None, Some((n, model))) => {
+            Labels::Values(vector_target(label, n, model).map_err(context)?)
+        }
+        (None, None) => Labels::Values(numeric_target(label).map_err(context)?),
     };
     Ok(Validation { x, labels })
 }
@@ -653,7 +720,7 @@ impl TrainedModel {
 
     pub fn task(&self) -> Task {
         match (&self.body, &self.classes) {
-            (Body::KMeans(_), _) => Task::Clustering,
+            (Body::KMeans(_) | Body::Dec(_), _) => Task::Clustering,
             (Body::OneClassSvm(_), _) => Task::OutlierDetection,
             (_, Some(_)) => Task::Classification,
             (_, None) => Task::Regression,
@@ -713,8 +780,10 @@ impl TrainedModel {
             Body::Linear(m) => m.predict_proba(x),
             Body::Gbdt(m) => m.predict_proba(x),
             Body::Forest(m) => m.predict_proba(x),
-            Body::KMeans(_) => {
-                return Err(self.unsupported("predict_proba", "KMeans predicts cluster ids"));
+            Body::KMeans(_) | Body::Dec(_) => {
+                return Err(
+                    self.unsupported("predict_proba", "a clustering model predicts cluster ids")
+                );
             }
             // A logistic of the decision value: it ranks rows as the decision function
             // does (AUC), but is not a calibrated probability.
@@ -731,6 +800,9 @@ impl TrainedModel {
                     "probabilities of encoded rows",
                     "a score card bins the columns as they are",
                 ));
+            }
+            Body::Rnn(_) => {
+                return Err(self.unsupported("predict_proba", "the model forecasts numbers"));
             }
         })
     }
@@ -755,6 +827,13 @@ impl TrainedModel {
     }
 
     fn outputs_of(&self, x: &Matrix) -> Result<Vec<Vec<f64>>> {
+        if let Body::Rnn(m) = &self.body {
+            return Ok(m
+                .predict(x)
+                .chunks(m.n_out())
+                .map(<[f64]>::to_vec)
+                .collect());
+        }
         if self.classes.is_some() {
             self.proba_of(x)
         } else {
@@ -768,14 +847,22 @@ impl TrainedModel {
             Body::Linear(m) => m.predict_values(x),
             Body::Gbdt(m) => m.predict_values(x),
             Body::Forest(m) => m.predict_values(x),
-            Body::KMeans(_) => {
-                return Err(self.unsupported("regression", "KMeans predicts cluster ids"));
+            Body::KMeans(_) | Body::Dec(_) => {
+                return Err(
+                    self.unsupported("regression", "a clustering model predicts cluster ids")
+                );
             }
             Body::ScoreCard(_) => {
                 return Err(self.unsupported("regression", "a score card is a classifier"));
             }
             Body::OneClassSvm(_) => {
                 return Err(self.unsupported("regression", "OneClassSVM predicts 1 / -1"));
+            }
+            Body::Rnn(_) => {
+                return Err(self.unsupported(
+                    "one value per row",
+                    "it forecasts model.n_out values per row",
+                ));
             }
         })
     }
@@ -788,6 +875,12 @@ impl TrainedModel {
             (Body::KMeans(m), _) => {
                 Ok(m.predict(&x).into_iter().map(Prediction::Cluster).collect())
             }
+            (Body::Dec(m), _) => Ok(m.predict(&x).into_iter().map(Prediction::Cluster).collect()),
+            (Body::Rnn(m), _) => Ok(m
+                .predict(&x)
+                .chunks(m.n_out())
+                .map(|v| Prediction::Values(v.to_vec()))
+                .collect()),
             // libsvm: 1 where the decision value is > 0, else -1.
             (Body::OneClassSvm(m), _) => Ok(m
                 .decision_function(&x)
@@ -901,9 +994,14 @@ impl TrainedModel {
         let x = self.encode(features)?;
         check_label_rows(label, x.rows)?;
         match (&self.body, &self.classes) {
-            (Body::KMeans(m), _) => {
+            (Body::KMeans(_) | Body::Dec(_), _) => {
                 let truth = cluster_truth(label)?;
-                let ari = metrics::adjusted_rand_index(&truth, &m.predict(&x));
+                let clusters = match &self.body {
+                    Body::KMeans(m) => m.predict(&x),
+                    Body::Dec(m) => m.predict(&x),
+                    _ => Vec::new(),
+                };
+                let ari = metrics::adjusted_rand_index(&truth, &clusters);
                 Ok((wanted.into_iter().map(|(n, _)| (n, ari)).collect(), None))
             }
             (_, Some(classes)) => {
@@ -942,6 +1040,22 @@ impl TrainedModel {
                     .collect::<Result<Vec<_>>>()?;
                 Ok((metrics, Some(proba)))
             }
+            // Every forecast value against its label value, as Keras' metrics average
+            // over the outputs.
+            (Body::Rnn(m), _) => {
+                let y = vector_target(label, m.n_out(), self.estimator())?;
+                let pred = m.predict(&x);
+                let metrics = wanted
+                    .into_iter()
+                    .map(|(n, metric)| {
+                        let v = metric
+                            .and_then(|m| m.regression(&y, &pred))
+                            .unwrap_or(f64::NAN);
+                        (n, v)
+                    })
+                    .collect();
+                Ok((metrics, None))
+            }
             (_, None) => {
                 let y = numeric_target(label)?;
                 let pred = self.values_of(&x)?;
@@ -972,10 +1086,12 @@ impl TrainedModel {
             Body::Forest(m) => m.importance(width),
             Body::Gbdt(m) => m.importance(width),
             Body::Linear(m) => m.importance(),
-            Body::Dnn(_) => return crate::explain::permutation_importance(self, features),
+            Body::Dnn(_) | Body::Rnn(_) => {
+                return crate::explain::permutation_importance(self, features);
+            }
             // A score card's features by information value.
             Body::ScoreCard(m) => return Ok(sort_importance(m.information_values())),
-            Body::KMeans(_) => {
+            Body::KMeans(_) | Body::Dec(_) => {
                 return Err(self.unsupported(
                     "feature importance",
                     "a clustering model has no target to explain",
@@ -1120,6 +1236,7 @@ impl TrainedModel {
                             | Estimator::LinearRegressor
                             | Estimator::KMeans
                             | Estimator::OneClassSvm
+                            | Estimator::DeepEmbeddingCluster
                     )
             }
         };
@@ -1175,6 +1292,9 @@ impl TrainedModel {
                 classes.is_none() && m.check(cols, 1)
             }
             Body::KMeans(m) if est == Estimator::KMeans => classes.is_none() && m.check(cols),
+            Body::Dec(m) if est == Estimator::DeepEmbeddingCluster => {
+                classes.is_none() && m.check(cols)
+            }
             Body::OneClassSvm(m) if est == Estimator::OneClassSvm => {
                 self.classes.as_deref() == Some(&[ClassLabel::Int(-1), ClassLabel::Int(1)])
                     && m.check(cols)
@@ -1182,6 +1302,7 @@ impl TrainedModel {
             Body::ScoreCard(m) if est == Estimator::ScoreCard => {
                 classes.is_some_and(|k| k == 2) && m.check(&self.encoder.column_names())
             }
+            Body::Rnn(m) if est == Estimator::TimeSeriesRnn => classes.is_none() && m.check(cols),
             _ => false,
         }
     }

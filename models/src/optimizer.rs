@@ -237,6 +237,30 @@ impl OptimizerConfig {
     }
 }
 
+impl OptimizerConfig {
+    /// Keras' `SGD(learning_rate, momentum)`, for a model whose optimizer is fixed rather
+    /// than chosen by attributes (the zoo's DEC trains with SGD and momentum 0.9).
+    pub fn sgd(learning_rate: f64, momentum: f64) -> OptimizerConfig {
+        OptimizerConfig {
+            kind: OptimizerKind::Sgd,
+            learning_rate,
+            momentum,
+            nesterov: false,
+            beta_1: 0.9,
+            beta_2: 0.999,
+            epsilon: 1e-7,
+            amsgrad: false,
+            rho: 0.9,
+            centered: false,
+            initial_accumulator: 0.0,
+            l1: 0.0,
+            l2: 0.0,
+            lr_power: -0.5,
+            beta: 0.0,
+        }
+    }
+}
+
 /// Per-parameter state of one optimizer over a list of parameter tensors.
 pub(crate) struct Optimizer {
     cfg: OptimizerConfig,
@@ -286,6 +310,11 @@ impl Optimizer {
             b,
             c: zeros(),
         }
+    }
+
+    /// A schedule's new rate (Keras' ReduceLROnPlateau), keeping the accumulated state.
+    pub fn set_learning_rate(&mut self, learning_rate: f64) {
+        self.cfg.learning_rate = learning_rate;
     }
 
     /// Call once per mini-batch, before the tensors' updates.

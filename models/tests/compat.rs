@@ -829,8 +829,9 @@ fn runtime_attributes_are_accepted_with_a_notice_and_typos_are_errors() {
         "dropped, not stored"
     );
     let _ = metric(&m, &ite, "Accuracy");
+    // `nthread` is no longer among them: it is `train.threads` (tests/threads.rs).
     for (est, key) in [
-        ("xgboost.gbtree", "nthread"),
+        ("xgboost.gbtree", "verbosity"),
         ("xgboost.gbtree", "train.disk_cache"),
         ("LinearClassifier", "model.optimizer"),
         ("LinearRegressor", "train.epoch"),

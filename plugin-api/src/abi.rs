@@ -266,6 +266,95 @@ pub trait JobRunner: Send + Sync {
             "this runner has no statistics",
         ))
     }
+
+    /// Which of the server's optional promises this runner keeps. A runner built before
+    /// this method existed made no such distinction, so the default claims them all.
+    fn features(&self) -> Features {
+        Features::ALL
+    }
+}
+
+/// The server promises a runner may not keep, as a set of flags: what a runner declares
+/// with [`JobRunner::features`], the host reports at start-up, and the conformance kit
+/// checks (skipping a check only for a promise the runner declares it does not keep).
+///
+/// Promises every runner keeps are not here: run, fetch and cancel, the cursor rules,
+/// user isolation, panic containment.
+#[repr(transparent)]
+#[derive(StableAbi, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Features(pub u64);
+
+impl Features {
+    /// No optional promise.
+    pub const NONE: Self = Self(0);
+    /// A `Run` repeating a caller's `request_id` returns the first Run's job.
+    pub const IDEMPOTENT_RUN: Self = Self(1);
+    /// `ListJobs` lists the caller's jobs.
+    pub const LIST_JOBS: Self = Self(1 << 1);
+    /// A long-polling `Fetch` is woken by new output and by a change of state.
+    pub const LONG_POLL: Self = Self(1 << 2);
+    /// A job nobody fetched for its `timeout_seconds` is cancelled (unless
+    /// `exit_on_submit`).
+    pub const ABANDONMENT: Self = Self(1 << 3);
+    /// Jobs beyond a per-user (and total) number of running jobs wait as PENDING, in a
+    /// fair queue.
+    pub const QUEUEING: Self = Self(1 << 4);
+    /// Per-job limits on memory, CPU, wall-clock time and output.
+    pub const LIMITS: Self = Self(1 << 5);
+    /// Finished jobs are removed after a retention period.
+    pub const RETENTION: Self = Self(1 << 6);
+    /// Jobs and their output survive a restart of the server (a new runner from the same
+    /// configuration finds them).
+    pub const RESTART_SURVIVAL: Self = Self(1 << 7);
+    /// Every promise above.
+    pub const ALL: Self = Self((1 << 8) - 1);
+
+    /// Each promise with its name, in a fixed order.
+    pub const NAMED: [(Self, &'static str); 8] = [
+        (Self::IDEMPOTENT_RUN, "idempotent request_id"),
+        (Self::LIST_JOBS, "ListJobs"),
+        (Self::LONG_POLL, "long-poll"),
+        (Self::ABANDONMENT, "abandonment"),
+        (Self::QUEUEING, "queueing"),
+        (Self::LIMITS, "limits"),
+        (Self::RETENTION, "retention"),
+        (Self::RESTART_SURVIVAL, "restart survival"),
+    ];
+
+    /// Whether every promise of `other` is in `self`.
+    pub const fn contains(self, other: Self) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    /// `self` and `other`'s promises.
+    pub const fn with(self, other: Self) -> Self {
+        Self(self.0 | other.0)
+    }
+
+    /// `self` without `other`'s promises.
+    pub const fn without(self, other: Self) -> Self {
+        Self(self.0 & !other.0)
+    }
+
+    /// The names of the promises of [`NAMED`](Self::NAMED) *not* in `self`.
+    pub fn missing(self) -> Vec<&'static str> {
+        Self::NAMED
+            .iter()
+            .filter(|(f, _)| !self.contains(*f))
+            .map(|(_, name)| *name)
+            .collect()
+    }
+}
+
+impl fmt::Debug for Features {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<&str> = Self::NAMED
+            .iter()
+            .filter(|(flag, _)| self.contains(*flag))
+            .map(|(_, name)| *name)
+            .collect();
+        write!(f, "Features({})", names.join(", "))
+    }
 }
 
 /// The runner object handed to the host.

@@ -3,8 +3,10 @@
 //! - [`abi`]: the types that cross the library boundary (always available);
 //! - [`sdk`] (feature `sdk`): what a runner author uses: the [`Runner`](sdk::Runner) trait,
 //!   [`export_runner!`], panic guards, an owned tokio runtime and a `tracing` bridge;
-//! - [`list`] (feature `sdk`): ListJobs paging, one way for every runner;
-//! - [`loader`] (feature `host`): loading a runner `.so` and calling it with typed messages.
+//! - [`list`] (feature `sdk`): ListJobs paging, one way for every runner.
+//!
+//! The host side (loading a runner `.so`) is the separate crate `sqlflow-plugin-host`, so
+//! that loading a runner in its own tests does not change how the runner is built.
 //!
 //! Payloads are protobuf-encoded messages of `sqlflow_proto::plugin`, so the ABI can
 //! grow by adding protobuf fields without touching the layout.
@@ -17,13 +19,11 @@
 pub mod abi;
 #[cfg(feature = "sdk")]
 pub mod list;
-#[cfg(feature = "host")]
-pub mod loader;
 #[cfg(feature = "sdk")]
 pub mod sdk;
 
 pub use abi::{
-    API_VERSION, ErrorCode, FetchWakerBox, HostBox, JobRunnerBox, PluginInfo, RunnerError,
-    RunnerPlugin, RunnerPluginRef, library_file_name,
+    API_VERSION, ErrorCode, Features, FetchWakerBox, HostBox, JobRunnerBox, PluginInfo,
+    RunnerError, RunnerPlugin, RunnerPluginRef, library_file_name,
 };
 pub use sqlflow_proto as proto;

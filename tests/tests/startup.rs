@@ -41,6 +41,35 @@ fn a_bad_runner_setting_names_the_full_key_and_its_source() {
 }
 
 #[test]
+fn a_runner_setting_of_the_wrong_type_is_one_line_naming_the_toml_key() {
+    let (status, err) = Server::builder()
+        .local_runner("max_running_per_user = \"x\"")
+        .start_err();
+    assert_eq!(status.code(), Some(EX_CONFIG), "{err}");
+    assert!(
+        err.contains(
+            r#"runners.local.max_running_per_user: invalid type: string "x", expected usize"#
+        ),
+        "{err}"
+    );
+    assert!(err.contains("sqlflow.toml"), "{err}");
+    assert!(
+        !err.contains("column"),
+        "no position in JSON nobody wrote: {err}"
+    );
+    // One line of error (the server may log warnings before it).
+    let errors: Vec<&str> = err
+        .lines()
+        .filter(|l| l.starts_with("sqlflow-server:"))
+        .collect();
+    assert_eq!(errors.len(), 1, "{err}");
+    assert!(
+        errors[0].contains("runners.local.max_running_per_user"),
+        "{err}"
+    );
+}
+
+#[test]
 fn a_bad_environment_value_names_the_variable() {
     let (status, err) = Server::builder()
         .env("SQLFLOW_MAX_WAIT_MS", "soon")

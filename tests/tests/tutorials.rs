@@ -4,10 +4,12 @@
 //! notebook does, on the datasets `sqlflow demo-data` loads under SQLFlow's own names,
 //! then checks what the tutorial shows with statements of its own: accuracy and R²
 //! (EVALUATE), PREDICT tables, SHOW TRAIN, EXPLAIN. SQLite always; MariaDB and PostgreSQL
-//! when SQLFLOW_TEST_MYSQL / SQLFLOW_TEST_POSTGRES are set.
+//! when SQLFLOW_TEST_MYSQL / SQLFLOW_TEST_POSTGRES are set. The active power clustering
+//! tutorial's Kaggle data cannot be vendored: its test writes synthetic days of the same
+//! columns through SQL first (`models/tests/activepower`).
 //!
-//! A cell that needs what a later issue builds (TO MAXIMIZE,
-//! RNN time series) must fail with the engine's message saying so, and a
+//! A cell that needs what this server does not run (TO RUN's image) must fail with the
+//! engine's message saying so, and a
 //! cell written in MySQL's dialect must fail with the database's own error, so a test
 //! goes red when either changes. Each test prints its cells' outcomes and the metrics it
 //! measured next to the tutorial's (`--nocapture` shows them).
@@ -46,8 +48,10 @@ enum Expect {
 }
 
 /// The harness's `fetch_all` waits a minute; a cell here trains for half a minute alone
-/// in a debug build, and longer while other tests share the cores.
-const JOB_LIMIT: Duration = Duration::from_secs(600);
+/// in a debug build, and longer while other tests share the cores. The energy
+/// tutorial's LSTM (about 8 TFLOP) trains for minutes on two cores, and several times
+/// that while other tests share them.
+const JOB_LIMIT: Duration = Duration::from_secs(2400);
 
 /// One tutorial on one database, through a server of its own.
 struct Db {
@@ -183,7 +187,11 @@ impl Db {
 
     /// Runs cell `i` (0-based, in file order) and checks it did what `expect` says.
     async fn cell(&self, i: usize, expect: Expect) -> Output {
-        let sql = &self.cells[i];
+        self.cell_as(i, &self.cells[i], expect).await
+    }
+
+    /// Cell `i` with its text replaced by `sql` (a cell too slow to run as written here).
+    async fn cell_as(&self, i: usize, sql: &str, expect: Expect) -> Output {
         let started = Instant::now();
         let (responses, status) = self.run(sql).await;
         let secs = started.elapsed().as_secs_f64();
@@ -849,7 +857,10 @@ async fn score_card(db: &Db) {
 }
 
 /// doc/tutorial/energe_lstmbasedtimeseries.md: MySQL's user variables and ALTER TABLE
-/// prepare the series; sqlflow_models.RNNBasedTimeSeriesModel (a later issue) trains.
+/// prepare the series; sqlflow_models.RNNBasedTimeSeriesModel (a [500, 500] LSTM, 30
+/// epochs of 1537 windows: about 8 TFLOP, minutes even in the optimized models crate)
+/// forecasts 4 hours, written comma-joined; only MariaDB runs the cells that make the
+/// tables.
 async fn energy_lstm(db: &Db) {
     assert_eq!(db.cells.len(), 15);
     let peek = db.cell(0, Expect::Ok).await;
@@ -898,21 +909,111 @@ async fn energy_lstm(db: &Db) {
     if db.kind == Kind::MariaDb {
         assert_eq!(db.count("energy.train").await, 1537);
     }
-    db.cell(
-        9,
-        Expect::NotYet("unknown estimator 'sqlflow_models.RNNBasedTimeSeriesModel'"),
-    )
-    .await;
-    db.cell(10, Expect::Missing("sqlflow_models.my_lstmts_model"))
+    // The LSTM trains on energy.train, which only MariaDB's cells made. As written it
+    // trains for 30 epochs: about 25 minutes of both cores here (the run that took 1447 s
+    // forecast with MAE 0.0431). The suite trains the same cell for 3 epochs, about a
+    // minute; SQLFLOW_TEST_FULL_TUTORIALS=1 runs it as written.
+    let epochs = if std::env::var_os("SQLFLOW_TEST_FULL_TUTORIALS").is_some() {
+        30
+    } else {
+        3
+    };
+    let cell9 = db.cells[9].replace("train.epoch=30", &format!("train.epoch={epochs}"));
+    assert!(
+        db.cells[9].contains("train.epoch=30"),
+        "the tutorial's epochs"
+    );
+    if epochs != 30 && db.kind == Kind::MariaDb {
+        db.note(format!(
+            "cell 9: run with train.epoch={epochs} instead of 30 \
+             (SQLFLOW_TEST_FULL_TUTORIALS=1 runs it as written)"
+        ));
+    }
+    let trained = db.cell_as(9, &cell9, mysql_only(db, "energy.train")).await;
+    if db.kind != Kind::MariaDb {
+        db.cell(10, Expect::Missing("sqlflow_models.my_lstmts_model"))
+            .await;
+        db.cell(11, Expect::Missing("energy.predict_lstmts_test"))
+            .await;
+        db.cell(12, Expect::Missing("energy.predict_lstmts_test"))
+            .await;
+        db.cell(13, Expect::Missing("energy.predict_lstmts_split"))
+            .await;
+        db.cell(14, Expect::Missing("energy.predict_lstmts_split"))
+            .await;
+        return;
+    }
+    let last = trained
+        .messages
+        .iter()
+        .rev()
+        .find(|m| m.starts_with(&format!("epoch {epochs}/{epochs}: loss ")))
+        .unwrap_or_else(|| panic!("no last epoch line in {:#?}", trained.messages));
+    assert!(last.contains("validate MeanAbsoluteError"), "{last}");
+    db.note(format!("check: cell 9 {last}"));
+    db.cell(10, Expect::Ok).await;
+    // Each prediction is the 4 forecasts, comma-joined into the label's column.
+    let head = db.cell(11, Expect::Ok).await;
+    let t = head.table();
+    assert_eq!(t.rows.len(), 5);
+    for r in 0..5 {
+        let values: Vec<f64> = t
+            .text(r, "class")
+            .split(',')
+            .map(|v| v.parse().unwrap())
+            .collect();
+        assert_eq!(values.len(), 4, "{}", t.text(r, "class"));
+    }
+    db.cell(12, Expect::Ok).await;
+    let split = db.cell(13, Expect::Ok).await;
+    assert_eq!(split.table().rows.len(), 5);
+    let raw = db.cell(14, Expect::Ok).await;
+    assert_eq!(raw.table().rows.len(), 100);
+    assert!(
+        raw.table()
+            .nums("y_pred1_raw")
+            .iter()
+            .all(|v| (1000.0..6000.0).contains(v)),
+        "{:?}",
+        raw.table()
+    );
+    // The forecasts against energy.test's values, row by row (both tables are in the
+    // rows' insertion order; the windows must agree), next to repeating the last value.
+    let truth = db
+        .check("SELECT col_1, col_10, col_11, col_12, col_13, energy FROM energy.test")
         .await;
-    db.cell(11, Expect::Missing("energy.predict_lstmts_test"))
+    let predicted = db
+        .check("SELECT col_1, class FROM energy.predict_lstmts_test")
         .await;
-    db.cell(12, Expect::Missing("energy.predict_lstmts_test"))
-        .await;
-    db.cell(13, Expect::Missing("energy.predict_lstmts_split"))
-        .await;
-    db.cell(14, Expect::Missing("energy.predict_lstmts_split"))
-        .await;
+    let (truth, predicted) = (truth.table(), predicted.table());
+    assert_eq!(truth.rows.len(), 220);
+    assert_eq!(predicted.rows.len(), 220);
+    let (mut mae, mut naive) = (0.0, 0.0);
+    for r in 0..220 {
+        assert!((truth.num(r, "col_1") - predicted.num(r, "col_1")).abs() < 1e-4);
+        let forecast: Vec<f64> = predicted
+            .text(r, "class")
+            .split(',')
+            .map(|v| v.parse().unwrap())
+            .collect();
+        let last = truth.num(r, "col_10");
+        for (f, col) in forecast
+            .iter()
+            .zip(["col_11", "col_12", "col_13", "energy"])
+        {
+            let y = truth.num(r, col);
+            mae += (f - y).abs();
+            naive += (last - y).abs();
+        }
+    }
+    let (mae, naive) = (mae / 880.0, naive / 880.0);
+    db.metric(
+        "forecast MAE on energy.test (scaled to [0, 1])",
+        mae,
+        mae < naive,
+        &format!("below repeating the last value, {naive:.4}"),
+        "plots only",
+    );
 }
 
 /// doc/tutorial/optimization_guide.md: TO MAXIMIZE / TO MINIMIZE, solved by microlp. The
@@ -1210,6 +1311,164 @@ async fn fraud_dnn_cn(db: &Db) {
     }
 }
 
+/// The synthetic days standing in for the tutorial's `activepower.train`, shared with
+/// the models crate's DEC test (`models/tests/activepower`).
+#[path = "../../models/tests/activepower/mod.rs"]
+mod activepower;
+
+/// Writes `activepower.train` (dates, m1..m48, class) as the tutorial's preprocessing
+/// leaves it, and `activepower.shapes` (dates, shape): which load shape made each day,
+/// for the test's own checks. Plain CREATE TABLE and multi-row INSERTs, which all three
+/// databases take. The tutorial's `class` column is what PREDICT fills; here it is 0.
+async fn load_activepower(db: &Db) {
+    let readings: Vec<String> = (1..=48).map(|m| format!("m{m} DOUBLE PRECISION")).collect();
+    db.check(&format!(
+        "CREATE SCHEMA IF NOT EXISTS activepower;\n\
+         DROP TABLE IF EXISTS activepower.train;\n\
+         DROP TABLE IF EXISTS activepower.shapes;\n\
+         CREATE TABLE activepower.train (dates VARCHAR(10), {}, class INT);\n\
+         CREATE TABLE activepower.shapes (dates VARCHAR(10), shape INT);",
+        readings.join(", ")
+    ))
+    .await;
+    let days = activepower::days();
+    for chunk in days.chunks(200) {
+        let rows: Vec<String> = chunk
+            .iter()
+            .map(|d| {
+                let values: Vec<String> = d.readings.iter().map(|v| v.to_string()).collect();
+                format!("('{}', {}, 0)", d.date, values.join(", "))
+            })
+            .collect();
+        let shapes: Vec<String> = chunk
+            .iter()
+            .map(|d| format!("('{}', {})", d.date, d.shape))
+            .collect();
+        db.check(&format!(
+            "INSERT INTO activepower.train VALUES\n{};\n\
+             INSERT INTO activepower.shapes VALUES\n{};",
+            rows.join(",\n"),
+            shapes.join(",\n")
+        ))
+        .await;
+    }
+    db.note(format!(
+        "check: wrote {} synthetic days into activepower.train",
+        days.len()
+    ));
+}
+
+/// doc/tutorial/apsara2019/activepower_clustering: sqlflow_models.DeepEmbeddingClusterModel
+/// clusters the days by their half-hourly power, PREDICT writes each day's cluster, and
+/// the cluster sizes and mean curves are read back. The Kaggle data is not vendored; on the
+/// synthetic days the clusters must recover the shapes that made them: the models crate
+/// measures ARI 0.877 and purity 0.959 for the tutorial's model on these rows
+/// (scikit-learn's KMeans on the rows: ARI 0.863), so the bounds here (ARI ≥ 0.8, purity
+/// ≥ 0.93) fail for a clustering that misses a shape.
+async fn activepower_clustering(db: &Db) {
+    assert_eq!(db.cells.len(), 7);
+    load_activepower(db).await;
+    let mut columns = vec!["dates".to_string()];
+    columns.extend((1..=48).map(|m| format!("m{m}")));
+    columns.push("class".to_string());
+    let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
+    assert_described(&db.cell(0, Expect::Ok).await, &columns);
+    let peek = db.cell(1, Expect::Ok).await;
+    assert_eq!(peek.table().rows.len(), 1);
+    assert_eq!(peek.table().columns.len(), 50);
+    let trained = db.cell(2, Expect::Ok).await;
+    assert!(trained.line("autoencoder epoch 10/10: loss ").len() > 30);
+    assert!(trained.has("k-means on the embedding (20 starts)"));
+    let clustering = trained.line("clustering iteration 100/800: KL loss ");
+    assert!(
+        clustering.contains("of the assignments changed"),
+        "{clustering}"
+    );
+    let shown = db
+        .check("SHOW TRAIN sqlflow_models.my_customized_model")
+        .await;
+    let t = shown.table();
+    assert_eq!(
+        t.text(0, "Estimator"),
+        "sqlflow_models.DeepEmbeddingClusterModel"
+    );
+    assert_eq!(t.num(0, "Trained Rows"), activepower::DAYS as f64);
+    assert!(
+        matches!(
+            t.column("Label")[..],
+            [Some(sqlflow_e2e::sqlflow::cell::Value::Null(_))]
+        ),
+        "no label: {t:?}"
+    );
+    db.cell(3, Expect::Ok).await;
+    assert_eq!(
+        db.count("activepower.predict").await,
+        activepower::DAYS as i64
+    );
+    let glance = db.cell(4, Expect::Ok).await;
+    let t = glance.table();
+    assert_eq!(t.rows.len(), 5);
+    assert!(
+        t.nums("class").iter().all(|c| [0.0, 1.0, 2.0].contains(c)),
+        "{t:?}"
+    );
+    let sizes = db.cell(5, Expect::Ok).await;
+    let t = sizes.table();
+    assert_eq!(t.rows.len(), 3, "{t:?}");
+    let mut classes = t.nums("class");
+    classes.sort_by(f64::total_cmp);
+    assert_eq!(classes, [0.0, 1.0, 2.0]);
+    assert_eq!(
+        t.nums("count").iter().sum::<f64>(),
+        activepower::DAYS as f64
+    );
+    let curves = db.cell(6, Expect::Ok).await;
+    let t = curves.table();
+    assert_eq!(t.rows.len(), 3, "{t:?}");
+    for clock in [
+        "clock0", "clock4", "clock8", "clock12", "clock16", "clock20", "clock23",
+    ] {
+        assert!(
+            t.nums(clock).iter().all(|v| (0.0..=1.0).contains(v)),
+            "{t:?}"
+        );
+    }
+    // The clusters against the shapes: EVALUATE's ARI (as KMeans is evaluated) and the
+    // purity of the PREDICT table.
+    let evaluated = db
+        .evaluate(
+            "SELECT t.*, s.shape FROM activepower.train AS t \
+             JOIN activepower.shapes AS s ON t.dates = s.dates",
+            "sqlflow_models.my_customized_model",
+            "ARI",
+            "shape",
+        )
+        .await;
+    let ari = evaluated.metric("ARI");
+    db.metric(
+        "ARI against the generating shapes",
+        ari,
+        ari >= 0.8,
+        ">= 0.8",
+        "no labels",
+    );
+    let counts = db
+        .check(
+            "SELECT p.class AS cluster, s.shape AS shape, COUNT(*) AS n \
+             FROM activepower.predict AS p JOIN activepower.shapes AS s ON p.dates = s.dates \
+             GROUP BY p.class, s.shape",
+        )
+        .await;
+    let t = counts.table();
+    let mut best = [0.0f64; 3];
+    for r in 0..t.rows.len() {
+        let cluster = t.num(r, "cluster") as usize;
+        best[cluster] = best[cluster].max(t.num(r, "n"));
+    }
+    let purity = best.iter().sum::<f64>() / activepower::DAYS as f64;
+    db.metric("purity", purity, purity >= 0.93, ">= 0.93", "no labels");
+}
+
 /// One test per tutorial and database, named `<tutorial>::on_<database>`, so tests of
 /// one database interleave with the others' when they run two at a time.
 macro_rules! tutorial {
@@ -1268,6 +1527,11 @@ tutorial!(
 );
 tutorial!(titanic_cn, "titanic_survival_prediction.cn", ["titanic"]);
 tutorial!(fraud_dnn_cn, "fraud-dnn.cn", ["creditcard"]);
+tutorial!(
+    activepower_clustering,
+    "activepower_clustering",
+    ["sqlflow_models"]
+);
 
 #[test]
 fn every_tutorial_file_is_run_by_a_test() {
@@ -1285,6 +1549,7 @@ fn every_tutorial_file_is_run_by_a_test() {
     assert_eq!(
         files,
         [
+            "activepower_clustering.sql",
             "apsara2019-titanic_dnn.sql",
             "energe_lstmbasedtimeseries.sql",
             "fraud-analysis.sql",

@@ -10,17 +10,25 @@
 //! `--large` runs the same families on a 20,000-row synthetic problem instead, where
 //! per-call overheads no longer dominate.
 //!
+//! `--threads` prints another table instead: each multi-threaded family (boosting,
+//! forests) against its peers (XGBoost `hist` and LightGBM, scikit-learn) on
+//! `make_classification`'s 100,000 rows × 10 features, 3 classes, with `train.threads` 1
+//! and 2 and the peers on as many threads; see [`threads_table`].
+//!
 //! Usage: `cargo run --release -p sqlflow-models --bin models-bench -- [--runs N] [--seeds N] [--large] [FILTER]`
+//! or `models-bench --threads [--runs N] [--rows N] [--data DIR] [FILTER]`
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
 
 #[path = "../../tests/common/mod.rs"]
 mod common;
 
+use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::Instant;
 
 use common::Dataset;
-use sqlflow_models::{AttrValue, Attrs, TrainedModel, train};
+use sqlflow_models::{AttrValue, Attrs, Column, TrainedModel, train};
 
 struct Case {
     model: &'static str,
@@ -278,6 +286,9 @@ fn main() {
     let mut large = false;
     let mut verbose = false;
     let mut filter: Option<String> = None;
+    let mut threads = false;
+    let mut rows = 100_000usize;
+    let mut data_dir: Option<PathBuf> = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -289,6 +300,9 @@ fn main() {
                     .max(1)
             }
             "--large" => large = true,
+            "--threads" => threads = true,
+            "--rows" => rows = args.next().and_then(|v| v.parse().ok()).unwrap_or(rows),
+            "--data" => data_dir = args.next().map(PathBuf::from),
             "--progress" => verbose = true,
             "--seeds" => {
                 seeds = args
@@ -299,12 +313,19 @@ fn main() {
             }
             "-h" | "--help" => {
                 println!(
-                    "usage: models-bench [--runs N] [--seeds N] [--large] [--progress] [FILTER]"
+                    "usage: models-bench [--runs N] [--seeds N] [--large] [--progress] [FILTER]\n       \
+                     models-bench --threads [--runs N] [--rows N] [--data DIR] [--progress] [FILTER]"
                 );
                 return;
             }
             other => filter = Some(other.to_ascii_lowercase()),
         }
+    }
+    if threads {
+        let dir =
+            data_dir.unwrap_or_else(|| std::env::temp_dir().join(format!("models-bench-{rows}")));
+        threads_table(&dir, rows, runs, filter.as_deref(), verbose);
+        return;
     }
     let (iris_train, iris_test) = common::iris_split();
     let (boston_train, boston_test) = common::boston_split();
@@ -400,5 +421,160 @@ fn main() {
             median(seed_times),
             runs
         );
+    }
+}
+
+/// The Python side of `--threads`.
+fn baseline_script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/threads_baseline.py")
+}
+
+/// One CSV written by `threads_baseline.py --make-data`: ten feature columns and a class.
+fn read_csv(path: &Path) -> Dataset {
+    let text =
+        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().expect("a header line").split(',').collect();
+    let mut cols: Vec<Vec<f64>> = vec![Vec::new(); header.len()];
+    for line in lines.filter(|l| !l.trim().is_empty()) {
+        for (c, v) in cols.iter_mut().zip(line.split(',')) {
+            c.push(
+                v.trim()
+                    .parse()
+                    .unwrap_or_else(|_| panic!("bad number {v:?}")),
+            );
+        }
+    }
+    let label = cols.pop().expect("a label column");
+    let label_name = header[header.len() - 1];
+    Dataset {
+        features: header
+            .iter()
+            .zip(cols)
+            .map(|(n, c)| Column::numeric(*n, c))
+            .collect(),
+        label: Column::numeric(label_name, label),
+    }
+}
+
+/// A family of `--threads`: its name, our estimator and its attributes.
+type ThreadCase = (&'static str, &'static str, Vec<(&'static str, AttrValue)>);
+
+/// Each family's estimator and attributes on our side; the peers' settings match them in
+/// `threads_baseline.py`.
+fn thread_cases() -> Vec<ThreadCase> {
+    vec![
+        (
+            "gbtree",
+            "xgboost.gbtree",
+            vec![
+                ("objective", s("multi:softprob")),
+                ("num_class", int(3)),
+                ("eta", float(0.3)),
+                ("max_depth", int(6)),
+                ("num_boost_round", int(100)),
+                ("verbose_eval", AttrValue::Bool(false)),
+            ],
+        ),
+        (
+            "forest",
+            "RandomForestClassifier",
+            vec![
+                ("model.n_estimators", int(100)),
+                ("model.max_depth", int(12)),
+            ],
+        ),
+    ]
+}
+
+/// `--threads`: family × threads (1, 2) × {our time, peer time, our accuracy, peer
+/// accuracy}, ours and the peers' measured alternately in the same run so that both see
+/// the same machine load. Times are medians of `runs` fits.
+fn threads_table(dir: &Path, rows: usize, runs: usize, filter: Option<&str>, verbose: bool) {
+    let script = baseline_script();
+    if !dir.join("train.csv").exists() {
+        let status = Command::new("python3")
+            .arg(&script)
+            .arg("--make-data")
+            .arg(dir)
+            .arg("--rows")
+            .arg(rows.to_string())
+            .status()
+            .expect("run python3 (pip install scikit-learn xgboost lightgbm)");
+        assert!(status.success(), "threads_baseline.py --make-data failed");
+    }
+    let train_set = read_csv(&dir.join("train.csv"));
+    let test_set = read_csv(&dir.join("test.csv"));
+    let n_rows = train_set.label.values.len();
+    println!(
+        "{n_rows} training rows × {} features, {} test rows; median of {runs} fits",
+        train_set.features.len(),
+        test_set.label.values.len()
+    );
+    println!("| family | threads | ours s | peer s | ours accuracy | peer accuracy | peer |");
+    println!("|---|---|---|---|---|---|---|");
+    for (family, estimator, base) in thread_cases() {
+        if filter.is_some_and(|f| !family.contains(f)) {
+            continue;
+        }
+        let metric = "Accuracy";
+        for threads in [1usize, 2] {
+            let mut attrs = common::attrs(&base);
+            attrs.insert("train.threads".into(), AttrValue::Int(threads as i64));
+            let mut times = Vec::new();
+            let mut model = None;
+            for _ in 0..runs {
+                let start = Instant::now();
+                let trained = train(
+                    estimator,
+                    &attrs,
+                    &train_set.features,
+                    Some(&train_set.label),
+                    None,
+                    &mut |line| {
+                        if verbose {
+                            eprintln!("{family} ({threads} threads): {line}");
+                        }
+                    },
+                );
+                times.push(start.elapsed().as_secs_f64());
+                model = Some(trained.unwrap_or_else(|e| panic!("{family}: {e}")));
+            }
+            let ours = model
+                .expect("at least one run")
+                .evaluate(&test_set.features, &test_set.label, &[metric])
+                .unwrap_or_else(|e| panic!("{family}: {e}"))[0]
+                .1;
+            let ours_s = median(times);
+            let out = Command::new("python3")
+                .arg(&script)
+                .args(["--run"])
+                .arg(dir)
+                .args(["--family", family, "--threads", &threads.to_string()])
+                .args(["--runs", &runs.to_string()])
+                .env("OMP_NUM_THREADS", threads.to_string())
+                .env("OPENBLAS_NUM_THREADS", threads.to_string())
+                .env("MKL_NUM_THREADS", threads.to_string())
+                .output()
+                .expect("run python3 (pip install scikit-learn xgboost lightgbm)");
+            if !out.status.success() {
+                eprintln!("{}", String::from_utf8_lossy(&out.stderr));
+            }
+            let peers: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .filter_map(|l| serde_json::from_str(l).ok())
+                .collect();
+            if peers.is_empty() {
+                println!("| {family} | {threads} | {ours_s:.3} | - | {ours:.4} | - | (no peer) |");
+            }
+            for p in peers {
+                println!(
+                    "| {family} | {threads} | {ours_s:.3} | {:.3} | {ours:.4} | {:.4} | {} |",
+                    p["seconds"].as_f64().unwrap_or(f64::NAN),
+                    p["score"].as_f64().unwrap_or(f64::NAN),
+                    p["peer"].as_str().unwrap_or("?"),
+                );
+            }
+        }
     }
 }

@@ -86,7 +86,7 @@ const fn hidden_units(name: &'static str, default: &'static [i64]) -> AttrSpec {
     }
 }
 
-pub(super) const fn activation(name: &'static str) -> AttrSpec {
+pub(crate) const fn activation(name: &'static str) -> AttrSpec {
     spec::custom(
         name,
         ACTIVATIONS,

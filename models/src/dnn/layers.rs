@@ -4,12 +4,12 @@
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub(super) struct Layer {
-    pub(super) n_in: usize,
-    pub(super) n_out: usize,
+pub(crate) struct Layer {
+    pub(crate) n_in: usize,
+    pub(crate) n_out: usize,
     /// Row-major `n_in × n_out`.
-    pub(super) w: Vec<f64>,
-    pub(super) b: Vec<f64>,
+    pub(crate) w: Vec<f64>,
+    pub(crate) b: Vec<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -44,7 +44,7 @@ const SELU_SCALE: f64 = 1.050_700_987_355_480_5;
 const LEAKY_SLOPE: f64 = 0.2;
 
 impl Activation {
-    pub(super) fn from_name(name: &str) -> Option<Activation> {
+    pub(crate) fn from_name(name: &str) -> Option<Activation> {
         Some(match name {
             "relu" => Activation::Relu,
             "relu6" => Activation::Relu6,
@@ -61,7 +61,7 @@ impl Activation {
         })
     }
 
-    pub(super) fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Activation::Relu => "relu",
             Activation::Relu6 => "relu6",
@@ -77,7 +77,7 @@ impl Activation {
         }
     }
 
-    pub(super) fn apply(self, z: f64) -> f64 {
+    pub(crate) fn apply(self, z: f64) -> f64 {
         match self {
             Activation::Relu => z.max(0.0),
             Activation::Relu6 => z.clamp(0.0, 6.0),
@@ -106,7 +106,7 @@ impl Activation {
     }
 
     /// d activation / dz at `z`, given `a = apply(z)`.
-    pub(super) fn derivative(self, z: f64, a: f64) -> f64 {
+    pub(crate) fn derivative(self, z: f64, a: f64) -> f64 {
         match self {
             Activation::Relu => f64::from(u8::from(z > 0.0)),
             Activation::Relu6 => f64::from(u8::from(z > 0.0 && z < 6.0)),
@@ -182,7 +182,7 @@ pub(super) struct Wide {
 }
 
 /// `out[r] += input[r] · W + b` for `rows` rows.
-pub(super) fn affine(input: &[f64], rows: usize, layer: &Layer, out: &mut [f64]) {
+pub(crate) fn affine(input: &[f64], rows: usize, layer: &Layer, out: &mut [f64]) {
     let (n_in, n_out) = (layer.n_in, layer.n_out);
     for r in 0..rows {
         let o = &mut out[r * n_out..(r + 1) * n_out];

@@ -11,7 +11,8 @@ use crate::{
     dnn::softmax_in_place,
     monitor::Validation,
     rng::Rng,
-    tree::{RowStats, Tree, build_with_leaves},
+    threads,
+    tree::{RowStats, Tree, TreeParams, build_with_leaves},
 };
 
 /// Tree growing state shared by the rounds of one training.
@@ -22,14 +23,24 @@ pub(super) struct Grower<'a> {
     pub(super) groups: usize,
     /// `colsample_bytree`'s feature count.
     pub(super) n_cols: usize,
-    pub(super) gc: Vec<f64>,
-    pub(super) hc: Vec<f64>,
-    pub(super) leaves: Vec<(usize, usize, usize)>,
+}
+
+/// One grown tree, and where its rows ended up: `(leaf, start, end)` into `rows`.
+struct Grown {
+    tree: Tree,
+    leaves: Vec<(usize, usize, usize)>,
+    rows: Vec<u32>,
 }
 
 impl Grower<'_> {
     /// Grows one tree per group on the gradients, appends them with weight `weight`
     /// (added to `margins` for the training rows). Returns the index of the first new tree.
+    ///
+    /// A round's trees are independent (same gradients, each its own random stream drawn
+    /// from `rng`), so with several threads they grow side by side, as many at a time as
+    /// there are threads, each tree's nodes sharing out the threads left over (a single
+    /// tree per round: all of them). One join per batch of trees, not per node, keeps a
+    /// busy machine from stalling every node on a descheduled thread.
     pub(super) fn round(
         &mut self,
         model: &mut Gbdt,
@@ -52,46 +63,61 @@ impl Grower<'_> {
         } else {
             (0..n as u32).collect()
         };
-        let all_features: Vec<usize> = (0..x.cols).collect();
-        for c in 0..groups {
-            for r in 0..n {
-                self.gc[r] = g[r * groups + c];
-                self.hc[r] = h[r * groups + c];
-            }
-            let features = if self.n_cols < x.cols {
-                rng.sample_indices(x.cols, self.n_cols)
+        let tree_seed = rng.next_u64();
+        let n_cols = self.n_cols;
+        let grow = |c: usize, threads: usize| -> Grown {
+            let mut rng = Rng::derive(tree_seed, c as u64);
+            let gc: Vec<f64> = g.iter().skip(c).step_by(groups).copied().collect();
+            let hc: Vec<f64> = h.iter().skip(c).step_by(groups).copied().collect();
+            let features = if n_cols < x.cols {
+                rng.sample_indices(x.cols, n_cols)
             } else {
-                all_features.clone()
+                (0..x.cols).collect()
             };
             let stats = RowStats {
-                g: &self.gc,
-                h: &self.hc,
+                g: &gc,
+                h: &hc,
                 k: 1,
             };
-            let mut tree_rows = rows.clone();
+            let params = TreeParams {
+                threads,
+                ..p.tree.clone()
+            };
+            let mut rows = rows.clone();
+            let mut leaves = Vec::new();
             let tree = build_with_leaves(
                 binned,
-                &mut tree_rows,
+                &mut rows,
                 &stats,
                 &features,
-                &p.tree,
-                rng,
-                &mut self.leaves,
+                &params,
+                &mut rng,
+                &mut leaves,
             );
-            if tree_rows.len() == n {
-                // Every row was in the tree: its leaf is known without walking the tree.
-                for &(node, start, end) in &self.leaves {
-                    let value = weight * tree.leaf_value(node);
-                    for &r in &tree_rows[start..end] {
-                        margins[r as usize * groups + c] += value;
+            Grown { tree, leaves, rows }
+        };
+        let threads = p.tree.threads.max(1);
+        let classes: Vec<usize> = (0..groups).collect();
+        for batch in classes.chunks(threads) {
+            let per_tree = threads / batch.len();
+            let grown = threads::map(batch.len(), batch.len(), |i| grow(batch[i], per_tree));
+            for (&c, done) in batch.iter().zip(grown) {
+                let tree = done.tree;
+                if done.rows.len() == n {
+                    // Every row was in the tree: its leaf is known without walking the tree.
+                    for &(node, start, end) in &done.leaves {
+                        let value = weight * tree.leaf_value(node);
+                        for &r in &done.rows[start..end] {
+                            margins[r as usize * groups + c] += value;
+                        }
+                    }
+                } else {
+                    for r in 0..n {
+                        margins[r * groups + c] += weight * tree.predict_row(x.row(r))[0];
                     }
                 }
-            } else {
-                for r in 0..n {
-                    margins[r * groups + c] += weight * tree.predict_row(x.row(r))[0];
-                }
+                model.trees.push(tree);
             }
-            model.trees.push(tree);
         }
         first
     }
@@ -147,7 +173,8 @@ pub(super) fn dart_round(
         .zip(&contribution)
         .map(|(m, c)| m - c)
         .collect();
-    gradients(p, groups, &reduced, y_class, y_value, g, h);
+    // The loss of the reduced ensemble is not the round's metric.
+    let _ = gradients(p, groups, &reduced, y_class, y_value, g, h);
     let k = dropped.len() as f64;
     // XGBoost divides the learning rate by the trees added per round.
     let lr = p.eta / groups.max(1) as f64;
@@ -344,7 +371,11 @@ pub(super) fn initial_margin(
 }
 
 /// Fills gradients and hessians (`rows × groups`) of the loss at `margins`;
-/// `scale_pos_weight` weighs the positive rows of binary:logistic.
+/// `scale_pos_weight` weighs the positive rows of binary:logistic. Returns, from the same
+/// pass, the objective's default evaluation metric at `margins` (rmse, logloss, mlogloss:
+/// see [`EvalMetric::default_for`](super::metric::EvalMetric::default_for)), so a round
+/// computes its probabilities once. Rows are shared out over `p.tree.threads` threads in
+/// fixed blocks summed in order: the same values for any thread count.
 pub(super) fn gradients(
     p: &GbdtParams,
     groups: usize,
@@ -353,41 +384,61 @@ pub(super) fn gradients(
     y_value: &[f64],
     g: &mut [f64],
     h: &mut [f64],
-) {
+) -> f64 {
     const MIN_HESS: f64 = 1e-16;
-    let n = margins.len() / groups.max(1);
-    match p.objective {
-        Objective::SquaredError => {
-            for r in 0..n {
-                g[r] = margins[r] - y_value[r];
-                h[r] = 1.0;
+    const BLOCK: usize = 8192;
+    let groups = groups.max(1);
+    let n = margins.len() / groups;
+    let (g, h) = (&mut g[..n * groups], &mut h[..n * groups]);
+    let sums = threads::map_row_blocks2(p.tree.threads, groups, BLOCK, g, h, |first, g, h| {
+        let rows = first..first + g.len() / groups;
+        let mut loss = 0.0;
+        match p.objective {
+            Objective::SquaredError => {
+                for (i, r) in rows.enumerate() {
+                    let d = margins[r] - y_value[r];
+                    g[i] = d;
+                    h[i] = 1.0;
+                    loss += d * d;
+                }
             }
-        }
-        Objective::BinaryLogistic => {
-            for r in 0..n {
-                let q = sigmoid(margins[r]);
-                let (t, w) = if y_class[r] == 1 {
-                    (1.0, p.scale_pos_weight)
-                } else {
-                    (0.0, 1.0)
-                };
-                g[r] = w * (q - t);
-                h[r] = w * (q * (1.0 - q)).max(MIN_HESS);
+            Objective::BinaryLogistic => {
+                for (i, r) in rows.enumerate() {
+                    let q = sigmoid(margins[r]);
+                    let positive = y_class[r] == 1;
+                    let (t, w) = if positive {
+                        (1.0, p.scale_pos_weight)
+                    } else {
+                        (0.0, 1.0)
+                    };
+                    g[i] = w * (q - t);
+                    h[i] = w * (q * (1.0 - q)).max(MIN_HESS);
+                    let pr = q.clamp(1e-16, 1.0 - 1e-16);
+                    loss -= if positive { pr.ln() } else { (1.0 - pr).ln() };
+                }
             }
-        }
-        Objective::MultiSoftmax | Objective::MultiSoftprob => {
-            let mut q = vec![0.0; groups];
-            for r in 0..n {
-                q.copy_from_slice(&margins[r * groups..(r + 1) * groups]);
-                softmax_in_place(&mut q);
-                for c in 0..groups {
-                    let t = if y_class[r] == c { 1.0 } else { 0.0 };
-                    g[r * groups + c] = q[c] - t;
-                    // XGBoost's softmax hessian, factor 2 included.
-                    h[r * groups + c] = (2.0 * q[c] * (1.0 - q[c])).max(MIN_HESS);
+            Objective::MultiSoftmax | Objective::MultiSoftprob => {
+                let mut q = vec![0.0; groups];
+                for (i, r) in rows.enumerate() {
+                    q.copy_from_slice(&margins[r * groups..(r + 1) * groups]);
+                    softmax_in_place(&mut q);
+                    for c in 0..groups {
+                        let t = if y_class[r] == c { 1.0 } else { 0.0 };
+                        g[i * groups + c] = q[c] - t;
+                        // XGBoost's softmax hessian, factor 2 included.
+                        h[i * groups + c] = (2.0 * q[c] * (1.0 - q[c])).max(MIN_HESS);
+                    }
+                    loss -= q.get(y_class[r]).map_or(0.0, |v| v.clamp(1e-15, 1.0)).ln();
                 }
             }
         }
+        loss
+    });
+    let mean = sums.iter().sum::<f64>() / n.max(1) as f64;
+    if p.objective == Objective::SquaredError {
+        mean.sqrt()
+    } else {
+        mean
     }
 }
 

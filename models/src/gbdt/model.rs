@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     boost::{Grower, add_trees, dart_round, gradients, initial_margin, linear_round, sigmoid},
+    metric::EvalMetric,
     params::{Booster, GbdtParams, Objective, Verbose, bad},
 };
 use crate::{
@@ -113,7 +114,8 @@ impl Gbdt {
         let first_round = model.rounds();
         let mut margins = model.margins(x);
         let mut vmargins = valid.map(|v| model.margins(&v.x));
-        let binned = (p.booster != Booster::Gblinear).then(|| Binned::new(x, p.max_bin));
+        let binned = (p.booster != Booster::Gblinear)
+            .then(|| Binned::with_threads(x, p.max_bin, p.tree.threads));
         let (mut g, mut h) = (vec![0.0; n * groups], vec![0.0; n * groups]);
         let throttle = match p.verbose {
             Verbose::Throttled => Some(Throttle::new(p.rounds)),
@@ -121,23 +123,28 @@ impl Gbdt {
             Verbose::Off => None,
         };
         let mut best: Option<Best> = None;
+        // gbtree computes each round's gradients at the end of the round before (with the
+        // round's default metric from the same pass); these are round 0's.
+        let mut fused_metric = None;
+        if p.booster == Booster::Gbtree && p.rounds > 0 {
+            gradients(p, groups, &margins, y_class, y_value, &mut g, &mut h);
+        }
         let mut grow = Grower {
             p,
             x,
             binned: binned.as_ref(),
             groups,
             n_cols: ((p.colsample_bytree * x.cols as f64).floor() as usize).clamp(1, x.cols.max(1)),
-            gc: vec![0.0; n],
-            hc: vec![0.0; n],
-            leaves: Vec::new(),
         };
         for round in 0..p.rounds {
             let global = first_round + round;
             let mut rng = Rng::derive(p.seed, global as u64);
             match p.booster {
                 Booster::Gbtree => {
-                    gradients(p, groups, &margins, y_class, y_value, &mut g, &mut h);
                     let new = grow.round(&mut model, &g, &h, &mut rng, 1.0, &mut margins);
+                    fused_metric = Some(gradients(
+                        p, groups, &margins, y_class, y_value, &mut g, &mut h,
+                    ));
                     if let (Some(v), Some(vm)) = (valid, vmargins.as_mut()) {
                         add_trees(&model.trees[new..], 1.0, groups, &v.x, vm);
                     }
@@ -164,10 +171,14 @@ impl Gbdt {
                     }
                 }
             }
+            let default_metric = EvalMetric::default_for(objective).1;
             let train_scores: Vec<f64> = p
                 .eval_metrics
                 .iter()
-                .map(|(_, m)| m.compute(objective, groups, &margins, labels))
+                .map(|(_, m)| match fused_metric {
+                    Some(v) if *m == default_metric => v,
+                    _ => m.compute(objective, groups, &margins, labels, p.tree.threads),
+                })
                 .collect();
             // A metric may be infinite on its own (mape with a zero label); the margins
             // becoming so is divergence.
@@ -179,7 +190,7 @@ impl Gbdt {
             let valid_scores: Option<Vec<f64>> = valid.zip(vmargins.as_ref()).map(|(v, vm)| {
                 p.eval_metrics
                     .iter()
-                    .map(|(_, m)| m.compute(objective, groups, vm, &v.labels))
+                    .map(|(_, m)| m.compute(objective, groups, vm, &v.labels, p.tree.threads))
                     .collect()
             });
             for (set, scores) in [

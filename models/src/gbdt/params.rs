@@ -137,10 +137,9 @@ pub(crate) const XGB_SPECS: &[AttrSpec] = &[
     spec::no_effect(
         "updater",
         "trees follow tree_method and grow_policy; gblinear always runs coordinate descent \
-         (shotgun and coord_descent are the same on one thread)",
+         (coordinates are updated one after another, as coord_descent)",
     ),
-    spec::no_effect("nthread", "each job trains on one thread"),
-    spec::no_effect("n_jobs", "each job trains on one thread"),
+    crate::threads::XGB_THREADS,
     spec::no_effect(
         "verbosity",
         "training logs one evaluation line per round (see verbose_eval)",
@@ -217,6 +216,7 @@ pub(crate) fn boosted_trees_specs(classifier: bool) -> Vec<AttrSpec> {
             "train.max_steps",
             "training grows model.n_trees trees; limit those instead",
         ),
+        crate::threads::THREADS,
     ]);
     specs.extend_from_slice(TF_RUNTIME_SPECS);
     specs
@@ -407,6 +407,7 @@ impl GbdtParams {
                 max_delta_step: attrs.float("max_delta_step"),
                 max_leaves: attrs.usize("max_leaves"),
                 lossguide: attrs.str("grow_policy") == "lossguide",
+                threads: crate::threads::count(attrs),
             },
             subsample: attrs.float("subsample"),
             colsample_bytree: attrs.float("colsample_bytree"),
@@ -469,6 +470,7 @@ impl GbdtParams {
                 max_delta_step: 0.0,
                 max_leaves: 0,
                 lossguide: false,
+                threads: crate::threads::count(attrs),
             },
             subsample: 1.0,
             colsample_bytree: 1.0,

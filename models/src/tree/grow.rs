@@ -32,6 +32,8 @@ pub(crate) struct TreeParams {
     /// node with the best gain first instead of level by level).
     pub max_leaves: usize,
     pub lossguide: bool,
+    /// Threads a node's histogram may be built on (the tree is the same for any count).
+    pub threads: usize,
 }
 
 impl TreeParams {
@@ -52,6 +54,7 @@ impl TreeParams {
             max_delta_step: 0.0,
             max_leaves: 0,
             lossguide: false,
+            threads: 1,
         }
     }
 
@@ -139,7 +142,12 @@ fn grow_tree(
     leaves: &mut Vec<(usize, usize, usize)>,
 ) -> Tree {
     let k = stats.k;
-    let stride = k + 2;
+    // Row counts per bin serve only `min_samples_leaf` > 1 and classification; without
+    // them a bin is one add shorter (the hottest loop of boosting). Bins are then empty
+    // when their weight is 0 (every row has a positive weight), and a child's row count
+    // comes from the partition.
+    let counts = k > 1 || p.min_samples_leaf > 1;
+    let stride = k + 1 + usize::from(counts);
     let mut offsets = Vec::with_capacity(allowed.len());
     let mut total_bins = 0;
     for &f in allowed {
@@ -153,6 +161,7 @@ fn grow_tree(
         p,
         k,
         stride,
+        counts,
         offsets,
         hist_len: total_bins * stride,
         hist_factor,
@@ -191,6 +200,7 @@ fn grow_tree(
         return grow_guided(&ctx, tree, root, rows, rng, &mut levels, leaves);
     }
     let mut pool: Vec<Vec<f64>> = Vec::new();
+    let mut scratch = Vec::new();
     let mut pairs: Vec<(u16, u32)> = Vec::new();
     let mut features: Vec<usize> = Vec::with_capacity(allowed.len());
     let mut stack = vec![Pending {
@@ -248,21 +258,26 @@ fn grow_tree(
         let f = allowed[split.feature];
         let codes = binned.col(f);
         let mid = job.start
-            + partition(&mut rows[job.start..job.end], |r| {
-                codes[r as usize] as usize <= split.bin
-            });
+            + partition(
+                &mut rows[job.start..job.end],
+                &mut scratch,
+                p.threads,
+                |r| codes[r as usize] as usize <= split.bin,
+            );
+        let mut left = split.left;
+        left.count = mid - job.start;
         let right = NodeStats {
             g: job
                 .stats
                 .g
                 .iter()
-                .zip(&split.left.g)
+                .zip(&left.g)
                 .map(|(a, b)| a - b)
                 .collect(),
-            h: job.stats.h - split.left.h,
-            count: n - split.left.count,
+            h: job.stats.h - left.h,
+            count: job.end - mid,
         };
-        let left_id = tree.leaf(leaf_value(&split.left, p));
+        let left_id = tree.leaf(leaf_value(&left, p));
         let right_id = tree.leaf(leaf_value(&right, p));
         tree.feature[job.node] = f as u32;
         tree.threshold[job.node] = binned.thresholds[f][split.bin];
@@ -321,7 +336,7 @@ fn grow_tree(
             start: job.start,
             end: mid,
             depth,
-            stats: split.left,
+            stats: left,
             hist: left_hist,
         });
     }
@@ -471,6 +486,7 @@ fn grow_guided(
             }
             best
         };
+    let mut scratch = Vec::new();
     let mut frontier = Frontier {
         heap: std::collections::BinaryHeap::new(),
         waiting: Vec::new(),
@@ -498,20 +514,17 @@ fn grow_guided(
         let f = ctx.allowed[split.feature];
         let codes = ctx.binned.col(f);
         let mid = c.start
-            + partition(&mut rows[c.start..c.end], |r| {
+            + partition(&mut rows[c.start..c.end], &mut scratch, p.threads, |r| {
                 codes[r as usize] as usize <= split.bin
             });
+        let mut left = split.left;
+        left.count = mid - c.start;
         let right = NodeStats {
-            g: c.stats
-                .g
-                .iter()
-                .zip(&split.left.g)
-                .map(|(a, b)| a - b)
-                .collect(),
-            h: c.stats.h - split.left.h,
-            count: (c.end - c.start) - split.left.count,
+            g: c.stats.g.iter().zip(&left.g).map(|(a, b)| a - b).collect(),
+            h: c.stats.h - left.h,
+            count: c.end - mid,
         };
-        let left_id = tree.leaf(leaf_value(&split.left, p));
+        let left_id = tree.leaf(leaf_value(&left, p));
         let right_id = tree.leaf(leaf_value(&right, p));
         tree.feature[c.node] = f as u32;
         tree.threshold[c.node] = ctx.binned.thresholds[f][split.bin];
@@ -519,10 +532,9 @@ fn grow_guided(
         tree.right[c.node] = right_id as u32;
         tree.gain[c.node] = split.gain;
         n_leaves += 1;
-        for (node, start, end, stats) in [
-            (left_id, c.start, mid, split.left),
-            (right_id, mid, c.end, right),
-        ] {
+        for (node, start, end, stats) in
+            [(left_id, c.start, mid, left), (right_id, mid, c.end, right)]
+        {
             match find(&rows[start..end], c.depth + 1, &stats, rng) {
                 Some(split) => frontier.push(Candidate {
                     node,
@@ -539,16 +551,77 @@ fn grow_guided(
     tree
 }
 
-/// Moves the rows satisfying `goes_left` to the front; returns how many there are.
-fn partition(rows: &mut [u32], goes_left: impl Fn(u32) -> bool) -> usize {
-    let mut i = 0;
-    for j in 0..rows.len() {
-        if goes_left(rows[j]) {
-            rows.swap(i, j);
-            i += 1;
-        }
+/// Moves the rows satisfying `goes_left` to the front, both sides keeping their order
+/// (so histograms read rows in ascending order); returns how many go left. `scratch`
+/// holds the right side meanwhile. A stable partition is unique, so sharing a large node
+/// out over `threads` threads (each partitions a stretch, then the stretches are joined
+/// in order) gives the same rows.
+fn partition(
+    rows: &mut [u32],
+    scratch: &mut Vec<u32>,
+    threads: usize,
+    goes_left: impl Fn(u32) -> bool + Sync,
+) -> usize {
+    const PARALLEL_ROWS: usize = 1 << 16;
+    scratch.clear();
+    scratch.resize(rows.len(), 0);
+    // Stretches of at least half the threshold: a huge `train.threads` spawns no more.
+    let threads = threads.clamp(1, (2 * rows.len() / PARALLEL_ROWS).max(1));
+    if threads == 1 {
+        let left = partition_run(rows, scratch, &goes_left);
+        let right = rows.len() - left;
+        rows[left..].copy_from_slice(&scratch[..right]);
+        return left;
     }
-    i
+    let per = rows.len().div_ceil(threads);
+    let goes_left = &goes_left;
+    let lefts: Vec<usize> = std::thread::scope(|scope| {
+        let mut parts = rows.chunks_mut(per).zip(scratch.chunks_mut(per));
+        let first = parts.next();
+        let handles: Vec<_> = parts
+            .map(|(r, s)| scope.spawn(move || partition_run(r, s, goes_left)))
+            .collect();
+        let mut lefts = vec![first.map_or(0, |(r, s)| partition_run(r, s, goes_left))];
+        for h in handles {
+            match h.join() {
+                Ok(l) => lefts.push(l),
+                Err(p) => std::panic::resume_unwind(p),
+            }
+        }
+        lefts
+    });
+    // Stretch i is [its lefts | stale] in `rows`, its rights at the front of its stretch
+    // of `scratch`: lefts slide down (never onto a later stretch's unread lefts), then
+    // the rights follow.
+    let mut at = 0;
+    for (i, &l) in lefts.iter().enumerate() {
+        rows.copy_within(i * per..i * per + l, at);
+        at += l;
+    }
+    let left_total = at;
+    for (i, &l) in lefts.iter().enumerate() {
+        let len = per.min(rows.len() - i * per);
+        let right = len - l;
+        rows[at..at + right].copy_from_slice(&scratch[i * per..i * per + right]);
+        at += right;
+    }
+    left_total
+}
+
+/// Stable partition of `rows`: the lefts to its front (returned: how many), the rights
+/// to the front of `scratch` (as long as `rows`).
+fn partition_run(rows: &mut [u32], scratch: &mut [u32], goes_left: &impl Fn(u32) -> bool) -> usize {
+    let (mut left, mut right) = (0, 0);
+    for j in 0..rows.len() {
+        let r = rows[j];
+        // Both writes happen and one counter moves: no branch to mispredict.
+        let l = goes_left(r);
+        rows[left] = r;
+        scratch[right] = r;
+        left += usize::from(l);
+        right += usize::from(!l);
+    }
+    left
 }
 
 #[cfg(test)]
@@ -581,6 +654,25 @@ mod tests {
             hist_factor,
             &mut Vec::new(),
         )
+    }
+
+    #[test]
+    fn partition_is_stable_whatever_the_threads() {
+        let n = 200_000u32;
+        let keep = |r: u32| (r.wrapping_mul(2_654_435_761) >> 7).is_multiple_of(3);
+        let rows: Vec<u32> = (0..n).filter(|r| !r.is_multiple_of(5)).collect();
+        let want: Vec<u32> = rows
+            .iter()
+            .copied()
+            .filter(|&r| keep(r))
+            .chain(rows.iter().copied().filter(|&r| !keep(r)))
+            .collect();
+        for threads in [1, 2, 3] {
+            let mut got = rows.clone();
+            let left = partition(&mut got, &mut Vec::new(), threads, keep);
+            assert_eq!(left, rows.iter().filter(|&&r| keep(r)).count());
+            assert!(got == want, "{threads} threads");
+        }
     }
 
     #[test]

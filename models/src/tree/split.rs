@@ -1,7 +1,11 @@
 //! Finding a node's best split: the gain and leaf-weight formulas, and the sweep over
 //! a histogram of binned features or over the node's rows sorted per feature.
 
-use crate::binning::Binned;
+use crate::binning::{Binned, RowCodes};
+
+/// A node's histogram is shared out over threads from this many (row, feature) updates:
+/// below it, starting a thread costs more than the work it takes over.
+const PARALLEL_UPDATES: usize = 1 << 16;
 
 use super::grow::{RowStats, TreeParams};
 
@@ -76,8 +80,10 @@ pub(super) struct Ctx<'a> {
     pub(super) allowed: &'a [usize],
     pub(super) p: &'a TreeParams,
     pub(super) k: usize,
-    /// f64s per histogram bin: `k` gradient sums, the weight sum, the row count.
+    /// f64s per histogram bin: `k` gradient sums, the weight sum, and with `counts` the
+    /// row count.
     pub(super) stride: usize,
+    pub(super) counts: bool,
     /// Start of each allowed feature's bins in a histogram buffer.
     pub(super) offsets: Vec<usize>,
     pub(super) hist_len: usize,
@@ -116,14 +122,19 @@ impl<'a> Sweep<'a> {
         }
     }
 
-    /// Rows of bins `<= bin` go left: is that the best split so far?
+    /// Rows of bins `<= bin` go left: is that the best split so far? Without row counts
+    /// (see [`Ctx::counts`]) each side needs a positive weight instead of a row.
     fn consider(&mut self, bin: usize) {
         let p = self.ctx.p;
-        let min_leaf = p.min_samples_leaf.max(1);
-        if self.count < min_leaf || self.n - self.count < min_leaf {
+        let h_r = self.parent.h - self.h;
+        if self.ctx.counts {
+            let min_leaf = p.min_samples_leaf.max(1);
+            if self.count < min_leaf || self.n - self.count < min_leaf {
+                return;
+            }
+        } else if self.h <= 0.0 || h_r <= 0.0 {
             return;
         }
-        let h_r = self.parent.h - self.h;
         if self.h < p.min_child_weight || h_r < p.min_child_weight {
             return;
         }
@@ -170,35 +181,110 @@ impl Ctx<'_> {
         n * n.max(1.0).log2() >= self.hist_factor * self.mean_bins as f64
     }
 
-    /// Histogram of `rows` for the features at positions `features` in `allowed`.
+    /// Histogram of `rows` for the features at positions `features` in `allowed`. A
+    /// large node's features are shared out over `p.threads` threads, each filling its
+    /// features' bins from every row in order, so the sums are the same for any count.
     pub(super) fn fill_hist(&self, hist: &mut Vec<f64>, rows: &[u32], features: &[usize]) {
         hist.resize(self.hist_len, 0.0);
+        let mut feats = features.to_vec();
+        // Ascending positions own ascending stretches of `hist`, which can then be split.
+        feats.sort_unstable();
+        let threads = if rows.len() * feats.len() >= PARALLEL_UPDATES {
+            self.p.threads.clamp(1, feats.len().max(1))
+        } else {
+            1
+        };
+        if threads == 1 {
+            self.hist_part(hist, 0, rows, &feats);
+            return;
+        }
+        let per = feats.len().div_ceil(threads);
+        std::thread::scope(|scope| {
+            let mut rest: &mut [f64] = hist;
+            let mut base = 0;
+            let mut groups = feats.chunks(per).peekable();
+            while let Some(group) = groups.next() {
+                let last = group[group.len() - 1];
+                let end = self.offsets[last] + self.binned.n_bins(self.allowed[last]) * self.stride;
+                let (mine, tail) = std::mem::take(&mut rest).split_at_mut(end - base);
+                rest = tail;
+                let start = base;
+                base = end;
+                if groups.peek().is_some() {
+                    scope.spawn(move || self.hist_part(mine, start, rows, group));
+                } else {
+                    self.hist_part(mine, start, rows, group);
+                }
+            }
+        });
+    }
+
+    /// Fills the bins of features `feats` (ascending positions in `allowed`) in `out`,
+    /// which starts at index `base` of the whole histogram.
+    fn hist_part(&self, out: &mut [f64], base: usize, rows: &[u32], feats: &[usize]) {
+        // (the feature's column, where its bins start in `out`)
+        let cols: Vec<(usize, usize)> = feats
+            .iter()
+            .map(|&fi| (self.allowed[fi], self.offsets[fi] - base))
+            .collect();
+        for &(c, off) in &cols {
+            out[off..off + self.binned.n_bins(c) * self.stride].fill(0.0);
+        }
+        match self.binned.by_row() {
+            RowCodes::U8(codes) => self.accumulate(codes, out, rows, &cols),
+            RowCodes::U16(codes) => self.accumulate(codes, out, rows, &cols),
+        }
+    }
+
+    /// Row by row: each row's statistics are read once and added to the bin of each
+    /// feature in `cols`. Rows come in ascending order (partitions keep it), so the reads
+    /// walk memory forward.
+    fn accumulate<C: Copy + Into<usize>>(
+        &self,
+        codes: &[C],
+        out: &mut [f64],
+        rows: &[u32],
+        cols: &[(usize, usize)],
+    ) {
+        let nf = self.binned.n_features();
         let (k, stride) = (self.k, self.stride);
         let (g, h) = (self.stats.g, self.stats.h);
-        for &fi in features {
-            let f = self.allowed[fi];
-            let region =
-                &mut hist[self.offsets[fi]..self.offsets[fi] + self.binned.n_bins(f) * stride];
-            region.iter_mut().for_each(|v| *v = 0.0);
-            let codes = self.binned.col(f);
-            if k == 1 {
-                for &r in rows {
-                    let r = r as usize;
-                    let b = codes[r] as usize * 3;
-                    region[b] += g[r];
-                    region[b + 1] += h[r];
-                    region[b + 2] += 1.0;
+        if k == 1 && !self.counts {
+            for &r in rows {
+                let r = r as usize;
+                let (gr, hr) = (g[r], h[r]);
+                let row = &codes[r * nf..(r + 1) * nf];
+                for &(c, off) in cols {
+                    let b = off + row[c].into() * 2;
+                    let cell = &mut out[b..b + 2];
+                    cell[0] += gr;
+                    cell[1] += hr;
                 }
-            } else {
-                for &r in rows {
-                    let r = r as usize;
-                    let b = codes[r] as usize * stride;
-                    region[b..b + k]
-                        .iter_mut()
-                        .zip(&g[r * k..(r + 1) * k])
-                        .for_each(|(a, v)| *a += v);
-                    region[b + k] += h[r];
-                    region[b + k + 1] += 1.0;
+            }
+        } else if k == 1 {
+            for &r in rows {
+                let r = r as usize;
+                let (gr, hr) = (g[r], h[r]);
+                let row = &codes[r * nf..(r + 1) * nf];
+                for &(c, off) in cols {
+                    let b = off + row[c].into() * 3;
+                    let cell = &mut out[b..b + 3];
+                    cell[0] += gr;
+                    cell[1] += hr;
+                    cell[2] += 1.0;
+                }
+            }
+        } else {
+            for &r in rows {
+                let r = r as usize;
+                let (gr, hr) = (&g[r * k..(r + 1) * k], h[r]);
+                let row = &codes[r * nf..(r + 1) * nf];
+                for &(c, off) in cols {
+                    let b = off + row[c].into() * stride;
+                    let cell = &mut out[b..b + stride];
+                    cell[..k].iter_mut().zip(gr).for_each(|(a, v)| *a += v);
+                    cell[k] += hr;
+                    cell[k + 1] += 1.0;
                 }
             }
         }
@@ -218,18 +304,26 @@ impl Ctx<'_> {
         let (k, stride) = (self.k, self.stride);
         let region = &hist[self.offsets[fi]..self.offsets[fi] + nb * stride];
         if k == 1 && self.p.alpha == 0.0 && self.p.max_delta_step <= 0.0 {
-            return self.split_from_hist_scalar(region, nb, fi, parent, parent_score);
+            return if self.counts {
+                self.split_from_hist_scalar(region, nb, fi, parent, parent_score)
+            } else {
+                self.split_from_hist_weights(region, nb, fi, parent, parent_score)
+            };
         }
         let mut sweep = Sweep::new(self, parent, parent_score);
         for b in 0..nb - 1 {
             let bin = &region[b * stride..(b + 1) * stride];
-            let count = bin[k + 1] as usize;
-            if count == 0 {
+            if self.counts {
+                let count = bin[k + 1] as usize;
+                if count == 0 {
+                    continue;
+                }
+                sweep.count += count;
+                if sweep.count >= sweep.n {
+                    break;
+                }
+            } else if bin[k] == 0.0 {
                 continue;
-            }
-            sweep.count += count;
-            if sweep.count >= sweep.n {
-                break;
             }
             sweep.h += bin[k];
             sweep.g.iter_mut().zip(&bin[..k]).for_each(|(a, v)| *a += v);
@@ -293,6 +387,58 @@ impl Ctx<'_> {
                 g: vec![best_g],
                 h: best_h,
                 count: best_c as usize,
+            },
+        })
+    }
+
+    /// [`split_from_hist_scalar`](Self::split_from_hist_scalar) on bins without row
+    /// counts (boosting): a bin of weight 0 is empty, and each side needs a positive
+    /// weight.
+    fn split_from_hist_weights(
+        &self,
+        region: &[f64],
+        nb: usize,
+        fi: usize,
+        parent: &NodeStats,
+        parent_score: f64,
+    ) -> Option<Split> {
+        let p = self.p;
+        let (gp, hp) = (parent.g[0], parent.h);
+        let (mut gl, mut hl) = (0.0, 0.0);
+        let (mut best_gain, mut best_bin) = (f64::NEG_INFINITY, usize::MAX);
+        let (mut best_g, mut best_h) = (0.0, 0.0);
+        for (b, bin) in region.chunks_exact(2).take(nb - 1).enumerate() {
+            if bin[1] == 0.0 {
+                continue;
+            }
+            gl += bin[0];
+            hl += bin[1];
+            let hr = hp - hl;
+            let (den_l, den_r) = (hl + p.lambda, hr + p.lambda);
+            if hl <= 0.0
+                || hr <= 0.0
+                || hl < p.min_child_weight
+                || hr < p.min_child_weight
+                || den_l <= 0.0
+                || den_r <= 0.0
+            {
+                continue;
+            }
+            let gr = gp - gl;
+            let gain = (gl * gl) / den_l + (gr * gr) / den_r - parent_score;
+            if gain > best_gain {
+                (best_gain, best_bin, best_g, best_h) = (gain, b, gl, hl);
+            }
+        }
+        (best_bin != usize::MAX).then(|| Split {
+            feature: fi,
+            bin: best_bin,
+            gain: best_gain,
+            left: NodeStats {
+                g: vec![best_g],
+                h: best_h,
+                // Set from the partition.
+                count: 0,
             },
         })
     }

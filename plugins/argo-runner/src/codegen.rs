@@ -27,7 +27,7 @@ use sqlflow_plugin_api::{RunnerError, sdk::program_summary};
 use sqlflow_sql::Dialect;
 
 use crate::{
-    config::{Config, is_label_value},
+    config::{Config, MAX_IMAGE_CHARS, is_image_reference, is_label_value},
     text::redact,
 };
 
@@ -204,12 +204,14 @@ pub fn dialect_of(datasource: &str) -> Result<Dialect, RunnerError> {
     })
 }
 
-/// Splits the program into the statements the steps will run.
+/// Splits the program into the statements the steps will run, refusing what `cfg` does
+/// not allow: too many statements, a `TO RUN` image not in `run_images`.
 pub fn split_program(
     program: &str,
     datasource: &str,
-    max_statements: usize,
+    cfg: &Config,
 ) -> Result<Vec<String>, RunnerError> {
+    let max_statements = cfg.max_statements;
     let dialect = dialect_of(datasource)?;
     let statements = sqlflow_sql::split(program, dialect).map_err(|e| {
         RunnerError::invalid_argument(format!(
@@ -229,7 +231,25 @@ pub fn split_program(
         )));
     }
     for s in &statements {
-        run_step(&s.text, dialect)?;
+        if let Some(run) = run_step(&s.text, dialect)?
+            && !cfg.may_run_image(&run.image)
+        {
+            return Err(RunnerError::permission_denied(
+                if cfg.run_images.is_empty() {
+                    format!(
+                        "TO RUN {}: this server runs no TO RUN images; an operator lists the \
+                     allowed ones in [runners.argo] run_images",
+                        run.image
+                    )
+                } else {
+                    format!(
+                        "TO RUN {}: not an image this server may run; allowed: {}",
+                        run.image,
+                        cfg.run_images.join(", ")
+                    )
+                },
+            ));
+        }
     }
     Ok(statements.into_iter().map(|s| s.text).collect())
 }
@@ -243,9 +263,6 @@ pub struct RunStep {
     pub into: Vec<String>,
 }
 
-/// Longest image reference accepted (Docker's limit on a repository name is 255).
-const MAX_IMAGE_CHARS: usize = 255;
-
 /// The step of a `TO RUN` statement, or None for any other statement (one that does not
 /// parse is left to the step, which reports the error as for local jobs).
 pub fn run_step(statement: &str, dialect: Dialect) -> Result<Option<RunStep>, RunnerError> {
@@ -257,18 +274,9 @@ pub fn run_step(statement: &str, dialect: Dialect) -> Result<Option<RunStep>, Ru
         return Ok(None);
     };
     let image = r.program;
-    let plain = !image.is_empty()
-        && image.len() <= MAX_IMAGE_CHARS
-        && image
-            .bytes()
-            .next()
-            .is_some_and(|b| b.is_ascii_alphanumeric())
-        && image.bytes().all(|b| {
-            b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'/' | b':' | b'@')
-        });
-    if !plain {
+    if !is_image_reference(&image) {
         return Err(RunnerError::invalid_argument(format!(
-            "TO RUN {}: not a container image reference (letters, digits and . _ - / : @, \
+            "TO RUN {}: not a container image reference (letters, digits and . _ - / : @, no .. or //, \
              at most {MAX_IMAGE_CHARS} characters); the argo runner runs TO RUN as an image",
             defuse(&image.chars().take(HEAD_CHARS).collect::<String>())
         )));
@@ -593,23 +601,30 @@ mod tests {
         assert_ne!(request_hash("a", "bc"), request_hash("ab", "c"));
     }
 
+    fn max(max_statements: usize) -> Config {
+        Config {
+            max_statements,
+            ..cfg()
+        }
+    }
+
     #[test]
     fn splitting_depends_on_the_dialect() {
         // A backslash escapes the quote in MySQL only.
         let p = r"SELECT 'a\'; SELECT 2'; SELECT 3";
-        assert_eq!(split_program(p, "mysql://h/d", 10).unwrap().len(), 2);
+        assert_eq!(split_program(p, "mysql://h/d", &max(10)).unwrap().len(), 2);
         // In PostgreSQL it does not: the rest is an unterminated string.
-        assert!(split_program(p, "postgres://h/d", 10).is_err());
+        assert!(split_program(p, "postgres://h/d", &max(10)).is_err());
         assert_eq!(
-            split_program("SELECT 1; SELECT 2;", "sqlite://x", 10)
+            split_program("SELECT 1; SELECT 2;", "sqlite://x", &max(10))
                 .unwrap()
                 .len(),
             2
         );
-        let e = split_program("SELECT 'open", "sqlite://x", 10).unwrap_err();
+        let e = split_program("SELECT 'open", "sqlite://x", &max(10)).unwrap_err();
         assert!(e.message.contains("unterminated"), "{e:?}");
-        assert!(split_program(" -- nothing\n ;", "sqlite://x", 10).is_err());
-        let e = split_program("SELECT 1; SELECT 2; SELECT 3", "sqlite://x", 2).unwrap_err();
+        assert!(split_program(" -- nothing\n ;", "sqlite://x", &max(10)).is_err());
+        let e = split_program("SELECT 1; SELECT 2; SELECT 3", "sqlite://x", &max(2)).unwrap_err();
         assert!(e.message.contains("at most 2"), "{e:?}");
     }
 
@@ -628,7 +643,7 @@ mod tests {
     #[test]
     fn the_workflow_runs_one_fixed_command_per_statement() {
         let program = "CREATE TABLE t(a INT); INSERT INTO t VALUES (1); SELECT * FROM t";
-        let stmts = split_program(program, "mysql://h/d", 10).unwrap();
+        let stmts = split_program(program, "mysql://h/d", &max(10)).unwrap();
         let c = compile(&cfg(), &input(program), stmts);
         let wf = &c.workflow;
         assert_eq!(

@@ -57,6 +57,11 @@ pub struct Config {
     /// Programs with more statements are refused: each statement is a step and a pod.
     #[serde(default = "default_max_statements")]
     pub max_statements: usize,
+    /// The images `TO RUN` may start: an exact reference (`registry.example/team/binning:1.0`)
+    /// or a prefix ending in `*` (`registry.example/team/*`). Empty: `TO RUN` is refused, as
+    /// under the local runner, because the image runs with the job's datasource credentials.
+    #[serde(default)]
+    pub run_images: Vec<String>,
 }
 
 /// Kubernetes resource quantities by resource name (`cpu`, `memory`, ...).
@@ -127,6 +132,7 @@ impl Default for Config {
             fetch_page_bytes: default_page_bytes(),
             log_poll_ms: default_log_poll_ms(),
             max_statements: default_max_statements(),
+            run_images: Vec::new(),
         }
     }
 }
@@ -271,8 +277,45 @@ impl Config {
                 "must be between 1 and 10000",
             ));
         }
+        for (i, pattern) in self.run_images.iter().enumerate() {
+            let reference = pattern.strip_suffix('*').unwrap_or(pattern);
+            if !is_image_reference(reference) || reference.contains('*') {
+                return Err(RunnerError::config(
+                    format!("run_images[{i}]"),
+                    format!(
+                        "'{pattern}' is neither an image reference nor one's prefix followed \
+                         by '*' (letters, digits and . _ - / : @)"
+                    ),
+                ));
+            }
+        }
         Ok(())
     }
+
+    /// Whether `TO RUN` may start `image` (a plain reference, see [`is_image_reference`]).
+    pub fn may_run_image(&self, image: &str) -> bool {
+        self.run_images.iter().any(|p| match p.strip_suffix('*') {
+            Some(prefix) => image.starts_with(prefix),
+            None => image == p,
+        })
+    }
+}
+
+/// Longest image reference accepted (Docker's limit on a repository name is 255).
+pub const MAX_IMAGE_CHARS: usize = 255;
+
+/// A plain container image reference: what `TO RUN` may name and `run_images` may list.
+/// `..` and `//` are refused too: no registry names an image so, and a prefix pattern must
+/// not be escapable by path tricks in whatever later resolves the name.
+pub fn is_image_reference(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= MAX_IMAGE_CHARS
+        && s.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
+        && s.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'/' | b':' | b'@')
+        })
+        && !s.contains("..")
+        && !s.contains("//")
 }
 
 /// RFC 1123 label: what namespaces and label name parts must be.
@@ -440,6 +483,14 @@ mod tests {
             ("log_poll_ms", Box::new(|c| c.log_poll_ms = 1)),
             ("max_statements", Box::new(|c| c.max_statements = 0)),
             (
+                "run_images[1]",
+                Box::new(|c| c.run_images = vec!["team/a:1".into(), "team/*/x".into()]),
+            ),
+            (
+                "run_images[0]",
+                Box::new(|c| c.run_images = vec!["$(id)".into()]),
+            ),
+            (
                 "step_image",
                 Box::new(|c| c.step_image = Some("a b".into())),
             ),
@@ -449,6 +500,27 @@ mod tests {
             break_it(&mut c);
             let e = c.validate().unwrap_err();
             assert_eq!(key_of(&e).as_deref(), Some(key), "{e:?}");
+        }
+    }
+
+    #[test]
+    fn run_images_are_exact_references_or_prefixes() {
+        let c = Config {
+            run_images: vec![
+                "registry.example/team/binning:1.0".into(),
+                "registry.example/tools/*".into(),
+            ],
+            ..ok()
+        };
+        c.validate().unwrap();
+        assert!(c.may_run_image("registry.example/team/binning:1.0"));
+        assert!(!c.may_run_image("registry.example/team/binning:1.1"));
+        assert!(!c.may_run_image("registry.example/team/binning"));
+        assert!(c.may_run_image("registry.example/tools/ts:2"));
+        assert!(!c.may_run_image("registry.example/toolsx/ts:2"));
+        assert!(!ok().may_run_image("anything:1"), "nothing runs by default");
+        for bad in ["a/../b", "a//b", "", "-a", "a b"] {
+            assert!(!is_image_reference(bad), "{bad}");
         }
     }
 

@@ -33,6 +33,7 @@ fn full_config() -> Config {
             "pod_gc_delay_seconds": 600,
             "active_deadline_seconds": 3600,
             "labels": {"team": "data", "example.com/cost-center": "42"},
+            "run_images": ["registry.example/team/*", "img:1"],
         })
         .to_string(),
     )
@@ -56,8 +57,7 @@ fn input(program: &str, datasource: &str) -> JobInput {
 }
 
 fn compile(cfg: &Config, program: &str, datasource: &str) -> codegen::Compiled {
-    let statements =
-        codegen::split_program(program, datasource, cfg.max_statements).expect("split");
+    let statements = codegen::split_program(program, datasource, cfg).expect("split");
     codegen::compile(cfg, &input(program, datasource), statements)
 }
 
@@ -400,9 +400,39 @@ fn a_to_run_step_with_template_braces_or_a_bad_image_is_refused() {
             "not a container image",
         ),
     ] {
-        let e = codegen::split_program(program, "mysql://u:p@db/x", cfg.max_statements)
-            .expect_err(program);
+        let e = codegen::split_program(program, "mysql://u:p@db/x", &cfg).expect_err(program);
         assert!(e.message.contains(says), "{program}: {}", e.message);
         assert!(!e.message.contains("{{"), "{}", e.message);
     }
+}
+
+#[test]
+fn to_run_starts_only_the_images_the_operator_lists() {
+    let listed = full_config();
+    let e = codegen::split_program(
+        "SELECT 1 TO RUN registry.example/other/x:1 CMD \"a\"",
+        "mysql://u:p@db/x",
+        &listed,
+    )
+    .expect_err("an image outside run_images");
+    assert_eq!(e.code, sqlflow_plugin_api::ErrorCode::PERMISSION_DENIED);
+    assert!(
+        e.message
+            .contains("not an image this server may run; allowed: registry.example/team/*, img:1"),
+        "{}",
+        e.message
+    );
+    let none = Config {
+        run_images: Vec::new(),
+        ..full_config()
+    };
+    let e = codegen::split_program(TO_RUN, "mysql://u:p@db/x", &none).expect_err("no run_images");
+    assert!(
+        e.message.contains("runs no TO RUN images")
+            && e.message.contains("[runners.argo] run_images"),
+        "{}",
+        e.message
+    );
+    // The statements around it are untouched by the list.
+    assert!(codegen::split_program("SELECT 1; SELECT 2", "mysql://u:p@db/x", &none).is_ok());
 }

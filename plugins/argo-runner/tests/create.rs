@@ -107,10 +107,8 @@ fn an_unreachable_cluster_makes_the_runner_unhealthy_not_the_server_fail() {
 /// kube config needs the provider the plugin installs), through the server's loader.
 #[test]
 fn the_plugin_library_loads_and_serves_through_the_servers_loader() {
-    use sqlflow_plugin_api::{
-        library_file_name,
-        loader::{self, TracingHost},
-    };
+    use sqlflow_plugin_api::library_file_name;
+    use sqlflow_plugin_host::{self as loader, TracingHost};
     use sqlflow_proto::{
         plugin::{Caller, FetchCall},
         sqlflow::{FetchRequest, JobId},

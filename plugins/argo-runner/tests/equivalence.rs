@@ -21,10 +21,8 @@ use std::{
 
 use base64::{Engine as _, engine::general_purpose::STANDARD};
 use serde_json::{Value, json};
-use sqlflow_plugin_api::{
-    library_file_name,
-    loader::{self, TracingHost},
-};
+use sqlflow_plugin_api::library_file_name;
+use sqlflow_plugin_host::{self as loader, TracingHost};
 use sqlflow_proto::{
     plugin::{Caller, FetchCall, RunCall},
     sqlflow::{FetchRequest, JobId, JobStatus, Response, job_status::Code, response},

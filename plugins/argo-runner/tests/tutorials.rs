@@ -40,6 +40,11 @@ type Kinds = &'static [(&'static str, usize)];
 /// restated.
 const EXPECTED: &[(&str, usize, Kinds)] = &[
     (
+        "activepower_clustering.sql",
+        7,
+        &[("TO PREDICT", 1), ("TO TRAIN", 1), ("standard", 5)],
+    ),
+    (
         "apsara2019-titanic_dnn.sql",
         4,
         &[("TO PREDICT", 1), ("TO TRAIN", 1), ("standard", 4)],
@@ -135,6 +140,8 @@ fn cells(program: &str) -> Vec<String> {
 fn config() -> Config {
     let cfg = Config {
         step_image: Some("registry.example/sqlflow-step:1".into()),
+        // What an operator lists so the fraud analysis tutorial's TO RUN cells compile.
+        run_images: vec!["sqlflow/runnable:*".into()],
         ..Config::default()
     };
     cfg.validate().expect("a valid config");
@@ -143,7 +150,7 @@ fn config() -> Config {
 
 fn compile(program: &str, datasource: &str) -> codegen::Compiled {
     let cfg = config();
-    let statements = codegen::split_program(program, datasource, cfg.max_statements)
+    let statements = codegen::split_program(program, datasource, &cfg)
         .unwrap_or_else(|e| panic!("split: {}", e.message));
     let input = JobInput {
         name: "sqlflow-0123456789abcdef0123456789abcdef".into(),

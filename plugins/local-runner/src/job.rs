@@ -5,25 +5,20 @@ use std::{
     os::unix::process::ExitStatusExt,
     path::{Path, PathBuf},
     process::ExitStatus,
-    sync::{
-        Arc, Mutex, MutexGuard,
-        atomic::{AtomicU64, Ordering},
-    },
+    sync::{Arc, Mutex, MutexGuard},
     time::{Duration, SystemTime},
 };
 
 use serde::{Deserialize, Serialize};
 use sqlflow_jobdir::{self as jobdir, FinalCode, FinalStatus, FinalizeError};
-use sqlflow_plugin_api::sdk::Waker;
-use sqlflow_proto::sqlflow::{JobStatus, job_status::Code};
-use tokio::{process::Child, sync::watch};
+use sqlflow_plugin_api::sdk::{Lease, TableJob, Waker, Watched};
+use sqlflow_proto::sqlflow::{JobInfo, JobStatus, job_status::Code};
+use tokio::process::Child;
 
 /// How often a job with a waiting Fetch is checked for new output.
 const OUTPUT_POLL: Duration = Duration::from_millis(50);
 /// How often a job whose process is not our child is checked for life.
 const LIVENESS_POLL: Duration = Duration::from_millis(200);
-/// The on-disk lease (job.json's mtime) is refreshed at most this often.
-const LEASE_WRITE_EVERY_MS: u64 = 1000;
 
 /// What the runner records about a job at submission. Never holds secrets.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -84,11 +79,10 @@ pub struct Job {
     pub id: String,
     pub dir: PathBuf,
     pub meta: Meta,
-    phase: watch::Sender<Phase>,
-    wakers: Mutex<Wakers>,
-    /// The abandonment lease: when a client last fetched (ms since the epoch).
-    last_fetch_ms: AtomicU64,
-    lease_written_ms: AtomicU64,
+    /// The phase and the output's length, with the fetches waiting for either to change.
+    state: Watched<State>,
+    /// The abandonment lease, also kept on disk (job.json's mtime) to survive a restart.
+    lease: Lease,
     /// A final status known in memory but not yet on disk (the disk was full, say),
     /// which the registry keeps trying to record.
     unrecorded: Mutex<Option<FinalStatus>>,
@@ -101,23 +95,26 @@ pub struct Unrecorded {
     pub error: FinalizeError,
 }
 
-#[derive(Default)]
-struct Wakers {
-    waiting: Vec<Waker>,
-    /// Output length when the wakers were registered.
-    seen_len: u64,
+/// What a waiting fetch waits to change.
+pub struct State {
+    pub phase: Phase,
+    /// The output file's length when the watcher last looked: the output is written by the
+    /// job's process, so growth is noticed by polling while a fetch waits.
+    output_len: u64,
 }
 
 impl Job {
     pub fn new(id: String, dir: PathBuf, meta: Meta, phase: Phase, last_fetch_ms: u64) -> Arc<Job> {
+        let lease = Lease::new(meta.timeout_seconds, meta.exit_on_submit, last_fetch_ms);
         Arc::new(Job {
             id,
             dir,
             meta,
-            phase: watch::Sender::new(phase),
-            wakers: Mutex::new(Wakers::default()),
-            last_fetch_ms: AtomicU64::new(last_fetch_ms),
-            lease_written_ms: AtomicU64::new(last_fetch_ms),
+            state: Watched::new(State {
+                phase,
+                output_len: 0,
+            }),
+            lease,
             unrecorded: Mutex::new(None),
         })
     }
@@ -171,79 +168,47 @@ impl Job {
     }
 
     pub fn phase(&self) -> Phase {
-        self.phase.borrow().clone()
+        self.state.read(|s| s.phase.clone())
     }
 
-    pub fn subscribe(&self) -> watch::Receiver<Phase> {
-        self.phase.subscribe()
+    /// Waits (blocking the thread) until the job has ended or `within` passes.
+    pub fn wait_done(&self, within: Duration) -> bool {
+        self.state.wait_until(within, |s| s.phase.is_done())
+    }
+
+    /// A Fetch's snapshot, taken with the phase locked: `f` reads the output for the phase
+    /// and says whether nothing is new, and then `waker` waits for the next change.
+    pub fn snapshot<R>(&self, waker: Option<Waker>, f: impl FnOnce(&Phase) -> (R, bool)) -> R {
+        self.state.snapshot(waker, |s| f(&s.phase))
     }
 
     pub fn output_path(&self) -> PathBuf {
         self.dir.join(jobdir::OUTPUT)
     }
 
-    fn wakers(&self) -> MutexGuard<'_, Wakers> {
-        // A poisoned lock only means a waker call panicked; the list is still usable.
-        self.wakers.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
     pub fn set_phase(&self, phase: Phase) {
-        self.phase.send_replace(phase);
-        self.wake_all();
+        self.state.update(|s| s.phase = phase);
     }
 
-    /// Keeps a waker until the job changes. `seen_len` is the output length the caller
-    /// saw, so a change that happened since is noticed at the next poll.
-    pub fn add_waker(&self, waker: Waker, seen_len: u64) {
-        let mut w = self.wakers();
-        w.waiting.retain(|w| !w.is_stale());
-        if w.waiting.is_empty() {
-            w.seen_len = seen_len;
-        }
-        w.waiting.push(waker);
-        drop(w);
-        // The phase may have changed between the caller's snapshot and registration.
-        if self.phase.borrow().is_done() {
-            self.wake_all();
-        }
-    }
-
-    fn wake_all(&self) {
-        let waiting = std::mem::take(&mut self.wakers().waiting);
-        for w in waiting {
-            w.wake();
-        }
-    }
-
-    /// Wakes waiting fetches if the output grew.
+    /// Wakes waiting fetches if the output grew since the last look. A fetch that
+    /// registered after reading a longer output than `output_len` is woken at once
+    /// (harmlessly: it fetches again); one that read the same is woken by the next growth.
     fn poll_output(&self) {
-        let mut w = self.wakers();
-        if w.waiting.is_empty() {
+        if !self.state.has_waiters() {
             return;
         }
         let len = fs::metadata(self.output_path())
             .map(|m| m.len())
             .unwrap_or(0);
-        if len != w.seen_len {
-            w.seen_len = len;
-            let waiting = std::mem::take(&mut w.waiting);
-            drop(w);
-            for waker in waiting {
-                waker.wake();
-            }
+        if self.state.read(|s| s.output_len) != len {
+            self.state.update(|s| s.output_len = len);
         }
     }
 
-    /// A client fetched: renew the abandonment lease. The lease is also kept on disk
-    /// (job.json's mtime, written at most once a second) so it survives a restart.
+    /// A client fetched: renew the abandonment lease, on disk too (job.json's mtime, at
+    /// most once a second) so it survives a restart.
     pub fn renew_lease(&self, now_ms: u64) {
-        self.last_fetch_ms.store(now_ms, Ordering::Relaxed);
-        let written = self.lease_written_ms.load(Ordering::Relaxed);
-        if now_ms.saturating_sub(written) >= LEASE_WRITE_EVERY_MS
-            && self
-                .lease_written_ms
-                .compare_exchange(written, now_ms, Ordering::Relaxed, Ordering::Relaxed)
-                .is_ok()
+        if self.lease.renew(now_ms)
             && let Ok(f) = fs::File::options()
                 .write(true)
                 .open(self.dir.join(jobdir::JOB))
@@ -252,17 +217,39 @@ impl Job {
         }
     }
 
-    pub fn last_fetch_ms(&self) -> u64 {
-        self.last_fetch_ms.load(Ordering::Relaxed)
-    }
-
     /// Whether the abandonment timeout has expired at `now_ms`.
     pub fn abandoned(&self, now_ms: u64) -> bool {
-        let t = u64::from(self.meta.timeout_seconds);
-        t > 0
-            && !self.meta.exit_on_submit
-            && !self.phase.borrow().is_done()
-            && now_ms.saturating_sub(self.last_fetch_ms()) > t * 1000
+        !self.phase().is_done() && self.lease.expired(now_ms)
+    }
+
+    /// The status an abandoned job is cancelled with.
+    pub fn abandoned_reason(&self) -> String {
+        self.lease.reason()
+    }
+}
+
+impl TableJob for Job {
+    fn owner(&self) -> &str {
+        &self.meta.user_id
+    }
+
+    fn request_id(&self) -> &str {
+        &self.meta.request_id
+    }
+
+    fn info(&self) -> JobInfo {
+        let phase = self.phase();
+        JobInfo {
+            job_id: self.id.clone(),
+            status: Some(phase.status()),
+            submitted_at_ms: self.meta.submitted_at_ms as i64,
+            finished_at_ms: match &phase {
+                Phase::Done(s) => s.finished_at_ms as i64,
+                _ => 0,
+            },
+            summary: self.meta.summary.clone(),
+            request_id: self.meta.request_id.clone(),
+        }
     }
 }
 

@@ -10,16 +10,14 @@
 //! - [`registry`]: the jobs this runner knows, their directories, recovery, retention,
 //!   listing;
 //! - [`job`]: one job's state and the task that follows its process;
-//! - [`scheduler`]: the fair queue of jobs waiting for a slot;
-//! - [`cursor`], [`page`]: what a Fetch reads.
+//! - the fair queue of jobs waiting for a slot is the SDK's `sdk::queue::Scheduler`;
+//! - [`page`]: what a Fetch reads (the cursor is the SDK's `sdk::Cursor`).
 
 mod config;
-mod cursor;
 mod job;
 mod page;
 mod registry;
 mod runner;
-mod scheduler;
 mod start;
 
 pub use crate::{config::Config, runner::LocalRunner, start::create};

@@ -10,7 +10,7 @@ use prost::Message as _;
 use sqlflow_jobdir as jobdir;
 use sqlflow_plugin_api::{
     ErrorCode, RunnerError,
-    sdk::{Runner, Waker},
+    sdk::{self, Cursor, Runner, Waker, cursor::is_eof},
 };
 use sqlflow_proto::{
     plugin::{CancelCall, FetchCall, ListJobsCall, RunCall, RunnerStats},
@@ -18,7 +18,6 @@ use sqlflow_proto::{
 };
 
 use crate::{
-    cursor::Cursor,
     page::{Budget, PageError, read_page},
     registry::Registry,
 };
@@ -38,23 +37,8 @@ impl LocalRunner {
 
 impl Runner for LocalRunner {
     fn run(&self, call: RunCall) -> Result<JobId, RunnerError> {
-        let caller = call.caller.clone().unwrap_or_default();
-        let req = call
-            .request
-            .ok_or_else(|| RunnerError::invalid_argument("missing request"))?;
-        if req.sql.trim().is_empty() {
-            return Err(RunnerError::invalid_argument("the program is empty"));
-        }
-        if req
-            .session
-            .as_ref()
-            .is_none_or(|s| s.db_conn_str.is_empty())
-        {
-            return Err(RunnerError::invalid_argument(
-                "no datasource: set Session.db_conn_str or configure a default datasource",
-            ));
-        }
-        let id = self.registry.submit(&caller.user_id, req)?;
+        let (user, req) = sdk::run_request(call)?;
+        let id = self.registry.submit(&user, req)?;
         Ok(JobId { job_id: id })
     }
 
@@ -73,49 +57,48 @@ impl Runner for LocalRunner {
         let id = req.job.map(|j| j.job_id).unwrap_or_default();
         let job = self.registry.lookup(&id, &caller.user_id)?;
         job.renew_lease(jobdir::now_ms());
-        let cursor = Cursor::parse(&req.cursor).ok_or_else(|| {
-            RunnerError::invalid_argument(format!("malformed cursor '{}'", req.cursor))
-        })?;
-        // The phase is read before the file, so a finished job's output is complete.
-        let phase = job.phase();
-        // `Responses`, field by field: 1 job_status, 2 the responses (appended by
-        // read_page), 3 next_cursor, 4 eof.
-        let mut out = Vec::new();
-        prost::encoding::message::encode(1, &phase.status(), &mut out);
+        let cursor = Cursor::from_request(&req.cursor)?;
         let budget = Budget {
             page_bytes: self.registry.cfg.fetch_page_bytes,
             max_line: self.registry.cfg.limits.record_kb.saturating_mul(1024),
         };
-        let page = read_page(
-            &job.output_path(),
-            cursor.offset,
-            budget,
-            phase.is_done(),
-            &mut out,
-        )
-        .map_err(|e| match e {
-            PageError::BadOffset => RunnerError::invalid_argument(format!(
-                "cursor '{}' does not point into job {id}'s output",
-                req.cursor
-            )),
-            PageError::Io(e) => {
-                RunnerError::internal(format!("cannot read job {id}'s output: {e}"))
+        // The phase is read (and held) before the file, so a finished job's output is
+        // complete; a waker is registered in the same critical section, so a change
+        // after this snapshot wakes it.
+        job.snapshot(waker, |phase| {
+            // `Responses`, field by field: 1 job_status, 2 the responses (appended by
+            // read_page), 3 next_cursor, 4 eof.
+            let mut out = Vec::new();
+            prost::encoding::message::encode(1, &phase.status(), &mut out);
+            let page = match read_page(
+                &job.output_path(),
+                cursor.offset,
+                budget,
+                phase.is_done(),
+                &mut out,
+            ) {
+                Ok(page) => page,
+                Err(PageError::BadOffset) => {
+                    let e = RunnerError::invalid_argument(format!(
+                        "cursor '{}' does not point into job {id}'s output",
+                        req.cursor
+                    ));
+                    return (Err(e), false);
+                }
+                Err(PageError::Io(e)) => {
+                    let e = RunnerError::internal(format!("cannot read job {id}'s output: {e}"));
+                    return (Err(e), false);
+                }
+            };
+            let eof = is_eof(phase.code(), page.next_offset, page.file_len);
+            let next_cursor = Cursor::encode(page.next_offset, phase.code());
+            let nothing_new = page.count == 0 && next_cursor == req.cursor && !eof;
+            prost::encoding::string::encode(3, &next_cursor, &mut out);
+            if eof {
+                prost::encoding::bool::encode(4, &eof, &mut out);
             }
-        })?;
-        let eof = phase.is_done() && page.next_offset == page.file_len;
-        let next_cursor = Cursor::encode(page.next_offset, phase.code());
-        if page.count == 0
-            && next_cursor == req.cursor
-            && !eof
-            && let Some(w) = waker
-        {
-            job.add_waker(w, page.file_len);
-        }
-        prost::encoding::string::encode(3, &next_cursor, &mut out);
-        if eof {
-            prost::encoding::bool::encode(4, &eof, &mut out);
-        }
-        Ok(out)
+            (Ok(out), nothing_new)
+        })
     }
 
     fn cancel(&self, call: CancelCall) -> Result<JobStatus, RunnerError> {
@@ -130,16 +113,13 @@ impl Runner for LocalRunner {
         } else {
             format!("cancelled by {}", caller.user_id)
         };
-        let mut phase = job.subscribe();
         let deadline = Instant::now() + CANCEL_WAIT;
         // Repeated: a process that was starting may have appeared since the last round.
-        while !phase.borrow().is_done() && Instant::now() < deadline {
+        while !job.phase().is_done() && Instant::now() < deadline {
             self.registry
                 .request_cancel(&job, &reason)
                 .map_err(|e| RunnerError::internal(format!("cannot cancel job {id}: {e}")))?;
-            let _ = self.registry.rt.block_on(async {
-                tokio::time::timeout(Duration::from_millis(100), phase.changed()).await
-            });
+            job.wait_done(Duration::from_millis(100));
         }
         let status = job.phase().status();
         if status.code() == Code::Running {

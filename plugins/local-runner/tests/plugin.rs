@@ -6,10 +6,8 @@
 
 use std::{fs, path::PathBuf};
 
-use sqlflow_plugin_api::{
-    ErrorCode, library_file_name,
-    loader::{self, PluginRunner, TracingHost},
-};
+use sqlflow_plugin_api::{ErrorCode, library_file_name};
+use sqlflow_plugin_host::{self as loader, PluginRunner, TracingHost};
 
 /// target/<profile>/deps, where cargo leaves this crate's cdylib for its tests.
 fn so() -> PathBuf {

@@ -131,8 +131,8 @@ fn render(args: &Args, program: String) -> Result<String, String> {
                 .map(str::to_string)
         })
         .ok_or("no datasource: pass --datasource or set SQLFLOW_DATASOURCE")?;
-    let statements = codegen::split_program(&program, &datasource, cfg.max_statements)
-        .map_err(|e| e.message.to_string())?;
+    let statements =
+        codegen::split_program(&program, &datasource, &cfg).map_err(|e| e.message.to_string())?;
     let name = args.name.clone().unwrap_or_else(codegen::random_name);
     let input = JobInput {
         name,

@@ -170,7 +170,7 @@ impl Runner for ArgoRunner {
             ));
         }
         let s = &self.shared;
-        let statements = split_program(&req.sql, &session.db_conn_str, s.cfg.max_statements)?;
+        let statements = split_program(&req.sql, &session.db_conn_str, &s.cfg)?;
         let name = if req.request_id.is_empty() {
             random_name()
         } else {

@@ -20,9 +20,9 @@ use serde_json::{Value, json};
 use sqlflow_plugin_api::{
     FetchWakerBox, HostBox, JobRunnerBox, RunnerError,
     abi::{Host, level},
-    loader::NotifyWaker,
     sdk::{self, PluginContext},
 };
+use sqlflow_plugin_host::NotifyWaker;
 use sqlflow_proto::{
     plugin::{Caller, CancelCall, FetchCall, ListJobsCall, RunCall},
     sqlflow::{

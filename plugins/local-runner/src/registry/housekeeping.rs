@@ -34,17 +34,13 @@ impl Registry {
     pub(super) fn reap_abandoned(self: &Arc<Self>) {
         let now = jobdir::now_ms();
         let abandoned: Vec<Arc<Job>> = self
-            .state()
             .jobs
-            .values()
+            .all()
+            .into_iter()
             .filter(|j| j.abandoned(now))
-            .cloned()
             .collect();
         for job in abandoned {
-            let reason = format!(
-                "abandoned: no client fetched this job for {} s (its timeout_seconds)",
-                job.meta.timeout_seconds
-            );
+            let reason = job.abandoned_reason();
             tracing::warn!(job_id = %job.id, "{reason}");
             if let Err(e) = self.request_cancel(&job, &reason) {
                 tracing::error!(job_id = %job.id, "cannot cancel an abandoned job: {e}");
@@ -55,26 +51,13 @@ impl Registry {
     /// Removes finished jobs older than the retention period, records and output.
     pub fn sweep_expired(&self) {
         let horizon = jobdir::now_ms().saturating_sub(self.cfg.retention_seconds * 1000);
-        let expired: Vec<Arc<Job>> = {
-            let mut st = self.state();
-            let ids: Vec<String> = st
-                .jobs
-                .values()
-                .filter(|j| matches!(j.phase(), Phase::Done(s) if s.finished_at_ms < horizon))
-                .map(|j| j.id.clone())
-                .collect();
-            let mut out = Vec::new();
-            for id in ids {
-                if let Some(job) = st.jobs.remove(&id) {
-                    if !job.meta.request_id.is_empty() {
-                        st.requests
-                            .remove(&(job.meta.user_id.clone(), job.meta.request_id.clone()));
-                    }
-                    out.push(job);
-                }
-            }
-            out
-        };
+        let expired: Vec<Arc<Job>> = self
+            .jobs
+            .all()
+            .into_iter()
+            .filter(|j| matches!(j.phase(), Phase::Done(s) if s.finished_at_ms < horizon))
+            .filter_map(|j| self.jobs.remove(&j.id))
+            .collect();
         for job in expired {
             match fs::remove_dir_all(&job.dir) {
                 Ok(()) => tracing::info!(job_id = %job.id, "removed after the retention period"),

@@ -12,7 +12,6 @@ mod recover;
 use process::kill_job;
 
 use std::{
-    collections::HashMap,
     fs,
     io::{self, Write},
     os::unix::fs::{DirBuilderExt, OpenOptionsExt},
@@ -26,16 +25,23 @@ use std::{
 
 use serde::{Deserialize, Serialize};
 use sqlflow_jobdir::{self as jobdir, FinalCode, FinalStatus, JobSession, StepInput};
-use sqlflow_plugin_api::{ErrorCode, RunnerError, list::Page, sdk::program_summary};
+use sqlflow_plugin_api::{
+    ErrorCode, RunnerError,
+    sdk::{
+        JobTable,
+        jobs::{same_request, valid_job_id},
+        program_summary,
+        queue::Scheduler,
+    },
+};
 use sqlflow_proto::{
     plugin::RunnerStats,
-    sqlflow::{JobInfo, ListJobsRequest, ListJobsResponse, Request},
+    sqlflow::{ListJobsRequest, ListJobsResponse, Request},
 };
 
 use crate::{
     config::Config,
     job::{self, Job, Meta, Phase},
-    scheduler::Scheduler,
 };
 
 /// Where job directories that cannot be read are moved, inside the work dir. Its name
@@ -47,19 +53,15 @@ pub struct Registry {
     pub work_dir: PathBuf,
     pub step_binary: PathBuf,
     pub rt: tokio::runtime::Handle,
+    /// Every job, by owner and request id.
+    jobs: JobTable<Job>,
     state: Mutex<State>,
-    /// Held while a job with a request id is created, so two Runs carrying the same id
-    /// cannot both create one.
-    submitting: Mutex<()>,
     /// Job directories in quarantine (see [`QUARANTINE`]), for stats.
     quarantined: AtomicU64,
 }
 
 #[derive(Default)]
 struct State {
-    jobs: HashMap<String, Arc<Job>>,
-    /// (user, request id) → job id.
-    requests: HashMap<(String, String), String>,
     sched: Scheduler,
 }
 
@@ -79,12 +81,6 @@ fn read_meta(dir: &Path) -> io::Result<Meta> {
     jobdir::read_json::<MetaOnly>(dir, jobdir::JOB).map(|m| m.meta)
 }
 
-/// Job ids are 32 lowercase hex digits (a v4 UUID: 122 random bits). Checking the form
-/// first also keeps a malicious id from naming a path outside the work dir.
-fn valid_job_id(id: &str) -> bool {
-    id.len() == 32 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-}
-
 impl Registry {
     pub fn new(
         cfg: Config,
@@ -97,8 +93,8 @@ impl Registry {
             work_dir,
             step_binary,
             rt,
+            jobs: JobTable::new(),
             state: Mutex::new(State::default()),
-            submitting: Mutex::new(()),
             quarantined: AtomicU64::new(0),
         })
     }
@@ -110,58 +106,42 @@ impl Registry {
     /// Finds a job the caller may see. Someone else's job is NOT_FOUND, like a missing
     /// one, so ids of other users' jobs cannot be probed.
     pub fn lookup(&self, id: &str, user: &str) -> Result<Arc<Job>, RunnerError> {
+        // Job ids name directories: the form is checked before anything else.
         if !valid_job_id(id) {
             return Err(RunnerError::unknown_job(id));
         }
-        match self.state().jobs.get(id) {
-            Some(job) if job.meta.user_id == user => Ok(job.clone()),
-            _ => Err(RunnerError::unknown_job(id)),
-        }
+        self.jobs.lookup(id, user)
     }
 
     /// Records a new job durably and queues it. With a request id already seen for this
     /// user, returns that job instead.
     pub fn submit(self: &Arc<Self>, user: &str, req: Request) -> Result<String, RunnerError> {
-        let _one_at_a_time = (!req.request_id.is_empty())
-            .then(|| self.submitting.lock().unwrap_or_else(|p| p.into_inner()));
-        let earlier = if req.request_id.is_empty() {
-            None
-        } else {
-            self.state()
-                .requests
-                .get(&(user.to_string(), req.request_id.clone()))
-                .cloned()
-        };
-        if let Some(id) = earlier {
-            // Outside the state lock: this reads the earlier job's record.
-            self.check_retry(&id, &req)?;
+        let (id, new) = self.jobs.submit(
+            user,
+            &req.request_id,
+            |id, _| self.is_retry(id, &req),
+            |id| {
+                let (dir, meta) = self.create_job_dir(&id, user, &req).map_err(|e| {
+                    if is_disk_full(&e) {
+                        RunnerError::new(
+                            ErrorCode::RESOURCE_EXHAUSTED,
+                            format!(
+                                "cannot accept the job: the work directory is full ({e}); \
+                                 try again once finished jobs expire or space is freed"
+                            ),
+                        )
+                    } else {
+                        RunnerError::internal(format!("cannot record the job: {e}"))
+                    }
+                })?;
+                Ok(Job::new(id, dir, meta, Phase::Pending, jobdir::now_ms()))
+            },
+        )?;
+        if !new {
             tracing::info!(job_id = %id, request_id = %req.request_id, "Run retried: same job");
             return Ok(id);
         }
-        let id = uuid::Uuid::new_v4().simple().to_string();
-        let (dir, meta) = self.create_job_dir(&id, user, &req).map_err(|e| {
-            if is_disk_full(&e) {
-                RunnerError::new(
-                    ErrorCode::RESOURCE_EXHAUSTED,
-                    format!(
-                        "cannot accept the job: the work directory is full ({e}); \
-                         try again once finished jobs expire or space is freed"
-                    ),
-                )
-            } else {
-                RunnerError::internal(format!("cannot record the job: {e}"))
-            }
-        })?;
-        let job = Job::new(id.clone(), dir, meta, Phase::Pending, jobdir::now_ms());
-        {
-            let mut st = self.state();
-            if !req.request_id.is_empty() {
-                st.requests
-                    .insert((user.to_string(), req.request_id.clone()), id.clone());
-            }
-            st.jobs.insert(id.clone(), job);
-            st.sched.enqueue(user, id.clone());
-        }
+        self.state().sched.enqueue(user, id.clone());
         tracing::info!(job_id = %id, user, "job submitted");
         self.dispatch();
         Ok(id)
@@ -169,29 +149,19 @@ impl Registry {
 
     /// A Run repeating a request id must repeat its request: the same program on the
     /// same datasource gets the same job, anything else is refused rather than
-    /// silently answered with a job that runs something else.
-    fn check_retry(&self, id: &str, req: &Request) -> Result<(), RunnerError> {
+    /// silently answered with a job that runs something else. The program and datasource
+    /// are read from the job's record, not kept in memory.
+    fn is_retry(&self, id: &str, req: &Request) -> Result<bool, RunnerError> {
         let dir = self.work_dir.join(id);
         let first: StepInput = jobdir::read_json(&dir, jobdir::JOB).map_err(|e| {
             RunnerError::internal(format!(
                 "cannot read job {id} to compare it with this retried Run: {e}"
             ))
         })?;
-        let datasource = req
-            .session
-            .as_ref()
-            .map(|s| s.db_conn_str.as_str())
-            .unwrap_or_default();
-        if first.program == req.sql && first.session.db_conn_str == datasource {
-            return Ok(());
-        }
-        Err(RunnerError::new(
-            ErrorCode::ALREADY_EXISTS,
-            format!(
-                "this request_id was already used for job {id}, with a different program \
-                 or datasource; a retried Run must repeat its request, a new request needs \
-                 a new request_id"
-            ),
+        Ok(same_request(
+            &first.program,
+            &first.session.db_conn_str,
+            req,
         ))
     }
 
@@ -270,7 +240,7 @@ impl Registry {
                 .sched
                 .next(self.cfg.max_running_per_user, self.cfg.max_running_jobs);
             next.into_iter()
-                .filter_map(|(_, id)| st.jobs.get(&id).cloned())
+                .filter_map(|(_, id)| self.jobs.get(&id))
                 .collect()
         };
         for job in starts {
@@ -352,11 +322,10 @@ impl Registry {
     /// Final statuses known only in memory (the disk was full): tried again each tick.
     async fn retry_unrecorded(&self) {
         let jobs: Vec<Arc<Job>> = self
-            .state()
             .jobs
-            .values()
+            .all()
+            .into_iter()
             .filter(|j| j.is_unrecorded())
-            .cloned()
             .collect();
         if jobs.is_empty() {
             return;
@@ -372,40 +341,12 @@ impl Registry {
 
     /// The caller's jobs, newest first, paged as every runner pages them.
     pub fn list(&self, user: &str, req: &ListJobsRequest) -> Result<ListJobsResponse, RunnerError> {
-        let mine: Vec<Arc<Job>> = self
-            .state()
-            .jobs
-            .values()
-            .filter(|j| j.meta.user_id == user)
-            .cloned()
-            .collect();
-        let page = Page::select(mine, list_key, req.page_size, &req.page_token, valid_job_id)?;
-        Ok(ListJobsResponse {
-            next_page_token: page.next_token(page.jobs.len(), list_key),
-            jobs: page
-                .jobs
-                .iter()
-                .map(|j| {
-                    let phase = j.phase();
-                    JobInfo {
-                        job_id: j.id.clone(),
-                        status: Some(phase.status()),
-                        submitted_at_ms: j.meta.submitted_at_ms as i64,
-                        finished_at_ms: match &phase {
-                            Phase::Done(s) => s.finished_at_ms as i64,
-                            _ => 0,
-                        },
-                        summary: j.meta.summary.clone(),
-                        request_id: j.meta.request_id.clone(),
-                    }
-                })
-                .collect(),
-        })
+        self.jobs.list(user, req)
     }
 
     pub fn stats(&self) -> RunnerStats {
         let mut stats = RunnerStats::default();
-        for job in self.state().jobs.values() {
+        for job in self.jobs.all() {
             let name = job.phase().code().as_str_name().to_string();
             *stats.jobs_by_state.entry(name).or_default() += 1;
         }
@@ -430,11 +371,6 @@ impl Registry {
         }
         Ok(())
     }
-}
-
-/// What ListJobs orders a job by.
-fn list_key(j: &Arc<Job>) -> (u64, &str) {
-    (j.meta.submitted_at_ms, &j.id)
 }
 
 /// The disk (or the user's quota) holding the work dir is full.

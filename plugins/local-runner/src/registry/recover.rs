@@ -83,12 +83,6 @@ impl Registry {
         let mut pending = Vec::new();
         let mut st = self.state();
         for (name, dir, meta, lease, state) in recovered {
-            if !meta.request_id.is_empty() {
-                st.requests.insert(
-                    (meta.user_id.clone(), meta.request_id.clone()),
-                    name.clone(),
-                );
-            }
             let initial = match &state {
                 Recovered::Running => Phase::Running,
                 _ => Phase::Pending,
@@ -108,7 +102,7 @@ impl Registry {
                 Recovered::Pending => pending.push(job.clone()),
                 Recovered::Done(outcome) => job.end(outcome),
             }
-            st.jobs.insert(name, job);
+            self.jobs.insert(name, job);
         }
         // Accepted before the restart but never started: queue them in submission order.
         pending.sort_by_key(|j| j.meta.submitted_at_ms);

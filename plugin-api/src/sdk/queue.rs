@@ -1,9 +1,19 @@
-//! Which queued job starts next: at most N running jobs per user (and in all), excess
-//! jobs wait as PENDING, round-robin across users and first-in first-out within one, so
-//! a user who submits a hundred jobs does not starve one who submits one.
+//! Queueing: at most N running jobs per user (and in all), excess jobs wait as PENDING,
+//! round-robin across users and first-in first-out within one, so a user who submits a
+//! hundred jobs does not starve one who submits one.
+//!
+//! [`Scheduler`] is the bookkeeping (a runner with its own dispatch loop, like the local
+//! runner, drives it); [`Admission`] wraps it for runners whose jobs are tasks: a job's
+//! task awaits its turn, runs, and says it is done.
 
-use std::collections::{HashMap, VecDeque};
+use std::{
+    collections::{HashMap, VecDeque},
+    sync::{Mutex, MutexGuard, PoisonError},
+};
 
+use tokio::sync::oneshot;
+
+/// The fair queue: who runs, who waits, who is next.
 #[derive(Debug, Default)]
 pub struct Scheduler {
     running: HashMap<String, usize>,
@@ -55,8 +65,8 @@ impl Scheduler {
         removed
     }
 
-    #[cfg(test)]
-    fn queued(&self) -> usize {
+    /// How many jobs wait.
+    pub fn queued(&self) -> usize {
         self.queues.values().map(VecDeque::len).sum()
     }
 
@@ -98,9 +108,99 @@ impl Scheduler {
     }
 }
 
+/// The fair queue for runners whose jobs are tasks: a job awaits [`Admission::turn`]
+/// before it starts (PENDING until then) and calls [`Admission::done`] when it ends.
+pub struct Admission {
+    per_user: usize,
+    total: usize,
+    inner: Mutex<Queue>,
+}
+
+#[derive(Default)]
+struct Queue {
+    sched: Scheduler,
+    waiting: HashMap<String, oneshot::Sender<()>>,
+    next_ticket: u64,
+}
+
+impl Admission {
+    /// At most `per_user` running jobs per user and `total` in all (0: no cap).
+    pub fn new(per_user: usize, total: usize) -> Self {
+        Admission {
+            per_user,
+            total,
+            inner: Mutex::new(Queue::default()),
+        }
+    }
+
+    fn queue(&self) -> MutexGuard<'_, Queue> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Waits until `user`'s job may start. Dropping the future before it resolves
+    /// (a job cancelled while queued) gives its place up at the next dispatch.
+    pub async fn turn(&self, user: &str) {
+        let (tx, rx) = oneshot::channel();
+        {
+            let mut q = self.queue();
+            q.next_ticket += 1;
+            let ticket = q.next_ticket.to_string();
+            q.waiting.insert(ticket.clone(), tx);
+            q.sched.enqueue(user, ticket);
+        }
+        self.dispatch();
+        // The sender is only dropped after sending, or with the whole queue.
+        let _ = rx.await;
+    }
+
+    /// A job of `user` that had its turn ended; the next may start.
+    pub fn done(&self, user: &str) {
+        self.queue().sched.finished(user);
+        self.dispatch();
+    }
+
+    fn dispatch(&self) {
+        let mut q = self.queue();
+        loop {
+            let next = q.sched.next(self.per_user, self.total);
+            if next.is_empty() {
+                return;
+            }
+            for (user, ticket) in next {
+                let started = q
+                    .waiting
+                    .remove(&ticket)
+                    .is_some_and(|tx| tx.send(()).is_ok());
+                if !started {
+                    // Its job stopped waiting: the slot goes to the next one.
+                    q.sched.finished(&user);
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
+
     use super::*;
+
+    #[tokio::test]
+    async fn admission_holds_a_users_second_job_until_the_first_is_done() {
+        let a = std::sync::Arc::new(Admission::new(1, 0));
+        a.turn("alice").await;
+        let a2 = a.clone();
+        let second = tokio::spawn(async move { a2.turn("alice").await });
+        a.turn("bob").await; // another user is not held up
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        assert!(!second.is_finished());
+        a.done("alice");
+        tokio::time::timeout(std::time::Duration::from_secs(5), second)
+            .await
+            .unwrap()
+            .unwrap();
+    }
 
     fn ids(v: &[(String, String)]) -> Vec<&str> {
         v.iter().map(|(_, j)| j.as_str()).collect()

@@ -11,6 +11,14 @@
 //! `INTERNAL` error; one escaping across the boundary would abort the server), gives the
 //! runner its own tokio runtime (the host's runtime is invisible inside a cdylib), and
 //! forwards the plugin's `tracing` events and panic messages to the host's log.
+//!
+//! The pieces runners are made of (the built-in local runner uses them too):
+//! [`parse_config`] (errors name the key), [`cursor`] (the cursor format and rules),
+//! [`watched`] (a job's state and its long-poll wakers under one lock), [`jobs`]
+//! (per-user jobs, `request_id`, ListJobs), [`lease`] (abandonment), [`queue`] (the fair
+//! queue), [`step`] (driving `sqlflow-step`), [`step_job`] (a job of one step process,
+//! kept in memory). `plugin-api/README.md` is the author's guide;
+//! `plugin-api/examples/` has two complete runners built from these pieces.
 
 use std::{
     any::Any,
@@ -22,13 +30,33 @@ use abi_stable::std_types::{RResult, RSlice, RStr, RString, RVec};
 use prost::Message;
 use sqlflow_proto::{
     plugin::{Caller, CancelCall, FetchCall, ListJobsCall, RunCall, RunnerStats},
-    sqlflow::{JobId, JobStatus, ListJobsResponse, Responses, job_status::Code},
+    sqlflow::{
+        FetchRequest, JobId, JobStatus, ListJobsRequest, ListJobsResponse, Request, Responses,
+    },
 };
 use tracing::{Event, Level, Subscriber, field::Visit, span};
 use tracing_subscriber::{Layer, layer::Context, prelude::*, registry::LookupSpan};
 
+mod config;
+pub mod cursor;
+pub mod jobs;
+pub mod lease;
+pub mod queue;
+pub mod step;
+pub mod step_job;
+pub mod watched;
+
+pub use config::parse_config;
+pub use cursor::{Cursor, state_from_letter, state_letter};
+pub use jobs::{JobTable, TableJob};
+pub use lease::Lease;
+pub use step::{StepProcess, Transcript};
+pub use step_job::StepJob;
+pub use watched::Watched;
+
 use crate::abi::{
-    API_VERSION, FetchWakerBox, HostBox, JobRunner, JobRunnerBox, PluginInfo, RunnerError, level,
+    API_VERSION, Features, FetchWakerBox, HostBox, JobRunner, JobRunnerBox, PluginInfo,
+    RunnerError, level,
 };
 
 /// What a runner implements. Methods are called from the host's blocking pool under a
@@ -69,10 +97,23 @@ pub trait Runner: Send + Sync + 'static {
     fn stats(&self) -> Result<RunnerStats, RunnerError> {
         Ok(RunnerStats::default())
     }
+
+    /// The optional server promises this runner keeps (the host logs the ones it does
+    /// not at start-up; the conformance kit skips their checks). Default: all of them.
+    /// Declare honestly: a runner without `list_jobs` leaves out
+    /// [`Features::LIST_JOBS`], one that keeps jobs in memory
+    /// [`Features::RESTART_SURVIVAL`].
+    fn features(&self) -> Features {
+        Features::ALL
+    }
 }
 
 /// `JobInfo.summary`: the program's first non-empty line, at most 100 characters.
 pub fn program_summary(program: &str) -> String {
+    summary(program)
+}
+
+fn summary(program: &str) -> String {
     let first = program
         .lines()
         .map(str::trim)
@@ -85,32 +126,52 @@ pub fn program_summary(program: &str) -> String {
     s
 }
 
-/// The job state as one letter, for cursors: a cursor carries the state the client last
-/// saw, so a state change alone makes a new cursor (which ends a long-poll).
-/// `UNKNOWN` reads as running.
-pub fn state_letter(code: Code) -> char {
-    match code {
-        Code::Pending => 'P',
-        Code::Running | Code::Unknown => 'R',
-        Code::Succeeded => 'S',
-        Code::Failed => 'F',
-        Code::Cancelled => 'C',
+/// A Run's caller (`user_id`, empty without authentication) and request, checked the way
+/// every runner must: a request, a non-empty program and a datasource (the host fills in
+/// its default one, so a missing datasource means none is configured).
+pub fn run_request(call: RunCall) -> Result<(String, Request), RunnerError> {
+    let user = call.caller.unwrap_or_default().user_id;
+    let req = call
+        .request
+        .ok_or_else(|| RunnerError::invalid_argument("missing request"))?;
+    if req.sql.trim().is_empty() {
+        return Err(RunnerError::invalid_argument("the program is empty"));
     }
+    if req
+        .session
+        .as_ref()
+        .is_none_or(|s| s.db_conn_str.is_empty())
+    {
+        return Err(RunnerError::invalid_argument(
+            "no datasource: set Session.db_conn_str or configure a default datasource",
+        ));
+    }
+    Ok((user, req))
 }
 
-/// The inverse of [`state_letter`].
-pub fn state_from_letter(s: &str) -> Option<Code> {
-    Some(match s {
-        "P" => Code::Pending,
-        "R" => Code::Running,
-        "S" => Code::Succeeded,
-        "F" => Code::Failed,
-        "C" => Code::Cancelled,
-        _ => return None,
-    })
+/// A Fetch's caller (`user_id`), job id and request.
+pub fn fetch_request(call: FetchCall) -> (String, String, FetchRequest) {
+    let mut req = call.request.unwrap_or_default();
+    let job = req.job.take().unwrap_or_default().job_id;
+    (call.caller.unwrap_or_default().user_id, job, req)
+}
+
+/// A Cancel's caller (`user_id`) and job id.
+pub fn cancel_request(call: CancelCall) -> (String, String) {
+    let job = call.job.unwrap_or_default().job_id;
+    (call.caller.unwrap_or_default().user_id, job)
+}
+
+/// A ListJobs's caller (`user_id`) and request.
+pub fn list_request(call: ListJobsCall) -> (String, ListJobsRequest) {
+    (
+        call.caller.unwrap_or_default().user_id,
+        call.request.unwrap_or_default(),
+    )
 }
 
 /// Handed to the runner's `create` function.
+#[derive(Clone, Debug)]
 pub struct PluginContext {
     /// The plugin's own runtime, alive as long as the runner.
     pub runtime: tokio::runtime::Handle,
@@ -335,6 +396,12 @@ impl<R: Runner> JobRunner for Guarded<R> {
         })
         .into()
     }
+
+    fn features(&self) -> Features {
+        // A panic here claims nothing rather than everything.
+        self.guard("features", |r| Ok(r.features()))
+            .unwrap_or(Features::NONE)
+    }
 }
 
 fn panic_message(panic: &(dyn Any + Send)) -> String {
@@ -467,19 +534,4 @@ macro_rules! export_runner {
             .leak_into_prefix()
         }
     };
-}
-
-/// Parses a runner's JSON configuration, reporting the failing key so the host can point
-/// at the file or environment variable it came from.
-pub fn parse_config<T: serde::de::DeserializeOwned>(config_json: &str) -> Result<T, RunnerError> {
-    let de = &mut serde_json::Deserializer::from_str(config_json);
-    serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        if path == "." || path.is_empty() {
-            RunnerError::invalid_argument(format!("invalid runner configuration: {inner}"))
-        } else {
-            RunnerError::config(path, inner.to_string())
-        }
-    })
 }

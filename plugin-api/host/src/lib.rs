@@ -1,4 +1,11 @@
-//! The host side: loading a runner library and calling it with typed messages.
+//! The host side of the sqlflow-rs runner plugin ABI: loading a runner library (with every
+//! compatibility check) and calling it with typed messages. The server and the conformance
+//! kit (`sqlflow-runner-testkit`) load runners through [`load`].
+
+// Third parties host runners (and test them) from these docs alone.
+#![deny(missing_docs)]
+// abi_stable's generated trait-object code trips this on current rustc.
+#![allow(non_local_definitions)]
 
 use std::{
     path::{Path, PathBuf},
@@ -16,9 +23,9 @@ use sqlflow_proto::{
     sqlflow::{JobId, JobStatus, ListJobsResponse, Responses},
 };
 
-use crate::abi::{
-    API_VERSION, FetchWaker, FetchWakerBox, Host, HostBox, JobRunnerBox, RunnerError,
-    RunnerPluginRef, level,
+use sqlflow_plugin_api::{
+    API_VERSION, Features, FetchWakerBox, HostBox, JobRunnerBox, RunnerError, RunnerPluginRef,
+    abi::{FetchWaker, Host, level},
 };
 
 /// Why a plugin library could not be used. Every variant names the file.
@@ -46,7 +53,7 @@ pub enum LoadError {
     /// with the host's (abi_stable's semver check).
     #[error(
         "runner plugin {path} was built against sqlflow-plugin-api {plugin}, but this server \
-         has {host}; rebuild the plugin against {host}"
+         has {host}; rebuild the plugin against sqlflow-plugin-api {host}"
     )]
     VersionMismatch {
         /// The library file.
@@ -56,7 +63,7 @@ pub enum LoadError {
         /// This host's sqlflow-plugin-api version.
         host: String,
     },
-    /// The plugin's [`PluginInfo::api_version`](crate::PluginInfo::api_version) differs from
+    /// The plugin's [`PluginInfo::api_version`](sqlflow_plugin_api::PluginInfo::api_version) differs from
     /// the host's [`API_VERSION`]: the meaning of calls changed though layouts did not.
     #[error(
         "runner plugin {path} speaks plugin API version {plugin}, but this server speaks \
@@ -65,17 +72,20 @@ pub enum LoadError {
     ApiMismatch {
         /// The library file.
         path: PathBuf,
-        /// The plugin's [`PluginInfo::api_version`](crate::PluginInfo::api_version).
+        /// The plugin's [`PluginInfo::api_version`](sqlflow_plugin_api::PluginInfo::api_version).
         plugin: u32,
         /// This host's [`API_VERSION`].
         host: u32,
     },
     /// A type reachable from the root module has a different layout in the plugin than in
-    /// the host.
+    /// the host: usually a plugin built against another sqlflow-plugin-api release. The
+    /// message stays short; abi_stable's report of every differing type (thousands of
+    /// lines for one added field) is logged at debug level by [`load`] and kept in
+    /// `detail`.
     #[error(
-        "runner plugin {path} (built against sqlflow-plugin-api {plugin}) has an ABI \
-         layout different from this server's (sqlflow-plugin-api {host}); rebuild it \
-         against the server's version:\n{detail}"
+        "runner plugin {path} was built against sqlflow-plugin-api {plugin}, whose ABI \
+         layout differs from this server's (sqlflow-plugin-api {host}); rebuild the plugin \
+         against sqlflow-plugin-api {host} (the layout difference is logged at debug level)"
     )]
     Layout {
         /// The library file.
@@ -101,10 +111,10 @@ pub enum LoadError {
 pub struct Plugin {
     /// The file it was loaded from.
     pub path: PathBuf,
-    /// The runner name from [`PluginInfo::name`](crate::PluginInfo::name); the server
+    /// The runner name from [`PluginInfo::name`](sqlflow_plugin_api::PluginInfo::name); the server
     /// checks it equals `job_runner`.
     pub name: String,
-    /// The plugin's own version, from [`PluginInfo::version`](crate::PluginInfo::version).
+    /// The plugin's own version, from [`PluginInfo::version`](sqlflow_plugin_api::PluginInfo::version).
     pub version: String,
     module: RunnerPluginRef,
 }
@@ -158,12 +168,20 @@ pub fn load(path: &Path) -> Result<Plugin, LoadError> {
                     host: host_api_version(),
                 }
             }
-            LibraryError::AbiInstability(detail) => LoadError::Layout {
-                path: path_buf.clone(),
-                plugin: plugin_api.clone(),
-                host: host_api_version(),
-                detail: detail.to_string(),
-            },
+            LibraryError::AbiInstability(detail) => {
+                let detail = detail.to_string();
+                tracing::debug!(
+                    target: "sqlflow::plugin",
+                    path = %path_buf.display(),
+                    "ABI layout differences between the plugin and this server:\n{detail}"
+                );
+                LoadError::Layout {
+                    path: path_buf.clone(),
+                    plugin: plugin_api.clone(),
+                    host: host_api_version(),
+                    detail,
+                }
+            }
             other => LoadError::Init {
                 path: path_buf.clone(),
                 reason: one_line(&other.to_string()),
@@ -220,7 +238,7 @@ fn decode<T: Message + Default>(
 }
 
 impl PluginRunner {
-    /// Submits a job ([`JobRunner::run`](crate::abi::JobRunner::run)). An undecodable reply is
+    /// Submits a job ([`JobRunner::run`](sqlflow_plugin_api::abi::JobRunner::run)). An undecodable reply is
     /// `INTERNAL`; a runner error is returned as is.
     pub fn run(&self, call: &RunCall) -> Result<JobId, RunnerError> {
         let bytes = call.encode_to_vec();
@@ -275,6 +293,12 @@ impl PluginRunner {
     /// before the call existed.
     pub fn stats(&self) -> Result<RunnerStats, RunnerError> {
         decode("stats", self.inner.stats())
+    }
+
+    /// The optional promises the runner declares it keeps ([`Features::ALL`] from a
+    /// runner built before the call existed).
+    pub fn features(&self) -> Features {
+        self.inner.features()
     }
 }
 
