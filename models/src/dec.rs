@@ -36,7 +36,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::attrs::{AttrSpec, AttrType, AttrValue, DefaultValue, Resolved, spec, text_of};
 use crate::data::{Matrix, Scaler};
-use crate::dnn::{Activation, Layer, activation_spec, affine};
+use crate::dnn::{Activation, Layer, activation_spec, add_dense_grads, affine};
 use crate::error::{ModelError, Result};
 use crate::monitor::Monitor;
 use crate::optim::dist2;
@@ -207,19 +207,7 @@ impl Stack<'_> {
             let (gw, gb) = (&mut gw_part[2 * l], &mut gb_part[0]);
             gw.iter_mut().for_each(|g| *g = 0.0);
             gb.iter_mut().for_each(|g| *g = 0.0);
-            let input = &pass.outs[l];
-            for r in 0..rows {
-                let dr = &delta[r * n_out..(r + 1) * n_out];
-                gb.iter_mut().zip(dr).for_each(|(g, v)| *g += v);
-                for (i, &ai) in input[r * n_in..(r + 1) * n_in].iter().enumerate() {
-                    if ai != 0.0 {
-                        gw[i * n_out..(i + 1) * n_out]
-                            .iter_mut()
-                            .zip(dr)
-                            .for_each(|(g, v)| *g += ai * v);
-                    }
-                }
-            }
+            add_dense_grads(&pass.outs[l], &delta, rows, (n_in, n_out), gw, gb);
             if l == 0 {
                 break;
             }

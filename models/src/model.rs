@@ -1045,30 +1045,12 @@ impl TrainedModel {
             (Body::Rnn(m), _) => {
                 let y = vector_target(label, m.n_out(), self.estimator())?;
                 let pred = m.predict(&x);
-                let metrics = wanted
-                    .into_iter()
-                    .map(|(n, metric)| {
-                        let v = metric
-                            .and_then(|m| m.regression(&y, &pred))
-                            .unwrap_or(f64::NAN);
-                        (n, v)
-                    })
-                    .collect();
-                Ok((metrics, None))
+                Ok((regression_metrics(wanted, &y, &pred), None))
             }
             (_, None) => {
                 let y = numeric_target(label)?;
                 let pred = self.values_of(&x)?;
-                let metrics = wanted
-                    .into_iter()
-                    .map(|(n, metric)| {
-                        let v = metric
-                            .and_then(|m| m.regression(&y, &pred))
-                            .unwrap_or(f64::NAN);
-                        (n, v)
-                    })
-                    .collect();
-                Ok((metrics, None))
+                Ok((regression_metrics(wanted, &y, &pred), None))
             }
         }
     }
@@ -1343,6 +1325,23 @@ fn cluster_truth(label: &LabelColumn) -> Result<Vec<usize>> {
             };
             let next = ids.len();
             Ok(*ids.entry(key).or_insert(next))
+        })
+        .collect()
+}
+
+/// Each wanted regression metric of `pred` against `y`; NaN where it is undefined.
+fn regression_metrics(
+    wanted: Vec<(String, Option<metrics::Metric>)>,
+    y: &[f64],
+    pred: &[f64],
+) -> Vec<(String, f64)> {
+    wanted
+        .into_iter()
+        .map(|(n, metric)| {
+            let v = metric
+                .and_then(|m| m.regression(y, pred))
+                .unwrap_or(f64::NAN);
+            (n, v)
         })
         .collect()
 }

@@ -3,7 +3,9 @@
 //! parameter and embedding table.
 
 use super::{
-    layers::{Layer, affine, batch_norm_backward, batch_normalize, softmax_in_place},
+    layers::{
+        Layer, add_dense_grads, affine, batch_norm_backward, batch_normalize, softmax_in_place,
+    },
     mlp::Mlp,
 };
 use crate::{data::Matrix, embedding::Active, rng::Rng};
@@ -199,19 +201,7 @@ impl Mlp {
                 let (gw, gb) = (&mut gw_part[2 * l], &mut gb_part[0]);
                 gw.iter_mut().zip(&layer.w).for_each(|(g, w)| *g = l2 * w);
                 gb.iter_mut().for_each(|g| *g = 0.0);
-                let (a, d) = (&buf.inputs[l], &buf.delta[l]);
-                for r in 0..rows {
-                    let dr = &d[r * n_out..(r + 1) * n_out];
-                    gb.iter_mut().zip(dr).for_each(|(g, v)| *g += v);
-                    for (i, &ai) in a[r * n_in..(r + 1) * n_in].iter().enumerate() {
-                        if ai != 0.0 {
-                            gw[i * n_out..(i + 1) * n_out]
-                                .iter_mut()
-                                .zip(dr)
-                                .for_each(|(g, v)| *g += ai * v);
-                        }
-                    }
-                }
+                add_dense_grads(&buf.inputs[l], &buf.delta[l], rows, (n_in, n_out), gw, gb);
             }
             if l == 0 {
                 self.embedding_backward(buf, rows);

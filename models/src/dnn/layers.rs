@@ -197,6 +197,31 @@ pub(crate) fn affine(input: &[f64], rows: usize, layer: &Layer, out: &mut [f64])
     }
 }
 
+/// A dense layer's gradients for a batch: `gb += Σ_r delta[r]`, `gw += Σ_r input[r]ᵀ ·
+/// delta[r]` (callers set the starting values: zero, or the L2 term).
+pub(crate) fn add_dense_grads(
+    input: &[f64],
+    delta: &[f64],
+    rows: usize,
+    (n_in, n_out): (usize, usize),
+    gw: &mut [f64],
+    gb: &mut [f64],
+) {
+    for r in 0..rows {
+        let dr = &delta[r * n_out..(r + 1) * n_out];
+        gb.iter_mut().zip(dr).for_each(|(g, v)| *g += v);
+        for (i, &ai) in input[r * n_in..(r + 1) * n_in].iter().enumerate() {
+            // As in `affine`: a zero input adds nothing.
+            if ai != 0.0 {
+                gw[i * n_out..(i + 1) * n_out]
+                    .iter_mut()
+                    .zip(dr)
+                    .for_each(|(g, v)| *g += ai * v);
+            }
+        }
+    }
+}
+
 /// Training-time batch normalization of `v` (`rows × h`) with the batch's statistics.
 pub(super) fn batch_normalize(
     v: &mut [f64],

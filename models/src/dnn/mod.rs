@@ -22,5 +22,7 @@ pub(crate) use flavor::activation as activation_spec;
 pub(crate) use flavor::{
     CANNED, DnnFlavor, KERAS_CLASSIFIER, KERAS_REGRESSOR, TF_RUNTIME_SPECS, WIDE_DEEP,
 };
-pub(crate) use layers::{Activation, Layer, affine, softmax_in_place, softmax_rows};
+pub(crate) use layers::{
+    Activation, Layer, add_dense_grads, affine, softmax_in_place, softmax_rows,
+};
 pub(crate) use mlp::{DnnSetup, Mlp, WideDeepInputs};
