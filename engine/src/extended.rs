@@ -15,7 +15,7 @@ use crate::{
     Value,
     backend::{Backend, Collected, Column, ColumnType, RowSink, TableName, query_all},
     exec::EngineError,
-    feature_columns::{self, FeaturePlan},
+    feature_columns::{self, FeaturePlan, column_index},
     figures,
     model_store::{self, ModelMeta, STORE_FORMAT},
     output::RecordWriter,
@@ -75,25 +75,6 @@ fn to_model_column(data: &Collected, idx: usize) -> Result<ModelColumn, EngineEr
         });
     }
     Ok(ModelColumn { name, values })
-}
-
-fn find(data: &Collected, name: &str) -> Result<usize, EngineError> {
-    data.columns
-        .iter()
-        .position(|c| c.name == name)
-        .or_else(|| {
-            data.columns
-                .iter()
-                .position(|c| c.name.eq_ignore_ascii_case(name))
-        })
-        .ok_or_else(|| {
-            let have: Vec<&str> = data.columns.iter().map(|c| c.name.as_str()).collect();
-            format!(
-                "the query has no column {name}; its columns are {}",
-                have.join(", ")
-            )
-            .into()
-        })
 }
 
 fn attr_value(e: &Expr) -> AttrValue {
@@ -233,7 +214,7 @@ fn evaluate_on(
     metrics: Option<&[String]>,
 ) -> Result<Evaluation, EngineError> {
     let features = model_inputs(plan, data)?;
-    let label = to_model_column(data, find(data, label)?)?;
+    let label = to_model_column(data, column_index(data, label)?)?;
     let names: Vec<&str> = match metrics {
         Some(m) => m.iter().map(String::as_str).collect(),
         // A score card is judged by how well it ranks: KS beside AUC.
@@ -321,7 +302,7 @@ fn legacy_features(
         let mut v = Vec::new();
         for clause in &t.columns {
             for c in &clause.columns {
-                v.push(find(data, c)?);
+                v.push(column_index(data, c)?);
             }
         }
         v
@@ -377,7 +358,11 @@ fn train<W: Write>(
     if data.rows.is_empty() {
         return Err(format!("the query returned no rows to train {} on", t.estimator).into());
     }
-    let label_idx = t.label.as_deref().map(|l| find(&data, l)).transpose()?;
+    let label_idx = t
+        .label
+        .as_deref()
+        .map(|l| column_index(&data, l))
+        .transpose()?;
     let neural = info.name.to_ascii_uppercase().contains("DNN");
     let plan = train_plan(&data, t, warm.as_ref(), neural, out)?;
     // A clause without FOR feeds SQLFlow's default input, `feature_columns`.
@@ -415,7 +400,7 @@ fn train<W: Write>(
     let validation = match (&engine.validation_select, &t.label) {
         (Some(v), Some(l)) => {
             let vdata = data_for_validation(db, v)?;
-            let idx = find(&vdata, l).map_err(|e| format!("validation.select: {e}"))?;
+            let idx = column_index(&vdata, l).map_err(|e| format!("validation.select: {e}"))?;
             let vlabel = to_model_column(&vdata, idx)?;
             let vfeatures = model_inputs(plan.as_ref(), &vdata)
                 .map_err(|e| format!("validation.select: {e}"))?;

@@ -246,6 +246,38 @@ fn bounded_noun(rec: &Record) -> Option<&'static str> {
     }
 }
 
+impl<W: Write> RecordWriter<W> {
+    /// Shows a table a statement saved: its columns, at most `limit` of its rows, and
+    /// when some were left out, a log line saying how many there are and where.
+    pub fn saved_rows(
+        &mut self,
+        names: &[String],
+        rows: Vec<Vec<Value>>,
+        limit: usize,
+        table: &dyn std::fmt::Display,
+    ) -> Result<(), OutputError> {
+        let head: Vec<Column> = names
+            .iter()
+            .map(|n| Column {
+                name: n.clone(),
+                decl_type: String::new(),
+            })
+            .collect();
+        self.head(&head)?;
+        let total = rows.len();
+        for r in rows.into_iter().take(limit) {
+            self.row(r)?;
+        }
+        if total > limit {
+            self.message(
+                format!("showing {limit} of {total} rows; all are in {table}"),
+                message::Kind::Log,
+            )?;
+        }
+        Ok(())
+    }
+}
+
 impl<W: Write> RowSink for RecordWriter<W> {
     fn head(&mut self, columns: &[Column]) -> Result<(), OutputError> {
         self.response(response::Response::Head(Head {

@@ -28,7 +28,7 @@ use sqlflow_sql::extended::Run;
 
 use crate::{
     Value,
-    backend::{Backend, Column, ColumnType, RowSink, TableName, query_all},
+    backend::{Backend, Column, ColumnType, TableName, query_all},
     exec::EngineError,
     output::RecordWriter,
 };
@@ -259,24 +259,7 @@ pub fn run<W: Write>(
                 ),
                 Kind::Log,
             )?;
-            let head: Vec<Column> = names
-                .iter()
-                .map(|n| Column {
-                    name: n.clone(),
-                    decl_type: String::new(),
-                })
-                .collect();
-            out.head(&head)?;
-            let total = rows.len();
-            for r in rows.into_iter().take(SHOWN_ROWS) {
-                out.row(r)?;
-            }
-            if total > SHOWN_ROWS {
-                out.message(
-                    format!("showing {SHOWN_ROWS} of {total} rows; all are in {table}"),
-                    Kind::Log,
-                )?;
-            }
+            out.saved_rows(&names, rows, SHOWN_ROWS, &table)?;
         }
     }
     Ok(())

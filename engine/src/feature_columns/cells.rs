@@ -121,7 +121,7 @@ pub(super) fn fnv1a(parts: &[&str]) -> u64 {
 }
 
 /// The query's column named `name`: exact, then ignoring ASCII case.
-pub(super) fn column_index(data: &Collected, name: &str) -> Result<usize, EngineError> {
+pub(crate) fn column_index(data: &Collected, name: &str) -> Result<usize, EngineError> {
     data.columns
         .iter()
         .position(|c| c.name == name)

@@ -33,6 +33,7 @@ mod plan;
 mod planner;
 mod transform;
 
+pub(crate) use cells::column_index;
 pub use plan::{CrossKey, FeaturePlan, Form, Ids, Layout, Numeric, Planned, Read, Source, Spec};
 pub use planner::plan;
 

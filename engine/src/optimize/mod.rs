@@ -583,26 +583,6 @@ pub fn run<W: Write>(
         format!("saved {} rows ({}) in {into}", rows.len(), names.join(", ")),
         Kind::Log,
     )?;
-    let head: Vec<Column> = names
-        .iter()
-        .map(|n| Column {
-            name: n.clone(),
-            decl_type: String::new(),
-        })
-        .collect();
-    out.head(&head)?;
-    let shown = rows.len().min(SHOWN_ROWS);
-    for r in rows.into_iter().take(shown) {
-        out.row(r)?;
-    }
-    if shown < values.len() {
-        out.message(
-            format!(
-                "showing {shown} of {} rows; all are in {into}",
-                values.len()
-            ),
-            Kind::Log,
-        )?;
-    }
+    out.saved_rows(&names, rows, SHOWN_ROWS, &into)?;
     Ok(())
 }
