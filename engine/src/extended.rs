@@ -5,11 +5,11 @@
 use std::{io::Write, time::Instant};
 
 use sqlflow_models::{
-    AttrValue, Attrs, ClassLabel, Column as ModelColumn, Feature, ModelError, Prediction, Task,
-    TrainedModel,
+    AttrValue, Attrs, ClassLabel, Column as ModelColumn, Evaluated, Evaluation, Feature,
+    ModelError, Prediction, Task, TrainedModel,
 };
 use sqlflow_proto::sqlflow::message::Kind;
-use sqlflow_sql::extended::{Evaluate, Explain, Expr, ExtKind, Extended, Predict, Train};
+use sqlflow_sql::extended::{Evaluate, Explain, Expr, ExtKind, Extended, Train};
 
 use crate::{
     Value,
@@ -20,6 +20,9 @@ use crate::{
     model_store::{self, ModelMeta, STORE_FORMAT},
     output::RecordWriter,
 };
+
+mod batches;
+mod predict;
 
 /// Attributes the engine itself handles; everything else goes to the model.
 const ENGINE_ATTRS: [&str; 2] = ["validation.select", "validation.metrics"];
@@ -32,7 +35,7 @@ pub fn run<W: Write>(
 ) -> Result<(), EngineError> {
     match &ext.kind {
         ExtKind::Train(t) => train(db, &ext.select, t, statement, out),
-        ExtKind::Predict(p) => predict(db, &ext.select, p, out),
+        ExtKind::Predict(p) => predict::predict(db, &ext.select, p, out),
         ExtKind::Evaluate(e) => evaluate(db, &ext.select, e, out),
         ExtKind::Explain(x) => explain(db, &ext.select, x, out),
         ExtKind::ShowTrain { model } => show_train(db, model, out),
@@ -198,37 +201,44 @@ fn metrics_text(m: &[(String, f64)]) -> String {
         .join(", ")
 }
 
-/// A model measured on labelled rows: the metrics, the label column they were measured
-/// against and, for a classifier, its class probabilities on the rows.
-struct Evaluation {
-    metrics: Vec<(String, f64)>,
-    label: ModelColumn,
-    proba: Option<Vec<Vec<f64>>>,
+/// The metrics an evaluation computes: the statement's, or the model's defaults (a score
+/// card is judged by how well it ranks: KS beside AUC).
+fn metric_names<'a>(model: &TrainedModel, metrics: Option<&'a [String]>) -> Vec<&'a str> {
+    match metrics {
+        Some(m) => m.iter().map(String::as_str).collect(),
+        None if model.score_card().is_some() => [default_metrics(model.task()), &["KS"]].concat(),
+        None => model
+            .default_metrics()
+            .unwrap_or_else(|| default_metrics(model.task()))
+            .to_vec(),
+    }
 }
 
+/// Adds a batch of labelled rows to an evaluation.
+fn evaluate_batch(
+    evaluation: &mut Evaluation<'_>,
+    plan: Option<&FeaturePlan>,
+    data: &Collected,
+    label: &str,
+) -> Result<(), EngineError> {
+    let features = model_inputs(plan, data)?;
+    let label = to_model_column(data, column_index(data, label)?)?;
+    evaluation.add(&features, &label).map_err(model_error)
+}
+
+/// A model measured on rows held in memory (`validation.select`).
 fn evaluate_on(
     model: &TrainedModel,
     plan: Option<&FeaturePlan>,
     data: &Collected,
     label: &str,
     metrics: Option<&[String]>,
-) -> Result<Evaluation, EngineError> {
-    let features = model_inputs(plan, data)?;
-    let label = to_model_column(data, column_index(data, label)?)?;
-    let names: Vec<&str> = match metrics {
-        Some(m) => m.iter().map(String::as_str).collect(),
-        // A score card is judged by how well it ranks: KS beside AUC.
-        None if model.score_card().is_some() => [default_metrics(model.task()), &["KS"]].concat(),
-        None => default_metrics(model.task()).to_vec(),
-    };
-    let (metrics, proba) = model
-        .evaluate_with_proba(&features, &label, &names)
+) -> Result<Evaluated, EngineError> {
+    let mut evaluation = model
+        .evaluation(&metric_names(model, metrics))
         .map_err(model_error)?;
-    Ok(Evaluation {
-        metrics,
-        label,
-        proba,
-    })
+    evaluate_batch(&mut evaluation, plan, data, label)?;
+    evaluation.finish().map_err(model_error)
 }
 
 /// The model's inputs from a query's rows: its feature columns applied, or (models saved
@@ -364,7 +374,13 @@ fn train<W: Write>(
         .map(|l| column_index(&data, l))
         .transpose()?;
     let neural = info.name.to_ascii_uppercase().contains("DNN");
-    let plan = train_plan(&data, t, warm.as_ref(), neural, out)?;
+    // A model reading its columns as they are (a forecaster's date column) gets no
+    // feature columns: PREDICT then hands it the query's columns unchanged too.
+    let plan = if info.raw_columns {
+        None
+    } else {
+        train_plan(&data, t, warm.as_ref(), neural, out)?
+    };
     // A clause without FOR feeds SQLFlow's default input, `feature_columns`.
     let groups: Vec<(String, Vec<String>)> = match &plan {
         Some(p) => p.model_groups(),
@@ -445,6 +461,14 @@ fn train<W: Write>(
     )
     .map_err(model_error)?;
     let trained_in = started.elapsed();
+    // ARIMAWithSTLDecomposition's forecast, the table SQLFlow's model printed.
+    if let Some(forecast) = model.forecast_table() {
+        let rows = forecast
+            .into_iter()
+            .map(|(time, value)| vec![Value::String(time), Value::Double(value)])
+            .collect();
+        send_table(out, &["time".to_string(), "prediction".to_string()], rows)?;
+    }
     let mut metrics = Vec::new();
     if let (Some((vdata, _, _)), Some(label_name)) = (&validation, t.label.as_deref()) {
         metrics = evaluate_on(
@@ -527,88 +551,6 @@ fn write_table(
         .collect();
     db.create_table(name, &cols)?;
     Ok(db.insert_rows(name, &cols, rows)?)
-}
-
-fn predict<W: Write>(
-    db: &mut dyn Backend,
-    select: &str,
-    p: &Predict,
-    out: &mut RecordWriter<W>,
-) -> Result<(), EngineError> {
-    let target = table(&p.table)?;
-    if !p.attrs.is_empty() {
-        let names: Vec<&str> = p.attrs.iter().map(|(n, _)| n.as_str()).collect();
-        return Err(format!(
-            "TO PREDICT takes no attributes here (got {}); remove the WITH clause",
-            names.join(", ")
-        )
-        .into());
-    }
-    let stored = model_store::load(db, &table(&p.using)?)?;
-    // `TO PREDICT table USING m` names the result after the label, as SQLFlow does.
-    let column = match (&p.column, &stored.meta.label) {
-        (Some(c), _) => c.clone(),
-        (None, Some(label)) => label.clone(),
-        (None, None) => {
-            return Err(format!(
-                "{} has no label to name the result column after ({} learns without one); \
-                 name it: TO PREDICT {}.<column> USING {}",
-                p.using, stored.meta.estimator, p.table, p.using
-            )
-            .into());
-        }
-    };
-    let data = data(db, select)?;
-    let features = model_inputs(stored.meta.feature_columns.as_ref(), &data)?;
-    let predictions = stored.model.predict(&features).map_err(model_error)?;
-    // A score card also gives each row's score and probability of the bad class.
-    let extra = score_card_outputs(&stored.model, &features)?;
-    let extra_names: Vec<&str> = extra.iter().map(|(n, _)| *n).collect();
-    // The selected columns, except those named like the predicted ones, then those.
-    let keep: Vec<bool> = data
-        .columns
-        .iter()
-        .map(|c| {
-            !c.name.eq_ignore_ascii_case(&column)
-                && !extra_names.iter().any(|n| c.name.eq_ignore_ascii_case(n))
-        })
-        .collect();
-    let mut names: Vec<String> = data
-        .columns
-        .iter()
-        .zip(&keep)
-        .filter(|(_, k)| **k)
-        .map(|(c, _)| c.name.clone())
-        .collect();
-    names.push(column.clone());
-    names.extend(extra_names.iter().map(|n| n.to_string()));
-    // The selected values move into the written rows: no copy of the data.
-    let rows: Vec<Vec<Value>> = data
-        .rows
-        .into_iter()
-        .zip(&predictions)
-        .enumerate()
-        .map(|(i, (row, pred))| {
-            let mut r: Vec<Value> = row
-                .into_iter()
-                .zip(&keep)
-                .filter_map(|(v, k)| k.then_some(v))
-                .collect();
-            r.push(prediction_value(pred));
-            r.extend(extra.iter().map(|(_, values)| values[i].clone()));
-            r
-        })
-        .collect();
-    write_table(db, &target, &names, &rows)?;
-    out.message(
-        format!(
-            "wrote {} predictions of {} into {target}.{column}",
-            rows.len(),
-            stored.meta.estimator,
-        ),
-        Kind::Log,
-    )
-    .map_err(Into::into)
 }
 
 /// The columns PREDICT adds for a score card: `score` (the sum of the card's points,
@@ -699,33 +641,40 @@ fn evaluate<W: Write>(
         .into());
     }
     let stored = model_store::load(db, &table(&e.model)?)?;
-    let data = data(db, select)?;
-    let Evaluation {
-        metrics,
-        label,
-        proba,
-    } = evaluate_on(
-        &stored.model,
-        stored.meta.feature_columns.as_ref(),
-        &data,
+    let plan = stored.meta.feature_columns.as_ref();
+    let mut evaluation = stored
+        .model
+        .evaluation(&metric_names(&stored.model, engine.metrics.as_deref()))
+        .map_err(model_error)?;
+    // Streamed: each batch is predicted and only what the metrics need of it is kept.
+    let mut rows = 0u64;
+    let columns = batches::for_each_batch(db, select, |data, first| {
+        rows += data.rows.len() as u64;
+        evaluate_batch(&mut evaluation, plan, &data, &e.label).map_err(batches::placed(first))
+    })?;
+    // A result without rows still names its columns: a missing label is said as such.
+    column_index(
+        &Collected {
+            columns,
+            rows: Vec::new(),
+        },
         &e.label,
-        engine.metrics.as_deref(),
     )?;
+    let Evaluated { metrics, classes } = evaluation.finish().map_err(model_error)?;
     let into = table(&e.into)?;
     let names: Vec<String> = metrics.iter().map(|(k, _)| k.clone()).collect();
     let row: Vec<Value> = metrics.iter().map(|(_, v)| Value::Double(*v)).collect();
     write_table(db, &into, &names, &[row])?;
     out.message(
         format!(
-            "evaluated {} on {} rows: {}; written into {into}",
+            "evaluated {} on {rows} rows: {}; written into {into}",
             e.model,
-            data.rows.len(),
             metrics_text(&metrics)
         ),
         Kind::Log,
     )?;
-    if let (Some(classes), Some(proba)) = (stored.model.classes(), proba) {
-        figures::evaluation(out, &e.model, classes, &label, &proba)?;
+    if let (Some(model_classes), Some((truth, proba))) = (stored.model.classes(), classes) {
+        figures::evaluation(out, &e.model, model_classes, &truth, &proba)?;
     }
     Ok(())
 }

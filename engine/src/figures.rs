@@ -161,22 +161,18 @@ pub fn shap_summary<W: Write>(
 
 /// After `TO EVALUATE` on a classifier: the confusion matrix of its predictions (the
 /// most probable class) and the ROC curve of its probabilities (binary: of the second
-/// class; more classes: one against the rest for each). Nothing for regressors and
-/// clustering, nor when the rows cannot be read as the model's classes.
+/// class; more classes: one against the rest for each), from each row's true class (an
+/// index into `classes`) and class probabilities. Nothing for regressors and clustering.
 pub fn evaluation<W: Write>(
     out: &mut RecordWriter<W>,
     model_name: &str,
     classes: &[ClassLabel],
-    label: &ModelColumn,
+    truth: &[usize],
     proba: &[Vec<f64>],
 ) -> Result<(), OutputError> {
-    let truth = match sqlflow_models::class_indices(label, classes) {
-        Ok(t) if t.len() == proba.len() => t,
-        Err(e) => {
-            return out.message(format!("note: no evaluation figures: {e}"), Kind::Log);
-        }
-        Ok(_) => return Ok(()),
-    };
+    if truth.len() != proba.len() {
+        return Ok(());
+    }
     let k = classes.len();
     let names: Vec<String> = classes.iter().map(ToString::to_string).collect();
     let mut counts = vec![vec![0u64; k]; k];

@@ -51,6 +51,7 @@ fn run_mode_writes_records_and_exits_non_zero_on_failure() {
             record::Record::Start(_) => 'S',
             record::Record::Response(_) => 'R',
             record::Record::Failure(_) => 'F',
+            record::Record::End(_) => 'E',
         })
         .collect();
     // start, head, row, eoe, start, failure
@@ -151,9 +152,12 @@ fn a_job_cancelled_before_it_starts_never_runs() {
     let s = jobdir::read_status(dir.path()).unwrap().unwrap();
     assert_eq!(s.code, FinalCode::Cancelled);
     assert_eq!(s.message, "cancelled by test");
-    assert_eq!(
-        fs::metadata(dir.path().join(jobdir::OUTPUT)).unwrap().len(),
-        0
+    // Nothing ran: the output holds the final status's record and nothing else.
+    let output = fs::read(dir.path().join(jobdir::OUTPUT)).unwrap();
+    assert!(
+        matches!(records(&output).as_slice(), [record::Record::End(_)]),
+        "{}",
+        String::from_utf8_lossy(&output)
     );
 }
 

@@ -9,7 +9,8 @@
 //!   stderr         the step's stderr (panics, allocator aborts)
 //!   process.json   pid, process group and start time of the step (written by the step)
 //!   cancel         exists once a cancel was requested (holds the reason; first writer wins)
-//!   status.json    the final status, written once, atomically
+//!   status.json    the final status, written once, atomically (its durable copy is the
+//!                  output's last record)
 //!   .status.json.reserve
 //!                  disk space set aside by the step for the final status, so a job that
 //!                  fills the disk can still record why it ended; consumed by the first
@@ -21,9 +22,12 @@
 //!
 //! Whoever observes the job's end writes `status.json`: the step itself, its supervisor
 //! (a signal killed the worker), or the runner (the whole process group is gone).
-//! With `sync_writes`, a final status is durable in this order: the output, then the
-//! status file, then the directory entry, so a status on disk never describes output
-//! that a power loss could take back.
+//! With `sync_writes`, a final status is durable with the output it describes: it is
+//! appended to the output as an end record and flushed with it (see `end`), and only
+//! then written to status.json, unflushed, for quick reading; so a status on disk never
+//! describes output that a power loss could take back. Where the record cannot be
+//! written (a full disk), status.json is flushed after the output and before its
+//! directory entry instead. Readers that must not miss a status use [`final_status`].
 
 use std::{
     fs,
@@ -35,6 +39,11 @@ use std::{
 };
 
 use serde::{Deserialize, Serialize};
+
+mod end;
+mod group;
+
+pub use group::GroupSync;
 
 pub const JOB: &str = "job.json";
 pub const PROCESS: &str = "process.json";
@@ -484,14 +493,20 @@ fn write_status_temp(dir: &Path, status: &FinalStatus, sync: bool) -> io::Result
 }
 
 /// Writes the final status unless one exists already: the first observer wins, even
-/// when two race (the file is published with `link`, which fails if it exists).
-/// Returns the status now on disk. With `sync`, the output, the status and the
-/// directory entry are durable, in that order, before it returns.
+/// when two race (they take turns on a lock on the directory, and the file is published
+/// with `link`, which fails if it exists). Returns the status now on disk. With `sync`, the status is durable with the output
+/// before it returns: as the output's last record (see [`end`]), flushed together with
+/// the output in one go, or, when that cannot be written (a full disk), as status.json
+/// flushed after the output and before its directory entry.
 pub fn finalize(
     dir: &Path,
     status: &FinalStatus,
     sync: bool,
 ) -> Result<FinalStatus, FinalizeError> {
+    // Held to the end: two writers must not both append an end record, since the last
+    // one in the output is the one read after a crash.
+    let turn = fs::File::open(dir).map_err(FinalizeError::Directory)?;
+    turn.lock().map_err(FinalizeError::Directory)?;
     let corrupt = match read_status(dir) {
         Ok(Some(existing)) => {
             if sync {
@@ -506,10 +521,41 @@ pub fn finalize(
         Err(e) if e.kind() == io::ErrorKind::InvalidData => true,
         Err(e) => return Err(FinalizeError::Status(e)),
     };
+    match end::read(dir) {
+        // Recorded in the output; status.json was lost in a crash, or its writer died
+        // before writing it.
+        Ok(Some(existing)) => {
+            let _ = publish_status(dir, &existing, corrupt, false);
+            return Ok(existing);
+        }
+        Ok(None) => {}
+        // An end record that does not parse won nothing either.
+        Err(e) if e.kind() == io::ErrorKind::InvalidData => {}
+        Err(e) => return Err(FinalizeError::Output(e)),
+    }
+    if sync && end::append_durably(dir, status).is_ok() {
+        // The quick way to read it; the end record is what keeps it.
+        return Ok(publish_status(dir, status, corrupt, false).unwrap_or_else(|_| status.clone()));
+    }
     if sync {
         sync_file(&dir.join(OUTPUT)).map_err(FinalizeError::Output)?;
     }
-    let tmp = write_status_temp(dir, status, sync).map_err(FinalizeError::Status)?;
+    let on_disk = publish_status(dir, status, corrupt, sync).map_err(FinalizeError::Status)?;
+    if sync {
+        sync_dir(dir).map_err(FinalizeError::Directory)?;
+    }
+    Ok(on_disk)
+}
+
+/// Publishes status.json (replacing a `corrupt` one) unless another writer did first;
+/// returns the status on disk.
+fn publish_status(
+    dir: &Path,
+    status: &FinalStatus,
+    corrupt: bool,
+    sync: bool,
+) -> io::Result<FinalStatus> {
+    let tmp = write_status_temp(dir, status, sync)?;
     let published = if corrupt {
         fs::rename(&tmp, dir.join(STATUS))
     } else {
@@ -517,22 +563,34 @@ pub fn finalize(
         let _ = fs::remove_file(&tmp);
         linked
     };
-    let on_disk = match published {
-        Ok(()) => status.clone(),
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => read_status(dir)
-            .map_err(FinalizeError::Status)?
-            .ok_or_else(|| FinalizeError::Status(io::Error::other("status.json vanished")))?,
+    match published {
+        Ok(()) => Ok(status.clone()),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            read_status(dir)?.ok_or_else(|| io::Error::other("status.json vanished"))
+        }
         Err(e) => {
             let _ = fs::remove_file(&tmp);
-            return Err(FinalizeError::Status(e));
+            Err(e)
         }
-    };
-    if sync {
-        sync_dir(dir).map_err(FinalizeError::Directory)?;
     }
-    Ok(on_disk)
 }
 
+/// The job's final status, if it has one: status.json, or the end record of its
+/// output when status.json is missing or does not parse (lost in a crash: the end
+/// record was the durable copy). An unparsable status.json with no end record behind
+/// it is an `InvalidData` error.
+pub fn final_status(dir: &Path) -> io::Result<Option<FinalStatus>> {
+    match read_status(dir) {
+        Ok(None) => end::read(dir),
+        Err(e) if e.kind() == io::ErrorKind::InvalidData => match end::read(dir) {
+            Ok(Some(status)) => Ok(Some(status)),
+            _ => Err(e),
+        },
+        other => other,
+    }
+}
+
+/// status.json alone (the quick check while a job runs; see [`final_status`]).
 pub fn read_status(dir: &Path) -> io::Result<Option<FinalStatus>> {
     match fs::read(dir.join(STATUS)) {
         Ok(bytes) => serde_json::from_slice(&bytes)
@@ -667,6 +725,64 @@ mod tests {
             );
             assert_eq!(leftovers(dir.path()), Vec::<String>::new());
         }
+    }
+
+    /// With sync, the status's durable copy is the output's last record: a crash that
+    /// takes status.json (or leaves it empty) loses nothing, and racing writers leave
+    /// one record, the winner's.
+    #[test]
+    fn a_synced_status_outlives_its_status_json() {
+        for round in 0..10 {
+            let dir = TestDir::new();
+            let rows = format!("{}\n", "r".repeat(50_000));
+            fs::write(dir.path().join(OUTPUT), rows.repeat(3)).unwrap();
+            let seen: Vec<FinalStatus> = std::thread::scope(|s| {
+                let handles: Vec<_> = (0..4u64)
+                    .map(|t| {
+                        let dir = dir.path();
+                        s.spawn(move || {
+                            let mine = status(FinalCode::Failed, &"y".repeat(10_000), t);
+                            finalize(dir, &mine, true).expect("a concurrent finalize failed")
+                        })
+                    })
+                    .collect();
+                handles.into_iter().map(|h| h.join().unwrap()).collect()
+            });
+            let output = fs::read(dir.path().join(OUTPUT)).unwrap();
+            let ends = output
+                .split(|&b| b == b'\n')
+                .filter(|l| l.starts_with(b"SQLFLOW/1 "))
+                .count();
+            assert_eq!(ends, 1, "round {round}: one end record");
+            let first = seen[0].clone();
+            assert!(seen.iter().all(|s| *s == first), "round {round}");
+            assert_eq!(read_status(dir.path()).unwrap(), Some(first.clone()));
+
+            // The crash took status.json: the record answers, and a late writer loses.
+            fs::remove_file(dir.path().join(STATUS)).unwrap();
+            assert_eq!(final_status(dir.path()).unwrap(), Some(first.clone()));
+            let late = status(FinalCode::Succeeded, "late", 99);
+            assert_eq!(finalize(dir.path(), &late, true).unwrap(), first);
+            assert_eq!(read_status(dir.path()).unwrap(), Some(first.clone()));
+
+            // Or left it empty.
+            fs::write(dir.path().join(STATUS), b"").unwrap();
+            assert_eq!(final_status(dir.path()).unwrap(), Some(first.clone()));
+            assert_eq!(leftovers(dir.path()), Vec::<String>::new());
+        }
+    }
+
+    #[test]
+    fn output_that_does_not_end_with_a_record_has_no_status() {
+        let dir = TestDir::new();
+        assert_eq!(final_status(dir.path()).unwrap(), None);
+        fs::write(dir.path().join(OUTPUT), b"a row\nhalf a li").unwrap();
+        assert_eq!(final_status(dir.path()).unwrap(), None);
+        fs::write(dir.path().join(STATUS), b"{").unwrap();
+        assert_eq!(
+            final_status(dir.path()).unwrap_err().kind(),
+            io::ErrorKind::InvalidData
+        );
     }
 
     #[test]

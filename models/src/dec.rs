@@ -482,6 +482,8 @@ impl Dec {
             k,
             attrs.usize("model.kmeans_init"),
             attrs.seed("model.seed"),
+            // The same centroids on any thread count.
+            crate::threads::available(),
         );
         model.centroids = centroids;
         progress(&format!(

@@ -8,7 +8,7 @@ use crate::dnn::{self, DnnFlavor, TF_RUNTIME_SPECS};
 use crate::error::{ModelError, Result};
 use crate::gbdt::{self, Booster, Objective};
 use crate::optimizer::OPTIMIZER_SPECS;
-use crate::{auto, dec, forest, kmeans, linear, rnn, scorecard, svm};
+use crate::{arima, auto, dec, forest, kmeans, linear, rnn, scorecard, svm};
 
 /// What a model predicts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,6 +34,10 @@ pub struct EstimatorInfo {
     /// The inputs `COLUMN ... FOR <input>` may name (wide and deep:
     /// `linear_feature_columns`, `dnn_feature_columns`); empty for single-input models.
     pub inputs: &'static [&'static str],
+    /// The model reads the selected columns as they are (ARIMAWithSTLDecomposition's
+    /// date column): no feature columns are derived or stored, and PREDICT hands it the
+    /// query's columns unchanged.
+    pub raw_columns: bool,
 }
 
 /// `COLUMN ... FOR` inputs of wide and deep, TensorFlow's argument names.
@@ -84,9 +88,11 @@ pub(crate) enum Estimator {
     DeepEmbeddingCluster,
     #[serde(rename = "sqlflow_models.RNNBasedTimeSeriesModel")]
     TimeSeriesRnn,
+    #[serde(rename = "sqlflow_models.ARIMAWithSTLDecomposition")]
+    ArimaStl,
 }
 
-const ALL: [Estimator; 26] = [
+const ALL: [Estimator; 27] = [
     Estimator::DnnClassifier,
     Estimator::DnnRegressor,
     Estimator::KerasDnnClassifier,
@@ -113,6 +119,7 @@ const ALL: [Estimator; 26] = [
     Estimator::AutoRegressor,
     Estimator::DeepEmbeddingCluster,
     Estimator::TimeSeriesRnn,
+    Estimator::ArimaStl,
 ];
 
 /// The estimator names [`train`](crate::train) accepts (matched case-insensitively).
@@ -134,6 +141,7 @@ pub fn estimator_info(name: &str) -> Result<EstimatorInfo> {
         } else {
             &[]
         },
+        raw_columns: est == Estimator::ArimaStl,
     })
 }
 
@@ -196,6 +204,7 @@ impl Estimator {
             Estimator::AutoRegressor => "sqlflow_models.AutoRegressor",
             Estimator::DeepEmbeddingCluster => "sqlflow_models.DeepEmbeddingClusterModel",
             Estimator::TimeSeriesRnn => rnn::NAME,
+            Estimator::ArimaStl => arima::NAME,
         }
     }
 
@@ -271,6 +280,7 @@ impl Estimator {
                 .chain(TF_RUNTIME_SPECS.iter().copied())
                 .collect(),
             Estimator::TimeSeriesRnn => rnn::specs(),
+            Estimator::ArimaStl => arima::SPECS.to_vec(),
             _ => gbdt::XGB_SPECS.to_vec(),
         }
     }
@@ -319,7 +329,8 @@ impl Estimator {
             | Estimator::DecisionTreeRegressor
             | Estimator::RandomForestRegressor
             | Estimator::AutoRegressor
-            | Estimator::TimeSeriesRnn => Task::Regression,
+            | Estimator::TimeSeriesRnn
+            | Estimator::ArimaStl => Task::Regression,
             Estimator::KMeans | Estimator::DeepEmbeddingCluster => Task::Clustering,
             Estimator::OneClassSvm => Task::OutlierDetection,
             Estimator::XgboostGbtree | Estimator::XgboostGblinear | Estimator::XgboostDart => {
@@ -369,6 +380,7 @@ impl Estimator {
                 | Estimator::AutoRegressor
                 | Estimator::DeepEmbeddingCluster
                 | Estimator::TimeSeriesRnn
+                | Estimator::ArimaStl
         )
     }
 

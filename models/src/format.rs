@@ -19,7 +19,7 @@ use crate::model::TrainedModel;
 const MAGIC: &[u8; 8] = b"SQLFMODL";
 
 /// The newest format version this build writes and reads.
-pub const FORMAT_VERSION: u32 = 6;
+pub const FORMAT_VERSION: u32 = 7;
 
 /// Version 3 added `sqlflow_models.ScoreCard`. A score card is written as version 3 and
 /// every other model still as 2, so builds of version 2 keep reading those, and call a
@@ -48,8 +48,18 @@ fn is_rnn(model: &TrainedModel) -> bool {
     matches!(model.body, crate::model::Body::Rnn(_))
 }
 
+/// Version 7 added `sqlflow_models.ARIMAWithSTLDecomposition`, written as 7 for the
+/// same reason.
+const ARIMA_VERSION: u32 = 7;
+
+fn is_arima(model: &TrainedModel) -> bool {
+    matches!(model.body, crate::model::Body::Arima(_))
+}
+
 fn version_of(model: &TrainedModel) -> u32 {
-    if is_rnn(model) {
+    if is_arima(model) {
+        ARIMA_VERSION
+    } else if is_rnn(model) {
         RNN_VERSION
     } else if is_dec(model) {
         DEC_VERSION
@@ -103,6 +113,7 @@ impl TrainedModel {
             || (version < ONE_CLASS_SVM_VERSION && model.task() == crate::Task::OutlierDetection)
             || (version < DEC_VERSION && is_dec(&model))
             || (version < RNN_VERSION && is_rnn(&model))
+            || (version < ARIMA_VERSION && is_arima(&model))
         {
             return Err(ModelError::Corrupt(format!(
                 "format version {version} cannot hold a {} model",

@@ -8,13 +8,19 @@ use crate::data::{Matrix, column_moments};
 use crate::error::{ModelError, Result};
 use crate::optim::dist2;
 use crate::rng::Rng;
+use crate::threads::{self, THREADS};
 
 pub(crate) const SPECS: &[AttrSpec] = &[
     spec::int("model.n_clusters", 1, 3),
     spec::int("model.max_iter", 1, 300),
     spec::non_negative("model.tol", 1e-4),
     spec::seed("model.seed"),
+    THREADS,
 ];
+
+/// Rows per block of work. Blocks, not threads, decide what is computed together, so
+/// the centroids are the same bit for bit whatever the thread count.
+const BLOCK: usize = 4096;
 
 pub(crate) const SHAPE_ATTRS: &[&str] = &["model.n_clusters"];
 
@@ -43,6 +49,7 @@ impl KMeans {
             )));
         }
         let d = x.cols;
+        let threads = threads::count(attrs);
         let mut rng = Rng::new(attrs.seed("model.seed"));
         let mut centroids = match warm {
             Some(w) if w.k == k && w.d == d => w.centroids.clone(),
@@ -51,15 +58,13 @@ impl KMeans {
                     "the existing model's cluster count or features differ".into(),
                 ));
             }
-            None => kmeans_plus_plus(x, k, &mut rng),
+            None => kmeans_plus_plus(x, k, &mut rng, threads),
         };
         // scikit-learn's tolerance: relative to the data's mean per-feature variance.
         let tol = attrs.float("model.tol") * mean_variance(x);
         let max_iter = attrs.usize("model.max_iter");
-        let iterations = lloyd_hamerly(x, &mut centroids, k, max_iter, tol);
-        let inertia: f64 = (0..x.rows)
-            .map(|r| nearest(&centroids, d, x.row(r)).1)
-            .sum();
+        let iterations = lloyd_hamerly(x, &mut centroids, k, max_iter, tol, threads);
+        let inertia = inertia(x, &centroids, threads);
         if !inertia.is_finite() {
             return Err(ModelError::Training(
                 "KMeans produced non-finite centroids".into(),
@@ -77,9 +82,7 @@ impl KMeans {
     }
 
     pub fn predict(&self, x: &Matrix) -> Vec<usize> {
-        (0..x.rows)
-            .map(|r| nearest(&self.centroids, self.d, x.row(r)).0)
-            .collect()
+        assignments(x, &self.centroids, threads::available())
     }
 
     pub fn check(&self, cols: usize) -> bool {
@@ -94,25 +97,45 @@ impl KMeans {
 /// iterations, tolerance 1e-4 of the mean variance): `n_init` greedy k-means++ starts,
 /// each from its own seeded stream, keeping the run of least inertia. Returns the
 /// centroids (`k × d`, row-major) and each row's cluster. `x.rows >= k` is the caller's.
-pub(crate) fn best_of(x: &Matrix, k: usize, n_init: usize, seed: u64) -> (Vec<f64>, Vec<usize>) {
+pub(crate) fn best_of(
+    x: &Matrix,
+    k: usize,
+    n_init: usize,
+    seed: u64,
+    threads: usize,
+) -> (Vec<f64>, Vec<usize>) {
     let tol = 1e-4 * mean_variance(x);
     let mut best: Option<(f64, Vec<f64>)> = None;
     for run in 0..n_init.max(1) {
         let mut rng = Rng::derive(seed, run as u64);
-        let mut centroids = kmeans_plus_plus(x, k, &mut rng);
-        lloyd_hamerly(x, &mut centroids, k, 300, tol);
-        let inertia: f64 = (0..x.rows)
-            .map(|r| nearest(&centroids, x.cols, x.row(r)).1)
-            .sum();
+        let mut centroids = kmeans_plus_plus(x, k, &mut rng, threads);
+        lloyd_hamerly(x, &mut centroids, k, 300, tol, threads);
+        let inertia = inertia(x, &centroids, threads);
         if best.as_ref().is_none_or(|(b, _)| inertia < *b) {
             best = Some((inertia, centroids));
         }
     }
     let centroids = best.map(|(_, c)| c).unwrap_or_default();
-    let assign = (0..x.rows)
-        .map(|r| nearest(&centroids, x.cols, x.row(r)).0)
-        .collect();
+    let assign = assignments(x, &centroids, threads);
     (centroids, assign)
+}
+
+/// Each row's nearest centroid.
+fn assignments(x: &Matrix, centroids: &[f64], threads: usize) -> Vec<usize> {
+    let mut assign = vec![0usize; x.rows];
+    threads::map_row_blocks(threads, BLOCK, &mut assign, |first, part| {
+        for (i, a) in part.iter_mut().enumerate() {
+            *a = nearest(centroids, x.cols, x.row(first + i)).0;
+        }
+    });
+    assign
+}
+
+/// Σ squared distance to the nearest centroid, summed block by block in block order.
+fn inertia(x: &Matrix, centroids: &[f64], threads: usize) -> f64 {
+    threads::sum_blocks(threads, x.rows, BLOCK, |rows| {
+        rows.map(|r| nearest(centroids, x.cols, x.row(r)).1).sum()
+    })
 }
 
 fn nearest(centroids: &[f64], d: usize, row: &[f64]) -> (usize, f64) {
@@ -141,22 +164,46 @@ fn two_nearest(centroids: &[f64], d: usize, row: &[f64]) -> (usize, f64, f64) {
     (best, d1.sqrt(), d2.sqrt())
 }
 
+/// A row's cluster and Hamerly's bounds: `upper` on the distance to its own centroid,
+/// `lower` on the distance to every other.
+#[derive(Debug, Clone, Copy, Default)]
+struct RowState {
+    cluster: usize,
+    upper: f64,
+    lower: f64,
+}
+
 /// Lloyd's iterations with Hamerly's bounds: a row whose distance to its centroid is
 /// below a lower bound on the distance to every other centroid keeps its cluster
 /// without computing any distance, which makes the late iterations cheap. Gives the
 /// same result as plain Lloyd. Stops when the centroids move less than `tol` (sum of
 /// squared shifts) or no row changes cluster. Returns the iterations run.
-fn lloyd_hamerly(x: &Matrix, centroids: &mut [f64], k: usize, max_iter: usize, tol: f64) -> usize {
+///
+/// Rows are assigned in blocks on up to `threads` threads; the cluster sums are then
+/// updated with the moved rows in row order, as one thread would.
+fn lloyd_hamerly(
+    x: &Matrix,
+    centroids: &mut [f64],
+    k: usize,
+    max_iter: usize,
+    tol: f64,
+    threads: usize,
+) -> usize {
     let (n, d) = (x.rows, x.cols);
-    let mut assign = vec![0usize; n];
-    let mut upper = vec![0.0; n];
-    let mut lower = vec![0.0; n];
-    let reset = |centroids: &[f64], assign: &mut [usize], upper: &mut [f64], lower: &mut [f64]| {
-        for r in 0..n {
-            (assign[r], upper[r], lower[r]) = two_nearest(centroids, d, x.row(r));
-        }
+    let mut rows = vec![RowState::default(); n];
+    let reset = |centroids: &[f64], rows: &mut [RowState]| {
+        threads::map_row_blocks(threads, BLOCK, rows, |first, part| {
+            for (i, s) in part.iter_mut().enumerate() {
+                let (cluster, upper, lower) = two_nearest(centroids, d, x.row(first + i));
+                *s = RowState {
+                    cluster,
+                    upper,
+                    lower,
+                };
+            }
+        });
     };
-    reset(centroids, &mut assign, &mut upper, &mut lower);
+    reset(centroids, &mut rows);
     let mut sums = vec![0.0; k * d];
     let mut counts = vec![0usize; k];
     let mut shifts = vec![0.0; k];
@@ -164,10 +211,11 @@ fn lloyd_hamerly(x: &Matrix, centroids: &mut [f64], k: usize, max_iter: usize, t
     let mut new = vec![0.0; d];
     // Cluster sums are kept up to date as rows move, so each update costs O(k·d) plus
     // the moved rows, not a pass over all rows.
-    let recount = |assign: &[usize], sums: &mut [f64], counts: &mut [usize]| {
+    let recount = |rows: &[RowState], sums: &mut [f64], counts: &mut [usize]| {
         sums.iter_mut().for_each(|v| *v = 0.0);
         counts.iter_mut().for_each(|v| *v = 0);
-        for (r, &c) in assign.iter().enumerate() {
+        for (r, s) in rows.iter().enumerate() {
+            let c = s.cluster;
             counts[c] += 1;
             sums[c * d..(c + 1) * d]
                 .iter_mut()
@@ -175,7 +223,7 @@ fn lloyd_hamerly(x: &Matrix, centroids: &mut [f64], k: usize, max_iter: usize, t
                 .for_each(|(s, v)| *s += v);
         }
     };
-    recount(&assign, &mut sums, &mut counts);
+    recount(&rows, &mut sums, &mut counts);
     for iteration in 1..=max_iter {
         let mut relocated = false;
         let mut total_shift = 0.0;
@@ -187,9 +235,9 @@ fn lloyd_hamerly(x: &Matrix, centroids: &mut [f64], k: usize, max_iter: usize, t
             } else {
                 // An empty cluster takes the row farthest from its centroid.
                 let far = (0..n)
-                    .max_by(|&a, &b| upper[a].total_cmp(&upper[b]))
+                    .max_by(|&a, &b| rows[a].upper.total_cmp(&rows[b].upper))
                     .unwrap_or(0);
-                upper[far] = 0.0;
+                rows[far].upper = 0.0;
                 new.copy_from_slice(x.row(far));
                 relocated = true;
             }
@@ -202,15 +250,11 @@ fn lloyd_hamerly(x: &Matrix, centroids: &mut [f64], k: usize, max_iter: usize, t
             return iteration;
         }
         if relocated {
-            reset(centroids, &mut assign, &mut upper, &mut lower);
-            recount(&assign, &mut sums, &mut counts);
+            reset(centroids, &mut rows);
+            recount(&rows, &mut sums, &mut counts);
             continue;
         }
         let max_shift = shifts.iter().copied().fold(0.0, f64::max);
-        for r in 0..n {
-            upper[r] += shifts[assign[r]];
-            lower[r] -= max_shift;
-        }
         for c in 0..k {
             half_gap[c] = 0.5
                 * (0..k)
@@ -224,42 +268,60 @@ fn lloyd_hamerly(x: &Matrix, centroids: &mut [f64], k: usize, max_iter: usize, t
                     })
                     .fold(f64::INFINITY, f64::min);
         }
-        let mut changed = 0usize;
-        for r in 0..n {
-            let bound = half_gap[assign[r]].max(lower[r]);
-            if upper[r] <= bound {
-                continue;
-            }
-            let a = assign[r];
-            upper[r] = dist2(x.row(r), &centroids[a * d..(a + 1) * d]).sqrt();
-            if upper[r] <= bound {
-                continue;
-            }
-            // The distance to the own centroid is fresh (`upper`): only the others remain.
-            let (mut best, mut d1, mut d2) = (a, upper[r], f64::INFINITY);
-            for c in (0..k).filter(|&c| c != a) {
-                let dc = dist2(x.row(r), &centroids[c * d..(c + 1) * d]).sqrt();
-                if dc < d1 {
-                    (best, d2, d1) = (c, d1, dc);
-                } else if dc < d2 {
-                    d2 = dc;
+        let centroids = &*centroids;
+        let (shifts, half_gap) = (&shifts, &half_gap);
+        // Each block's moves: (row, from, to).
+        let moves = threads::map_row_blocks(threads, BLOCK, &mut rows, |first, part| {
+            let mut moves = Vec::new();
+            for (i, s) in part.iter_mut().enumerate() {
+                let r = first + i;
+                s.upper += shifts[s.cluster];
+                s.lower -= max_shift;
+                let bound = half_gap[s.cluster].max(s.lower);
+                if s.upper <= bound {
+                    continue;
                 }
+                let a = s.cluster;
+                s.upper = dist2(x.row(r), &centroids[a * d..(a + 1) * d]).sqrt();
+                if s.upper <= bound {
+                    continue;
+                }
+                // The distance to the own centroid is fresh (`upper`): only the others
+                // remain.
+                let (mut best, mut d1, mut d2) = (a, s.upper, f64::INFINITY);
+                for c in (0..k).filter(|&c| c != a) {
+                    let dc = dist2(x.row(r), &centroids[c * d..(c + 1) * d]).sqrt();
+                    if dc < d1 {
+                        (best, d2, d1) = (c, d1, dc);
+                    } else if dc < d2 {
+                        d2 = dc;
+                    }
+                }
+                if best != a {
+                    moves.push((r, a, best));
+                }
+                *s = RowState {
+                    cluster: best,
+                    upper: d1,
+                    lower: d2,
+                };
             }
-            if best != a {
-                changed += 1;
-                let row = x.row(r);
-                sums[a * d..(a + 1) * d]
-                    .iter_mut()
-                    .zip(row)
-                    .for_each(|(s, v)| *s -= v);
-                sums[best * d..(best + 1) * d]
-                    .iter_mut()
-                    .zip(row)
-                    .for_each(|(s, v)| *s += v);
-                counts[a] -= 1;
-                counts[best] += 1;
-            }
-            (assign[r], upper[r], lower[r]) = (best, d1, d2);
+            moves
+        });
+        let mut changed = 0usize;
+        for (r, from, to) in moves.into_iter().flatten() {
+            changed += 1;
+            let row = x.row(r);
+            sums[from * d..(from + 1) * d]
+                .iter_mut()
+                .zip(row)
+                .for_each(|(s, v)| *s -= v);
+            sums[to * d..(to + 1) * d]
+                .iter_mut()
+                .zip(row)
+                .for_each(|(s, v)| *s += v);
+            counts[from] -= 1;
+            counts[to] += 1;
         }
         if changed == 0 {
             return iteration;
@@ -275,14 +337,19 @@ fn mean_variance(x: &Matrix) -> f64 {
 
 /// Greedy k-means++: each new centre is the best of `2 + ln k` candidates drawn with
 /// probability proportional to the squared distance to the centres so far.
-fn kmeans_plus_plus(x: &Matrix, k: usize, rng: &mut Rng) -> Vec<f64> {
+fn kmeans_plus_plus(x: &Matrix, k: usize, rng: &mut Rng, threads: usize) -> Vec<f64> {
     let d = x.cols;
     let n = x.rows;
     let trials = 2 + (k as f64).ln().floor() as usize;
     let mut centroids = Vec::with_capacity(k * d);
     let first = rng.below(n);
     centroids.extend_from_slice(x.row(first));
-    let mut closest: Vec<f64> = (0..n).map(|r| dist2(x.row(r), x.row(first))).collect();
+    let mut closest = vec![0.0; n];
+    threads::map_row_blocks(threads, BLOCK, &mut closest, |start, part| {
+        for (i, c) in part.iter_mut().enumerate() {
+            *c = dist2(x.row(start + i), x.row(first));
+        }
+    });
     let mut candidate_dist = vec![0.0; n];
     let mut best_dist = vec![0.0; n];
     for _ in 1..k {
@@ -299,9 +366,14 @@ fn kmeans_plus_plus(x: &Matrix, k: usize, rng: &mut Rng) -> Vec<f64> {
                     break;
                 }
             }
-            for r in 0..n {
-                candidate_dist[r] = closest[r].min(dist2(x.row(r), x.row(pick)));
-            }
+            let closest = &closest;
+            threads::map_row_blocks(threads, BLOCK, &mut candidate_dist, |start, part| {
+                for (i, c) in part.iter_mut().enumerate() {
+                    let r = start + i;
+                    *c = closest[r].min(dist2(x.row(r), x.row(pick)));
+                }
+            });
+            // Summed on one thread, in row order: the same potential on any thread count.
             let pot: f64 = candidate_dist.iter().sum();
             if best.is_none_or(|b| pot < b.0) {
                 best = Some((pot, pick));

@@ -31,6 +31,7 @@
 //! | `sqlflow_models.OneClassSVM` | one-class ν-SVM by SMO (libsvm's), outliers -1 / inliers 1 | `svm` |
 //! | `sqlflow_models.DeepEmbeddingClusterModel` | deep embedded clustering: autoencoder pretraining, k-means, KL(P‖Q) refinement; cluster ids | `dec` |
 //! | `sqlflow_models.RNNBasedTimeSeriesModel` | stacked SimpleRNN / LSTM / GRU over a window, `n_out` values ahead (comma-separated label and prediction), BPTT on f32 `matrixmultiply` products | `rnn` |
+//! | `sqlflow_models.ARIMAWithSTLDecomposition` | STL per seasonal period, ARIMA(p,d,q) with a constant by conditional sum of squares on the min-max normalized remainder; forecasts by date | `arima` |
 //! | `sqlflow_models.AutoClassifier`, `sqlflow_models.AutoRegressor` | search over the families above on held-out rows; stores the winner | `auto` |
 //!
 //! Each estimator's accepted attributes, defaults and ranges are in its module's spec
@@ -51,6 +52,7 @@
 //! [`TrainedModel::to_bytes`] writes a versioned format ([`FORMAT_VERSION`]); see the
 //! `format` module.
 
+pub mod arima;
 mod attrs;
 mod auto;
 mod binning;
@@ -95,7 +97,8 @@ pub use kernel_shap::{
 };
 pub use labels::encode_classes as class_indices;
 pub use model::{
-    TrainOptions, TrainedModel, train, train_with, train_with_history, validate_attributes,
+    Evaluated, Evaluation, TrainOptions, TrainedModel, train, train_with, train_with_history,
+    validate_attributes,
 };
 pub use monitor::{HistorySeries, MAX_HISTORY_POINTS, TrainingHistory};
 pub use scorecard::ScoreCardRow;

@@ -1,8 +1,10 @@
 //! [`train`] and [`TrainedModel`]: the entry points the engine calls.
 
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize};
+
+use crate::arima::Arima;
+
+mod evaluation;
 
 use crate::attrs::{self, AttrValue, Attrs, Resolved};
 use crate::data::{ClassLabel, Column, Feature, LabelColumn, Labels, Matrix, Prediction};
@@ -21,8 +23,9 @@ use crate::metrics::{self, Metric};
 use crate::monitor::{Monitor, TrainingHistory, Validation, argmax};
 use crate::optimizer::OptimizerConfig;
 use crate::rnn::Rnn;
-use crate::scorecard::{ScoreCard, ScoreCardRow, ks_statistic};
+use crate::scorecard::{ScoreCard, ScoreCardRow};
 use crate::svm::OneClassSvm;
+pub use evaluation::{Evaluated, Evaluation};
 
 /// A trained model with everything needed to use it on new rows: the feature encoding,
 /// the classes, the effective attributes and the fitted parameters.
@@ -52,6 +55,7 @@ pub(crate) enum Body {
     ScoreCard(ScoreCard),
     OneClassSvm(OneClassSvm),
     Rnn(Rnn),
+    Arima(Arima),
 }
 
 /// The optional inputs of [`train_with`].
@@ -129,6 +133,9 @@ fn check_combinations(est: Estimator, resolved: &Resolved) -> Result<()> {
             crate::rnn::DEFAULT_OPTIMIZER,
         )?;
     }
+    if est == Estimator::ArimaStl {
+        crate::arima::check_attrs(resolved)?;
+    }
     Ok(())
 }
 
@@ -160,6 +167,9 @@ pub fn train_with_history(
     }
     let mut resolved = attrs::resolve(est.name(), &est.specs(), attrs)?;
     check_combinations(est, &resolved)?;
+    if est == Estimator::ArimaStl {
+        return train_arima(est, resolved, features, label, options, progress);
+    }
     let task = est.task(&resolved);
     let warm_start = options.warm_start;
     if let Some(old) = warm_start {
@@ -455,6 +465,44 @@ fn settle_objective(
     };
     attrs.set("booster", AttrValue::Str(booster_name.into()));
     Ok(Some(objective))
+}
+
+/// ARIMAWithSTLDecomposition: a date column and the label, no encoded matrix. The
+/// encoder only records the date column, so PREDICT finds it by name.
+fn train_arima(
+    est: Estimator,
+    mut resolved: Resolved,
+    features: &[Column],
+    label: Option<&LabelColumn>,
+    options: &TrainOptions<'_>,
+    progress: &mut dyn FnMut(&str),
+) -> Result<(TrainedModel, TrainingHistory)> {
+    if let Some(old) = options.warm_start {
+        check_warm_start(est, old, features)?;
+    }
+    let Some(label) = label else {
+        return Err(ModelError::InvalidLabel(format!(
+            "{} needs a label: add LABEL <column> (the values) to the TO TRAIN statement",
+            est.name()
+        )));
+    };
+    let body = Arima::train(features, label, &mut resolved, progress)?;
+    let model = TrainedModel {
+        estimator: est,
+        attrs: resolved.values().clone(),
+        encoder: FeatureEncoder::fit(features, false)?,
+        label: Some(label.name.clone()),
+        classes: None,
+        body: Body::Arima(body),
+        auto: None,
+    };
+    if !model.check() {
+        return Err(ModelError::Training(format!(
+            "{} produced non-finite parameters; check the values for outliers",
+            est.name()
+        )));
+    }
+    Ok((model, TrainingHistory::default()))
 }
 
 /// The encoded columns each part of wide and deep reads, from `COLUMN ... FOR` groups.
@@ -801,7 +849,7 @@ impl TrainedModel {
                     "a score card bins the columns as they are",
                 ));
             }
-            Body::Rnn(_) => {
+            Body::Rnn(_) | Body::Arima(_) => {
                 return Err(self.unsupported("predict_proba", "the model forecasts numbers"));
             }
         })
@@ -864,12 +912,25 @@ impl TrainedModel {
                     "it forecasts model.n_out values per row",
                 ));
             }
+            Body::Arima(_) => {
+                return Err(self.unsupported(
+                    "values of encoded rows",
+                    "it forecasts from each row's date; use PREDICT",
+                ));
+            }
         })
     }
 
     /// One prediction per row: the class (original label value), the number, or the
     /// cluster id.
     pub fn predict(&self, features: &[Column]) -> Result<Vec<Prediction>> {
+        if let Body::Arima(m) = &self.body {
+            return Ok(self
+                .arima_forecasts(m, features)?
+                .into_iter()
+                .map(Prediction::Value)
+                .collect());
+        }
         let x = self.encode(features)?;
         match (&self.body, &self.classes) {
             (Body::KMeans(m), _) => {
@@ -897,6 +958,34 @@ impl TrainedModel {
                 .into_iter()
                 .map(Prediction::Value)
                 .collect()),
+        }
+    }
+
+    /// ARIMAWithSTLDecomposition's forecast for each row's date.
+    fn arima_forecasts(&self, m: &Arima, features: &[Column]) -> Result<Vec<f64>> {
+        let selected = self.encoder.select(features)?;
+        let Some(column) = selected.first() else {
+            return Err(ModelError::Corrupt("the model names no date column".into()));
+        };
+        m.predict(column)
+    }
+
+    /// `sqlflow_models.ARIMAWithSTLDecomposition`: the forecast TRAIN computed for
+    /// `model.forecast_start..=model.forecast_end`, (date in `model.date_format`,
+    /// value) per step. `None` for other models.
+    pub fn forecast_table(&self) -> Option<Vec<(String, f64)>> {
+        match &self.body {
+            Body::Arima(m) => Some(m.forecast_table()),
+            _ => None,
+        }
+    }
+
+    /// The metrics EVALUATE reports when none are named, where the model has its own
+    /// (ARIMAWithSTLDecomposition: MAE, MSE, MAPE); `None`: the task's defaults.
+    pub fn default_metrics(&self) -> Option<&'static [&'static str]> {
+        match &self.body {
+            Body::Arima(_) => Some(crate::arima::EVALUATE_METRICS),
+            _ => None,
         }
     }
 
@@ -965,94 +1054,10 @@ impl TrainedModel {
         label: &LabelColumn,
         metric_names: &[&str],
     ) -> Result<(Metrics, Option<Vec<Vec<f64>>>)> {
-        let task = self.task();
-        let kind = task_kind(task);
-        let default = match task {
-            Task::Classification | Task::OutlierDetection => "Accuracy",
-            Task::Regression => "MSE",
-            Task::Clustering => "ARI",
-        };
-        let requested: Vec<&str> = if metric_names.is_empty() {
-            vec![default]
-        } else {
-            metric_names.to_vec()
-        };
-        // KS (Kolmogorov-Smirnov, the score card's metric) for two classes; the others
-        // by name.
-        let two_classes = self.classes.as_ref().is_some_and(|c| c.len() == 2);
-        let wanted = requested
-            .iter()
-            .map(|m| {
-                if two_classes && is_ks(m) {
-                    return Ok((m.trim().to_string(), None));
-                }
-                metrics::lookup(m, kind)
-                    .map(|metric| (m.trim().to_string(), Some(metric)))
-                    .ok_or_else(|| unknown_metric(self.estimator(), m, kind))
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let x = self.encode(features)?;
-        check_label_rows(label, x.rows)?;
-        match (&self.body, &self.classes) {
-            (Body::KMeans(_) | Body::Dec(_), _) => {
-                let truth = cluster_truth(label)?;
-                let clusters = match &self.body {
-                    Body::KMeans(m) => m.predict(&x),
-                    Body::Dec(m) => m.predict(&x),
-                    _ => Vec::new(),
-                };
-                let ari = metrics::adjusted_rand_index(&truth, &clusters);
-                Ok((wanted.into_iter().map(|(n, _)| (n, ari)).collect(), None))
-            }
-            (_, Some(classes)) => {
-                let y = encode_classes(label, classes).map_err(|e| match (&self.body, e) {
-                    (Body::OneClassSvm(_), ModelError::InvalidLabel(msg)) => {
-                        ModelError::InvalidLabel(format!(
-                            "{msg}; {} is evaluated against a label of 1 (inlier) / -1 \
-                             (outlier), the values its PREDICT writes",
-                            self.estimator()
-                        ))
-                    }
-                    (_, e) => e,
-                })?;
-                let proba = self.proba_for(features, &x)?;
-                let pred: Vec<usize> = proba.iter().map(|p| argmax(p)).collect();
-                let k = classes.len();
-                let metrics = wanted
-                    .into_iter()
-                    .map(|(n, metric)| {
-                        let v = match metric {
-                            Some(metric) => metric.classification(&y, &proba, &pred, k),
-                            None => {
-                                let positive: Vec<bool> = y.iter().map(|c| *c == 1).collect();
-                                let p1: Vec<f64> = proba.iter().map(|p| p[1]).collect();
-                                ks_statistic(&positive, &p1)
-                            }
-                        };
-                        let v = v.ok_or_else(|| {
-                            ModelError::InvalidLabel(format!(
-                                "{n} needs rows of at least two classes in '{}'; evaluate on more rows",
-                                label.name
-                            ))
-                        })?;
-                        Ok((n, v))
-                    })
-                    .collect::<Result<Vec<_>>>()?;
-                Ok((metrics, Some(proba)))
-            }
-            // Every forecast value against its label value, as Keras' metrics average
-            // over the outputs.
-            (Body::Rnn(m), _) => {
-                let y = vector_target(label, m.n_out(), self.estimator())?;
-                let pred = m.predict(&x);
-                Ok((regression_metrics(wanted, &y, &pred), None))
-            }
-            (_, None) => {
-                let y = numeric_target(label)?;
-                let pred = self.values_of(&x)?;
-                Ok((regression_metrics(wanted, &y, &pred), None))
-            }
-        }
+        let mut evaluation = self.evaluation(metric_names)?;
+        evaluation.add(features, label)?;
+        let done = evaluation.finish()?;
+        Ok((done.metrics, done.classes.map(|(_, proba)| proba)))
     }
 
     /// Feature importance, most important first (by absolute value):
@@ -1070,6 +1075,13 @@ impl TrainedModel {
             Body::Linear(m) => m.importance(),
             Body::Dnn(_) | Body::Rnn(_) => {
                 return crate::explain::permutation_importance(self, features);
+            }
+            Body::Arima(_) => {
+                return Err(self.unsupported(
+                    "feature importance",
+                    "its one input is the date; SHOW TRAIN lists the fitted coefficients' \
+                     attributes and TRAIN's log the coefficients",
+                ));
             }
             // A score card's features by information value.
             Body::ScoreCard(m) => return Ok(sort_importance(m.information_values())),
@@ -1285,6 +1297,9 @@ impl TrainedModel {
                 classes.is_some_and(|k| k == 2) && m.check(&self.encoder.column_names())
             }
             Body::Rnn(m) if est == Estimator::TimeSeriesRnn => classes.is_none() && m.check(cols),
+            Body::Arima(m) if est == Estimator::ArimaStl => {
+                classes.is_none() && self.encoder.column_names().len() == 1 && m.check()
+            }
             _ => false,
         }
     }
@@ -1302,31 +1317,6 @@ impl TrainedModel {
 pub(crate) fn sort_importance(mut v: Vec<(String, f64)>) -> Vec<(String, f64)> {
     v.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()).then_with(|| a.0.cmp(&b.0)));
     v
-}
-
-/// Label values as cluster indices for ARI (any ints or strings, no NULLs).
-fn cluster_truth(label: &LabelColumn) -> Result<Vec<usize>> {
-    let mut ids: BTreeMap<String, usize> = BTreeMap::new();
-    label
-        .values
-        .iter()
-        .enumerate()
-        .map(|(r, v)| {
-            let key = match v {
-                Some(Feature::Num(x)) => format!("n{x}"),
-                Some(Feature::Str(s)) => format!("s{s}"),
-                None => {
-                    return Err(ModelError::InvalidLabel(format!(
-                        "label column '{}' is NULL at row {}; filter such rows out",
-                        label.name,
-                        r + 1
-                    )));
-                }
-            };
-            let next = ids.len();
-            Ok(*ids.entry(key).or_insert(next))
-        })
-        .collect()
 }
 
 /// Each wanted regression metric of `pred` against `y`; NaN where it is undefined.

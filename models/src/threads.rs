@@ -141,6 +141,18 @@ pub(crate) fn map_row_blocks2<A: Send, B: Send, T: Send>(
     })
 }
 
+/// [`map_row_blocks2`] over one slice of per-row values (width 1).
+pub(crate) fn map_row_blocks<A: Send, T: Send>(
+    threads: usize,
+    block: usize,
+    a: &mut [A],
+    f: impl Fn(usize, &mut [A]) -> T + Sync,
+) -> Vec<T> {
+    // Zero-sized: allocates nothing.
+    let mut none = vec![(); a.len()];
+    map_row_blocks2(threads, 1, block, a, &mut none, |first, a, _| f(first, a))
+}
+
 /// Below this many elements a pass over rows is not worth a thread.
 const MIN_PARALLEL_ELEMENTS: usize = 1 << 15;
 

@@ -749,3 +749,74 @@ fn edge_cases_are_errors_or_work_never_panics() {
         Err(e) => assert!(matches!(e, ModelError::Training(_)), "{e}"),
     }
 }
+
+/// EVALUATE streams its rows: an evaluation fed in batches gives the metrics (and a
+/// classifier's classes and probabilities) of one fed all rows at once, for each kind
+/// of model (classes, values, clusters whose label values first appear in a later
+/// batch).
+#[test]
+fn an_evaluation_in_batches_equals_one_over_all_rows() {
+    let (reg, cls) = common::synthetic(3_000, 5);
+    let cases: [(&str, Attrs, &common::Dataset, &[&str]); 3] = [
+        (
+            "DecisionTreeClassifier",
+            attrs(&[("model.max_depth", AttrValue::Int(4))]),
+            &cls,
+            &["Accuracy", "AUC", "log_loss"],
+        ),
+        ("LinearRegressor", Attrs::new(), &reg, &["MSE", "MAE", "R2"]),
+        (
+            "KMeans",
+            attrs(&[("model.n_clusters", AttrValue::Int(3))]),
+            &cls,
+            &["ARI"],
+        ),
+    ];
+    for (estimator, a, data, metrics) in cases {
+        let label = (estimator != "KMeans").then_some(&data.label);
+        let model = train(estimator, &a, &data.features, label, None, &mut quiet()).unwrap();
+        let mut whole = model.evaluation(metrics).unwrap();
+        whole.add(&data.features, &data.label).unwrap();
+        let whole = whole.finish().unwrap();
+        let mut parts = model.evaluation(metrics).unwrap();
+        // Sorted by label first, so some label values only appear in later batches.
+        let mut order: Vec<usize> = (0..data.label.values.len()).collect();
+        order.sort_by(|&i, &j| {
+            format!("{:?}", data.label.values[i]).cmp(&format!("{:?}", data.label.values[j]))
+        });
+        for chunk in order.chunks(700) {
+            let batch = data.rows(chunk);
+            parts.add(&batch.features, &batch.label).unwrap();
+        }
+        let parts = parts.finish().unwrap();
+        // Rows were reordered: the same multiset of per-row results, so the same
+        // metrics up to summation order.
+        assert_eq!(whole.metrics.len(), parts.metrics.len(), "{estimator}");
+        for ((n, a), (m, b)) in whole.metrics.iter().zip(&parts.metrics) {
+            assert_eq!(n, m);
+            assert!((a - b).abs() < 1e-9, "{estimator} {n}: {a} vs {b}");
+        }
+        assert_eq!(whole.classes.is_some(), estimator.ends_with("Classifier"));
+        if let (Some((t1, _)), Some((t2, _))) = (&whole.classes, &parts.classes) {
+            let mut a = t1.clone();
+            let mut b = t2.clone();
+            a.sort_unstable();
+            b.sort_unstable();
+            assert_eq!(a, b, "{estimator}: the same classes");
+        }
+    }
+    // An unknown metric is refused before any row is read.
+    let model = train(
+        "KMeans",
+        &Attrs::new(),
+        &cls.features,
+        None,
+        None,
+        &mut quiet(),
+    )
+    .unwrap();
+    assert!(matches!(
+        model.evaluation(&["Accuracy"]),
+        Err(ModelError::UnknownMetric { .. })
+    ));
+}

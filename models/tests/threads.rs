@@ -96,6 +96,28 @@ fn trees_and_forests_are_the_same_on_any_thread_count() {
     );
 }
 
+/// k-means assigns rows in blocks on every thread; its centroids, its inertia and its
+/// clusters are the same whatever the thread count.
+#[test]
+fn kmeans_is_the_same_on_any_thread_count() {
+    let (_, cls) = big();
+    let fit = |threads: i64| {
+        let mut a = attrs(&[("model.n_clusters", AttrValue::Int(8))]);
+        a.insert("train.threads".into(), AttrValue::Int(threads));
+        sqlflow_models::train("KMeans", &a, &cls.features, None, None, &mut |_| {}).unwrap()
+    };
+    let one = fit(1);
+    let clusters = one.predict(&cls.features).unwrap();
+    for threads in [2, 3] {
+        let other = fit(threads);
+        assert!(
+            saved(&one) == saved(&other),
+            "KMeans: {threads} threads trained another model"
+        );
+        assert_eq!(clusters, other.predict(&cls.features).unwrap());
+    }
+}
+
 #[test]
 fn the_attribute_is_checked_and_named() {
     for value in [

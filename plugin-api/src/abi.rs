@@ -2,7 +2,10 @@
 //! protobuf-encoded byte buffers appear here: never `String`, `Vec`, `Box`, tokio or tonic.
 //!
 //! Evolution rules: methods of the `#[sabi_trait]`s and fields of [`RunnerPlugin`] are
-//! only ever appended, each new one with a default. Anything else is a new major version.
+//! only ever appended, each new one with a default. Appending changes the layout, so it
+//! bumps the crate's minor version while 0.x (the major from 1.0): abi_stable then refuses
+//! a runner built before it with a version mismatch naming both versions, before any
+//! layout comparison. Anything else is a new release the same way.
 
 // abi_stable's `StableAbi` derive and `#[sabi_trait]` expand to unsafe impls and blocks
 // (layout assertions the loader checks at load time); no unsafe is written by hand here.
@@ -297,11 +300,15 @@ impl Features {
     /// `exit_on_submit`).
     pub const ABANDONMENT: Self = Self(1 << 3);
     /// Jobs beyond a per-user (and total) number of running jobs wait as PENDING, in a
-    /// fair queue.
+    /// fair queue. The kit checks it under a setting of one running job per user
+    /// (`Fixtures::with_queueing` of `sqlflow-runner-testkit`).
     pub const QUEUEING: Self = Self(1 << 4);
-    /// Per-job limits on memory, CPU, wall-clock time and output.
+    /// Per-job limits on memory, CPU, wall-clock time and output; a job breaking one
+    /// ends `FAILED` with a message naming it. The kit checks each limit it is given
+    /// (`Fixtures::with_limit`).
     pub const LIMITS: Self = Self(1 << 5);
-    /// Finished jobs are removed after a retention period.
+    /// Finished jobs are removed after a retention period (running ones never). The kit
+    /// checks it under a setting with a short period (`Fixtures::with_retention`).
     pub const RETENTION: Self = Self(1 << 6);
     /// Jobs and their output survive a restart of the server (a new runner from the same
     /// configuration finds them).
@@ -410,6 +417,8 @@ impl RootModule for RunnerPluginRef {
     declare_root_module_statics! {RunnerPluginRef}
     const BASE_NAME: &'static str = "sqlflow_runner";
     const NAME: &'static str = "sqlflow job runner";
+    /// This crate's version: bumped (the minor, while 0.x) whenever the ABI grows, so
+    /// abi_stable refuses a runner built against an older one before comparing layouts.
     const VERSION_STRINGS: VersionStrings = package_version_strings!();
 }
 

@@ -59,7 +59,7 @@ pub fn decode_line(line: &[u8]) -> Result<Line, DecodeError> {
 
 /// Appends a line's response to `out` as one entry of `Responses.response` (field 2),
 /// without decoding it: a record holds its `Response` as field 1, byte for byte, so it
-/// is copied as it is. Text lines become log messages; statement starts and failures
+/// is copied as it is. Text lines become log messages; statement starts, failures and ends
 /// are not responses. Returns whether something was appended. `scratch` is reused.
 pub fn append_response_field(line: &[u8], scratch: &mut Vec<u8>, out: &mut Vec<u8>) -> bool {
     use crate::sqlflow::message::Kind;
@@ -140,7 +140,7 @@ fn response_field(mut buf: &[u8]) -> Result<Option<&[u8]>, DecodeError> {
             }
             Ok(Some(buf))
         }
-        (2, 2) | (3, 2) => Ok(None),
+        (2, 2) | (3, 2) | (4, 2) => Ok(None),
         (field, wire) => Err(corrupt(format!(
             "unexpected field {field} (wire type {wire})"
         ))),
@@ -190,7 +190,7 @@ mod tests {
     fn responses_are_copied_without_decoding() {
         use crate::{
             sqlflow::Responses,
-            step::{Failure, StatementStart},
+            step::{End, Failure, StatementStart},
         };
         let rec = row(vec![cell::Value::Int64(7), cell::Value::String("x".into())]);
         let mut lines = Vec::new();
@@ -207,6 +207,14 @@ mod tests {
             },
             &mut lines,
         );
+        encode_record(
+            &Record {
+                record: Some(record::Record::End(End {
+                    status_json: b"{}".to_vec(),
+                })),
+            },
+            &mut lines,
+        );
         lines.extend_from_slice(b"plain text\n");
         lines.extend_from_slice(b"SQLFLOW/1 !!\n");
         let (mut scratch, mut out) = (Vec::new(), Vec::new());
@@ -214,7 +222,7 @@ mod tests {
             .split_inclusive(|&b| b == b'\n')
             .map(|l| append_response_field(l, &mut scratch, &mut out))
             .collect();
-        assert_eq!(appended, [true, false, false, true, true]);
+        assert_eq!(appended, [true, false, false, false, true, true]);
         let decoded = Responses::decode(out.as_slice()).unwrap();
         let Some(record::Record::Response(r)) = rec.record else {
             panic!()

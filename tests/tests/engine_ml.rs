@@ -295,6 +295,70 @@ async fn errors_name_what_is_wrong(db: &Db) {
     );
 }
 
+/// PREDICT reads, predicts and sets aside a batch of rows at a time: 20 000 rows (more
+/// than two batches) keep their order and their predictions, and a column that is NULL
+/// in the whole first batch still gets the type of its later values. EVALUATE streams
+/// too, its metrics over every batch.
+async fn predict_streams_in_batches(db: &Db) {
+    let p = &db.p;
+    // 0..199, joined with itself for 20 000 numbers: MariaDB stops a recursion at
+    // 1000 rows.
+    let a = "WITH RECURSIVE a(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM a WHERE i < 199)";
+    db.succeeds(&format!(
+        "{a} SELECT i + 1 AS x, 2 * (i + 1) + 1 AS y FROM a WHERE i < 100 \
+         TO TRAIN LinearRegressor WITH model.l2_reg = 0.0 LABEL y INTO sqlflow_models.{p}stream;\n\
+         {a} SELECT x, CASE WHEN x > 10000 THEN x * 0.5 END AS half \
+         FROM (SELECT h.i * 100 + l.i + 1 AS x FROM a h, a l WHERE l.i < 100) AS n \
+         TO PREDICT {p}iris.streamed.y USING sqlflow_models.{p}stream;"
+    ))
+    .await;
+    let out = db
+        .ok(&format!(
+            "SELECT COUNT(*) AS n, COUNT(half) AS halves FROM {p}iris.streamed;\n\
+             SELECT x, half, y FROM {p}iris.streamed WHERE x IN (1, 8192, 8193, 16385, 20000) ORDER BY x"
+        ))
+        .await;
+    assert_eq!(out.tables[0].metric("n"), 20_000.0);
+    assert_eq!(out.tables[0].metric("halves"), 10_000.0);
+    let t = &out.tables[1];
+    assert_eq!(t.nums("x"), [1.0, 8192.0, 8193.0, 16385.0, 20000.0]);
+    for (row, x) in t.nums("x").into_iter().enumerate() {
+        let y = t.num(row, "y");
+        assert!(
+            (y - (2.0 * x + 1.0)).abs() < 1e-3 * x.max(1.0),
+            "{x} -> {y}"
+        );
+    }
+    // EVALUATE streams the same way: 20 000 labelled rows, metrics over all of them.
+    let out = db
+        .ok(&format!(
+            "{a} SELECT x, 2 * x + 1 AS y FROM \
+             (SELECT h.i * 100 + l.i + 1 AS x FROM a h, a l WHERE l.i < 100) AS n \
+             TO EVALUATE sqlflow_models.{p}stream WITH validation.metrics = \"MAE,R2\" \
+             LABEL y INTO {p}iris.stream_eval;\n\
+             SELECT * FROM {p}iris.stream_eval"
+        ))
+        .await;
+    assert!(
+        out.messages.iter().any(|m| m.contains("on 20000 rows")),
+        "{:?}",
+        out.messages
+    );
+    let eval = &out.tables[0];
+    assert!(eval.metric("MAE") < 0.05, "MAE {}", eval.metric("MAE"));
+    assert!(eval.metric("R2") > 0.999_999, "R2 {}", eval.metric("R2"));
+    let first = &t.rows[0][t.col("half")];
+    assert!(
+        matches!(first, None | Some(Value::Null(_))),
+        "NULL stays NULL: {first:?}"
+    );
+    let late = &t.rows[4][t.col("half")];
+    assert!(
+        !matches!(late, Some(Value::String(_))) && number(late) == 10_000.0,
+        "a column NULL through the first batch is typed by its later values: {late:?}"
+    );
+}
+
 /// A server on `kind` with iris, boston and churn loaded under a unique prefix.
 fn setup(kind: Kind) -> Option<Db> {
     Db::open(kind, "engine_ml", "t", &["iris", "boston", "churn"])
@@ -347,6 +411,7 @@ async fn whole_suite(kind: Kind) {
     every_model_family(&db).await;
     predict_explain_show(&db).await;
     strings_nulls_clusters_warm_start(&db).await;
+    predict_streams_in_batches(&db).await;
     errors_name_what_is_wrong(&db).await;
     cleanup(&db).await;
 }

@@ -267,3 +267,41 @@ async fn a_job_accepted_but_not_started_before_a_crash_runs_after_the_restart() 
     assert_eq!(s2.code(), Code::Succeeded, "{}", s2.message);
     assert_eq!(sqlflow_e2e::shape(&responses), "HRE");
 }
+
+/// With `sync_writes`, a job's final status is flushed as the last record of its output
+/// and status.json is written after it without a flush (one flush at the end, not
+/// three). A power loss may take status.json or leave it empty: after the restart the
+/// job still reports the same end, at the same time, with the same output.
+#[tokio::test]
+async fn a_final_status_whose_status_json_was_lost_is_read_from_the_output() {
+    let mut server = Server::builder().sync_writes(true).start();
+    let mut c = server.client().await;
+    let ok = run(&mut c, "SELECT 1 AS a; SELECT 2 AS b").await;
+    let failed = run(&mut c, "SELECT 1 AS a; SELECT * FROM no_such_table").await;
+    let mut before = Vec::new();
+    for job in [&ok, &failed] {
+        before.push(fetch_all(&mut c, job).await);
+    }
+    assert_eq!(before[0].1.code(), Code::Succeeded);
+    assert_eq!(before[1].1.code(), Code::Failed);
+    server.kill9();
+    let work = server.dir().join("jobs");
+    // What a power loss can do to a file written without a flush.
+    std::fs::remove_file(work.join(&ok).join("status.json")).unwrap();
+    std::fs::write(work.join(&failed).join("status.json"), b"").unwrap();
+    server.start_again();
+    let mut c = server.client().await;
+    for (job, (responses, status)) in [&ok, &failed].into_iter().zip(before) {
+        let (again, status_again) = fetch_all(&mut c, job).await;
+        assert_eq!(status_again, status, "job {job}");
+        assert!(again == responses, "job {job}: the output changed");
+        let listed = sqlflow_e2e::job_info(&mut c, job).await.expect("listed");
+        assert_eq!(listed.status.unwrap(), status);
+    }
+    // status.json is back, the quick way to read it.
+    let restored = std::fs::read(work.join(&failed).join("status.json")).unwrap();
+    assert!(
+        restored.starts_with(b"{\"code\":\"FAILED\""),
+        "{restored:?}"
+    );
+}

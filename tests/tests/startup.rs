@@ -113,20 +113,43 @@ fn a_plugin_of_another_api_version_is_refused_naming_file_and_versions() {
     assert!(err.contains("speaks version 1"), "{err}");
 }
 
+/// The server's sqlflow-plugin-api version, from that crate's manifest (not this crate's
+/// `CARGO_PKG_VERSION`: the two differ since the plugin API's own releases).
+fn plugin_api_version() -> &'static str {
+    include_str!("../../plugin-api/Cargo.toml")
+        .lines()
+        .find_map(|l| l.strip_prefix("version = \""))
+        .and_then(|v| v.strip_suffix('"'))
+        .expect("plugin-api/Cargo.toml has its own version")
+}
+
 #[test]
-fn a_plugin_with_another_abi_layout_is_refused() {
+fn a_plugin_built_against_the_previous_plugin_api_is_refused_in_one_line() {
+    // oldabi reports sqlflow-plugin-api 0.1.0, the release before `features` was appended
+    // to the ABI, and has another layout: abi_stable's version check refuses it first.
     let (status, err) = Server::builder()
         .toml("job_runner = \"oldabi\"")
         .start_err();
     assert_eq!(status.code(), Some(EX_CONFIG), "{err}");
-    assert!(err.contains("liboldabi_runner.so"), "{err}");
-    assert!(err.contains("ABI layout"), "{err}");
-    let version = env!("CARGO_PKG_VERSION");
-    assert!(
-        err.contains(&format!("built against sqlflow-plugin-api {version}"))
-            && err.contains(&format!("this server's (sqlflow-plugin-api {version})")),
-        "both versions are named: {err}"
+    let server = plugin_api_version();
+    assert_ne!(
+        server, "0.1.0",
+        "appending `features` bumped the plugin API"
     );
+    let line = err
+        .lines()
+        .find(|l| l.contains("liboldabi_runner.so"))
+        .unwrap_or_else(|| panic!("the file is named: {err}"));
+    assert!(
+        line.contains("was built against sqlflow-plugin-api 0.1.0")
+            && line.contains(&format!("this server has {server}"))
+            && line.contains(&format!(
+                "rebuild the plugin against sqlflow-plugin-api {server}"
+            )),
+        "both versions and the fix on one line: {err}"
+    );
+    assert!(line.len() < 400, "a short message: {line}");
+    assert!(!err.contains("ABI layout"), "no layout report: {err}");
 }
 
 #[test]

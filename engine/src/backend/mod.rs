@@ -93,18 +93,23 @@ impl ColumnType {
 
     /// The type a column should have to hold all of `values` (Text when they disagree).
     pub fn infer<'a>(values: impl IntoIterator<Item = &'a Value>) -> ColumnType {
-        let mut t = None;
-        for v in values {
-            match (t, ColumnType::of(v)) {
-                (_, None) => {}
-                (None, Some(x)) => t = Some(x),
-                (Some(a), Some(b)) if a == b => {}
-                (Some(ColumnType::Int), Some(ColumnType::Float))
-                | (Some(ColumnType::Float), Some(ColumnType::Int)) => t = Some(ColumnType::Float),
-                _ => return ColumnType::Text,
-            }
+        values
+            .into_iter()
+            .fold(None, ColumnType::widen)
+            .unwrap_or(ColumnType::Text)
+    }
+
+    /// The type that holds the values `t` holds and `v` (None: only NULLs so far), for
+    /// inferring a column's type a batch at a time.
+    pub fn widen(t: Option<ColumnType>, v: &Value) -> Option<ColumnType> {
+        match (t, ColumnType::of(v)) {
+            (t, None) => t,
+            (None, Some(x)) => Some(x),
+            (Some(a), Some(b)) if a == b => Some(a),
+            (Some(ColumnType::Int), Some(ColumnType::Float))
+            | (Some(ColumnType::Float), Some(ColumnType::Int)) => Some(ColumnType::Float),
+            _ => Some(ColumnType::Text),
         }
-        t.unwrap_or(ColumnType::Text)
     }
 }
 
@@ -197,13 +202,51 @@ pub trait Backend {
         columns: &[(String, ColumnType)],
     ) -> Result<(), DbError>;
 
-    /// Appends rows in batches, in one transaction. Each row has one value per column.
+    /// Appends every batch of `batches`, in one transaction: readers see all of them or
+    /// none, and a database that flushes at each commit flushes once. Each row has one
+    /// value per column.
+    fn insert_all(
+        &mut self,
+        table: &TableName,
+        columns: &[(String, ColumnType)],
+        batches: Batches<'_>,
+    ) -> Result<(), DbError>;
+
+    /// Appends rows, in one transaction.
     fn insert_rows(
         &mut self,
         table: &TableName,
         columns: &[(String, ColumnType)],
         rows: &[Vec<Value>],
-    ) -> Result<(), DbError>;
+    ) -> Result<(), DbError> {
+        self.insert_all(table, columns, one_batch(rows))
+    }
+
+    /// Appends every batch of rows `next` gives until it gives `None`, in one
+    /// transaction.
+    fn insert_batches(
+        &mut self,
+        table: &TableName,
+        columns: &[(String, ColumnType)],
+        next: &mut dyn FnMut() -> Result<Option<Vec<Vec<Value>>>, DbError>,
+    ) -> Result<(), DbError> {
+        self.insert_all(table, columns, each_batch(next))
+    }
+}
+
+/// Batches of rows to insert: borrowed ([`Backend::insert_rows`]) or made as they are
+/// written ([`Backend::insert_batches`]).
+pub type Batches<'a> =
+    Box<dyn Iterator<Item = Result<std::borrow::Cow<'a, [Vec<Value>]>, DbError>> + 'a>;
+
+fn one_batch(rows: &[Vec<Value>]) -> Batches<'_> {
+    Box::new(std::iter::once(Ok(std::borrow::Cow::Borrowed(rows))))
+}
+
+fn each_batch<'a>(
+    next: &'a mut dyn FnMut() -> Result<Option<Vec<Vec<Value>>>, DbError>,
+) -> Batches<'a> {
+    Box::new(std::iter::from_fn(move || next().transpose()).map(|b| b.map(std::borrow::Cow::Owned)))
 }
 
 /// A result set held in memory (model data, small tables).

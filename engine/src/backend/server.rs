@@ -16,7 +16,7 @@ use sqlx::{
 };
 
 use super::{
-    Backend, Column, ColumnType, DbError, Outcome, RowSink, TableName, batch_rows,
+    Backend, Batches, Column, ColumnType, DbError, Outcome, RowSink, TableName, batch_rows,
     catalog::{Catalog, sql_string},
     quote_ident,
 };
@@ -453,11 +453,11 @@ impl Backend for Server {
             .map_err(|e| DbError::Database(format!("cannot create table {table}: {e}")))
     }
 
-    fn insert_rows(
+    fn insert_all(
         &mut self,
         table: &TableName,
         columns: &[(String, ColumnType)],
-        rows: &[Vec<Value>],
+        batches: Batches<'_>,
     ) -> Result<(), DbError> {
         let d = self.dialect();
         let names: Vec<String> = columns.iter().map(|(c, _)| quote_ident(c, d)).collect();
@@ -500,7 +500,8 @@ impl Backend for Server {
         let mut full_batch: Option<Arc<str>> = None;
         with_conn!(self, c => {
             let mut tx = c.begin().await.map_err(write_err)?;
-            for batch in rows.chunks(per_batch) {
+            for rows in batches {
+            for batch in rows?.chunks(per_batch) {
                 let sql = if batch.len() == per_batch {
                     full_batch.get_or_insert_with(|| statement(per_batch)).clone()
                 } else {
@@ -524,6 +525,7 @@ impl Backend for Server {
                     }
                 }
                 q.execute(&mut *tx).await.map_err(write_err)?;
+            }
             }
             tx.commit().await.map_err(write_err)
         })

@@ -34,7 +34,7 @@ use rusqlite::{
 use sqlflow_sql::lexer::{TokenKind, tokenize};
 
 use super::{
-    Backend, Column, ColumnType, DbError, Outcome, RowSink, TableName,
+    Backend, Batches, Column, ColumnType, DbError, Outcome, RowSink, TableName,
     catalog::{Catalog, sql_string},
     quote_ident,
 };
@@ -541,11 +541,11 @@ impl Backend for Sqlite {
             .map_err(|e| DbError::Database(format!("cannot create table {table}: {e}")))
     }
 
-    fn insert_rows(
+    fn insert_all(
         &mut self,
         table: &TableName,
         columns: &[(String, ColumnType)],
-        rows: &[Vec<Value>],
+        batches: Batches<'_>,
     ) -> Result<(), DbError> {
         let db = |e: rusqlite::Error| DbError::Database(format!("cannot write into {table}: {e}"));
         let names: Vec<String> = columns
@@ -561,9 +561,11 @@ impl Backend for Sqlite {
         let tx = self.conn.transaction().map_err(db)?;
         {
             let mut stmt = tx.prepare(&sql).map_err(db)?;
-            for row in rows {
-                stmt.execute(rusqlite::params_from_iter(row.iter().map(to_sql)))
-                    .map_err(db)?;
+            for rows in batches {
+                for row in rows?.iter() {
+                    stmt.execute(rusqlite::params_from_iter(row.iter().map(to_sql)))
+                        .map_err(db)?;
+                }
             }
         }
         tx.commit().map_err(db)

@@ -1,6 +1,8 @@
 //! `sqlflow-step`: runs a SQL program (or one statement) and writes the record stream on
 //! stdout. The local runner starts `sqlflow-step job <dir>` per job; an Argo workflow
 //! step runs `sqlflow-step run --only-statement <i> <program file>` in its container.
+//! The local runner may instead keep one `sqlflow-step zygote` that forks each job, since
+//! an exec costs more CPU than a trivial job.
 
 use std::{
     fs,
@@ -44,6 +46,9 @@ enum Mode {
         /// The job directory (holds job.json).
         dir: PathBuf,
     },
+    /// Fork jobs on request (the local runner's, on stdin/stdout): see `zygote`.
+    #[command(hide = true)]
+    Zygote,
 }
 
 #[derive(Args)]
@@ -76,6 +81,7 @@ struct RunArgs {
 fn main() -> ExitCode {
     match Cli::parse().mode {
         Mode::Job { dir } => job(&dir),
+        Mode::Zygote => zygote::serve(),
         Mode::Run(args) => {
             let Some(datasource) = args.datasource else {
                 Cli::command()
@@ -175,7 +181,7 @@ fn job(dir: &Path) -> ExitCode {
         }
     };
     // A job cancelled before it started, or one that already ended, does not run.
-    if matches!(jobdir::read_status(dir), Ok(Some(_))) {
+    if matches!(jobdir::final_status(dir), Ok(Some(_))) {
         return ExitCode::SUCCESS;
     }
     if let Some(reason) = jobdir::read_cancel(dir) {
@@ -319,7 +325,7 @@ fn supervise(dir: &Path, child: Pid, limits: Limits) -> ExitCode {
             }
         }
     };
-    if let Ok(Some(status)) = jobdir::read_status(dir) {
+    if let Ok(Some(status)) = jobdir::final_status(dir) {
         return exit_for(status.code);
     }
     if let Some(reason) = jobdir::read_cancel(dir) {
@@ -417,4 +423,219 @@ fn finalize(dir: &Path, code: FinalCode, message: String) {
             }
         }
     }
+}
+
+/// Zygote mode: the local runner starts one and asks it to fork each job, because on a
+/// small VM the exec and dynamic loading of a new step cost more CPU than a trivial job.
+///
+/// Protocol, one line each way (stdin from the runner, stdout to it):
+/// - the zygote first writes `sqlflow-step zygote 1`, so a binary that does not know
+///   this mode is recognised by its first line (or its exit);
+/// - request `<id> <absolute job dir>`; reply `S <id> <pid>`, or `E <id> <reason>` when
+///   the job could not be forked (the runner then starts it the old way);
+/// - `X <pid> <wait status>` when a forked job's supervisor is reaped, with the status
+///   encoded as waitpid(2) reports it, so the runner can name a killing signal.
+///
+/// It stays single-threaded: each child runs `job()`, which forks again and relies on
+/// no thread ever having been started in its process.
+mod zygote {
+    use std::{
+        ffi::OsStr,
+        fs,
+        io::{self, Read, Write},
+        os::{
+            fd::AsFd,
+            unix::{ffi::OsStrExt, fs::OpenOptionsExt},
+        },
+        path::Path,
+        process::ExitCode,
+    };
+
+    use nix::{
+        errno::Errno,
+        poll::{PollFd, PollFlags, PollTimeout, poll},
+        sys::{
+            signal::{SigSet, SigmaskHow, Signal, sigprocmask},
+            signalfd::{SfdFlags, SignalFd},
+            wait::{WaitPidFlag, WaitStatus, waitpid},
+        },
+        unistd::{ForkResult, dup2_stderr, dup2_stdin, dup2_stdout, fork},
+    };
+
+    pub const HELLO: &str = "sqlflow-step zygote 1";
+
+    pub fn serve() -> ExitCode {
+        match serve_inner() {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("sqlflow-step zygote: {e}");
+                ExitCode::FAILURE
+            }
+        }
+    }
+
+    fn serve_inner() -> io::Result<()> {
+        // The runner's death must end the zygote (its jobs are not affected: the
+        // setting is not inherited by forked children). If the runner is already gone,
+        // stdin is at its end and the loop below returns.
+        nix::sys::prctl::set_pdeathsig(Signal::SIGKILL)?;
+        let mut chld = SigSet::empty();
+        chld.add(Signal::SIGCHLD);
+        // Blocked, so it is only ever seen through the signalfd, never as an interruption.
+        sigprocmask(SigmaskHow::SIG_BLOCK, Some(&chld), None)?;
+        let sfd = SignalFd::with_flags(&chld, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)?;
+        // Raw descriptors: std's stdin buffers, which would hide input from poll.
+        let mut input = fs::File::from(io::stdin().as_fd().try_clone_to_owned()?);
+        let mut out = fs::File::from(io::stdout().as_fd().try_clone_to_owned()?);
+        writeln!(out, "{HELLO}")?;
+        let mut pending: Vec<u8> = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            let (request_ready, child_ready) = {
+                let mut fds = [
+                    PollFd::new(input.as_fd(), PollFlags::POLLIN),
+                    PollFd::new(sfd.as_fd(), PollFlags::POLLIN),
+                ];
+                match poll(&mut fds, PollTimeout::NONE) {
+                    Ok(_) => {}
+                    Err(Errno::EINTR) => continue,
+                    Err(e) => return Err(e.into()),
+                }
+                let ready = |fd: &PollFd<'_>| fd.any().unwrap_or(true);
+                (ready(&fds[0]), ready(&fds[1]))
+            };
+            if child_ready {
+                // Signals coalesce: drain them, then reap every child that has ended.
+                while let Ok(Some(_)) = sfd.read_signal() {}
+                reap(&mut out)?;
+            }
+            if request_ready {
+                let n = match input.read(&mut buf) {
+                    Ok(n) => n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(e),
+                };
+                if n == 0 {
+                    // The runner closed its end: nothing more will be asked.
+                    return Ok(());
+                }
+                pending.extend_from_slice(&buf[..n]);
+                while let Some(end) = pending.iter().position(|&b| b == b'\n') {
+                    let line: Vec<u8> = pending.drain(..=end).collect();
+                    let reply = handle(&line[..end], &chld);
+                    out.write_all(reply.as_bytes())?;
+                }
+            }
+        }
+    }
+
+    /// Reports every child that has ended since the last call.
+    fn reap(out: &mut fs::File) -> io::Result<()> {
+        loop {
+            let (pid, raw) = match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
+                Ok(WaitStatus::Exited(pid, code)) => (pid, (code & 0xff) << 8),
+                Ok(WaitStatus::Signaled(pid, sig, core)) => {
+                    (pid, sig as i32 | if core { 0x80 } else { 0 })
+                }
+                Ok(WaitStatus::StillAlive) | Err(Errno::ECHILD) => return Ok(()),
+                Ok(_) | Err(Errno::EINTR) => continue,
+                Err(e) => return Err(e.into()),
+            };
+            writeln!(out, "X {pid} {raw}")?;
+        }
+    }
+
+    /// One request: forks the job and says how that went.
+    #[allow(unsafe_code)] // the fork below
+    fn handle(line: &[u8], chld: &SigSet) -> String {
+        let (id, dir) = match line.iter().position(|&b| b == b' ') {
+            Some(i) => (&line[..i], Path::new(OsStr::from_bytes(&line[i + 1..]))),
+            None => return "E 0 malformed request\n".to_string(),
+        };
+        let id = String::from_utf8_lossy(id);
+        if !dir.is_absolute() {
+            return format!("E {id} the job directory must be an absolute path\n");
+        }
+        // Opened here, so a failure is reported to the runner instead of being lost.
+        let append = |name: &str| {
+            fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .mode(0o600)
+                .open(dir.join(name))
+        };
+        let files = (|| -> io::Result<_> {
+            Ok((
+                fs::File::open("/dev/null")?,
+                append(sqlflow_jobdir::OUTPUT)?,
+                append(sqlflow_jobdir::STDERR)?,
+            ))
+        })();
+        let (null, output, stderr) = match files {
+            Ok(f) => f,
+            Err(e) => return format!("E {id} {}\n", one_line(&e.to_string())),
+        };
+        // SAFETY: this process never starts a thread, so the child is a complete copy.
+        match unsafe { fork() } {
+            Ok(ForkResult::Child) => {
+                // What an exec would have reset: the signal mask (inherited by the
+                // programs a job runs), and descriptors the job must not hold (the
+                // zygote's pipes: the runner would never see them close).
+                let _ = sigprocmask(SigmaskHow::SIG_UNBLOCK, Some(chld), None);
+                let redirected = dup2_stdin(&null)
+                    .and_then(|()| dup2_stdout(&output))
+                    .and_then(|()| dup2_stderr(&stderr));
+                drop((null, output, stderr));
+                if let Err(e) = redirected {
+                    std::process::exit(exit_number(super::failed_to_start(dir, &e.to_string())));
+                }
+                close_other_fds();
+                if let Err(e) = std::env::set_current_dir(dir) {
+                    eprintln!("sqlflow-step: cannot enter {}: {e}", dir.display());
+                }
+                std::process::exit(exit_number(super::job(dir)))
+            }
+            Ok(ForkResult::Parent { child }) => format!("S {id} {child}\n"),
+            Err(e) => format!("E {id} fork failed: {e}\n"),
+        }
+    }
+
+    /// Closes every descriptor above stderr (the zygote's pipes and signalfd): an exec'd
+    /// step would not have inherited them.
+    fn close_other_fds() {
+        let fds: Vec<i32> = match fs::read_dir("/proc/self/fd") {
+            Ok(entries) => entries
+                .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+                .filter(|&fd| fd > 2)
+                .collect(),
+            Err(_) => return,
+        };
+        for fd in fds {
+            let _ = nix::unistd::close(fd);
+        }
+    }
+
+    fn one_line(s: &str) -> String {
+        s.replace('\n', " ")
+    }
+
+    fn exit_number(code: ExitCode) -> i32 {
+        if code == ExitCode::SUCCESS {
+            0
+        } else if code == ExitCode::from(3) {
+            3
+        } else {
+            1
+        }
+    }
+}
+
+/// A forked job whose standard descriptors could not be set up: fail it with the reason.
+fn failed_to_start(dir: &Path, why: &str) -> ExitCode {
+    finalize(
+        dir,
+        FinalCode::Failed,
+        format!("cannot start the job: cannot redirect its output: {why}"),
+    );
+    ExitCode::FAILURE
 }

@@ -29,27 +29,10 @@ pub struct Day {
 
 pub const DAYS: usize = 730;
 
-struct SplitMix(u64);
+#[path = "../seeded/mod.rs"]
+mod seeded;
 
-impl SplitMix {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn uniform(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    fn gaussian(&mut self) -> f64 {
-        let u1 = 1.0 - self.uniform();
-        let u2 = self.uniform();
-        (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
-    }
-}
+use seeded::SplitMix;
 
 /// A bump of height 1 centred at hour `at`, `width` hours wide (one standard deviation).
 fn bump(hour: f64, at: f64, width: f64) -> f64 {

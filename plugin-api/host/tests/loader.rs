@@ -1,7 +1,8 @@
-//! The loader's refusals, on real libraries: a plugin whose root module has another
-//! layout (what a plugin built against another sqlflow-plugin-api release has) is refused
-//! in a few lines naming the file, both versions and the fix, with abi_stable's layout
-//! report only in the debug log.
+//! The loader's refusals, on real libraries: a plugin built against the previous
+//! sqlflow-plugin-api release (another version and another layout) is refused by
+//! abi_stable's version check in one line naming the file, both versions and the fix; one
+//! that claims this version but has another layout is refused as briefly, with abi_stable's
+//! layout report only in the debug log.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
 
@@ -49,8 +50,41 @@ fn load_logged(path: &std::path::Path, level: tracing::Level) -> (LoadError, Str
 }
 
 #[test]
-fn a_layout_mismatch_is_one_short_message_with_the_detail_at_debug_level() {
+fn a_plugin_built_against_the_previous_version_is_refused_naming_both_versions() {
     let so = deps_dir().join(library_file_name("oldabi"));
+    let (err, info_log) = load_logged(&so, tracing::Level::DEBUG);
+    let host = host_api_version();
+    assert_eq!(
+        host, "0.2.0",
+        "the version the ABI growth of `features` bumped to"
+    );
+    match &err {
+        LoadError::VersionMismatch {
+            plugin, host: h, ..
+        } => {
+            assert_eq!(plugin, "0.1.0", "{err:?}");
+            assert_eq!(h, &host, "{err:?}");
+        }
+        other => panic!("want a version mismatch, got {other:?}"),
+    }
+    let message = err.to_string();
+    assert_eq!(
+        message,
+        format!(
+            "runner plugin {} was built against sqlflow-plugin-api 0.1.0, but this server \
+             has {host}; rebuild the plugin against sqlflow-plugin-api {host}",
+            so.display()
+        )
+    );
+    assert!(
+        !info_log.contains("ABI layout differences"),
+        "refused by the version check, before any layout comparison: {info_log}"
+    );
+}
+
+#[test]
+fn a_layout_mismatch_is_one_short_message_with_the_detail_at_debug_level() {
+    let so = deps_dir().join(library_file_name("samever"));
     let (err, info_log) = load_logged(&so, tracing::Level::INFO);
     assert!(matches!(err, LoadError::Layout { .. }), "{err:?}");
     let message = err.to_string();

@@ -102,7 +102,9 @@ pub trait Runner: Send + Sync + 'static {
     /// not at start-up; the conformance kit skips their checks). Default: all of them.
     /// Declare honestly: a runner without `list_jobs` leaves out
     /// [`Features::LIST_JOBS`], one that keeps jobs in memory
-    /// [`Features::RESTART_SURVIVAL`].
+    /// [`Features::RESTART_SURVIVAL`], one without a per-user cap, limits or retention
+    /// settings [`Features::QUEUEING`], [`Features::LIMITS`] or [`Features::RETENTION`]
+    /// (the kit checks those under settings the runner's tests give it).
     fn features(&self) -> Features {
         Features::ALL
     }

@@ -354,7 +354,8 @@ async fn read_records(
                     failure = Some(failure_message(&f, statements));
                     None
                 }
-                None => None,
+                // Written only into a local job directory's output, never to stdout.
+                Some(record::Record::End(_)) | None => None,
             },
             Ok(Line::Text(text)) => Some(text_response(text, message::Kind::Log)),
             Err(e) => Some(text_response(e.to_string(), message::Kind::Error)),

@@ -19,75 +19,63 @@ pub(crate) type Check = Result<(), String>;
 type CheckFn = fn(&mut Kit) -> Check;
 
 /// Every check after loading: its name, the promise it checks ([`Features::NONE`]: one
-/// every runner keeps), and the check (`None`: not checkable by the kit).
-pub(crate) const ALL: &[(&str, Features, Option<CheckFn>)] = &[
+/// every runner keeps), and the check.
+pub(crate) const ALL: &[(&str, Features, CheckFn)] = &[
     (
         "run then fetch to eof",
         Features::NONE,
-        Some(Kit::run_then_fetch_to_eof),
+        Kit::run_then_fetch_to_eof,
     ),
     (
         "cursor replay of a finished job",
         Features::NONE,
-        Some(Kit::cursor_replay),
+        Kit::cursor_replay,
     ),
     (
         "cursor replay while running",
         Features::NONE,
-        Some(Kit::replay_while_running),
+        Kit::replay_while_running,
     ),
-    (
-        "failing statement",
-        Features::NONE,
-        Some(Kit::failing_statement),
-    ),
-    ("large output", Features::NONE, Some(Kit::large_output)),
+    ("failing statement", Features::NONE, Kit::failing_statement),
+    ("large output", Features::NONE, Kit::large_output),
     (
         "cancel kills the job's process",
         Features::NONE,
-        Some(Kit::cancel_kills),
+        Kit::cancel_kills,
     ),
     (
         "another user's job is invisible",
         Features::NONE,
-        Some(Kit::user_isolation),
+        Kit::user_isolation,
     ),
-    ("unknown job", Features::NONE, Some(Kit::unknown_job)),
-    (
-        "malformed cursor",
-        Features::NONE,
-        Some(Kit::malformed_cursor),
-    ),
-    (
-        "panic containment",
-        Features::NONE,
-        Some(Kit::panic_containment),
-    ),
-    ("health", Features::NONE, Some(Kit::health)),
+    ("unknown job", Features::NONE, Kit::unknown_job),
+    ("malformed cursor", Features::NONE, Kit::malformed_cursor),
+    ("panic containment", Features::NONE, Kit::panic_containment),
+    ("health", Features::NONE, Kit::health),
     (
         "long-poll woken by new output",
         Features::LONG_POLL,
-        Some(Kit::wake_on_output),
+        Kit::wake_on_output,
     ),
     (
         "long-poll woken by cancel",
         Features::LONG_POLL,
-        Some(Kit::wake_on_cancel),
+        Kit::wake_on_cancel,
     ),
     (
         "idempotent request_id",
         Features::IDEMPOTENT_RUN,
-        Some(Kit::idempotent_run),
+        Kit::idempotent_run,
     ),
-    ("ListJobs", Features::LIST_JOBS, Some(Kit::list_jobs)),
-    ("abandonment", Features::ABANDONMENT, Some(Kit::abandonment)),
-    ("queueing", Features::QUEUEING, None),
-    ("limits", Features::LIMITS, None),
-    ("retention", Features::RETENTION, None),
+    ("ListJobs", Features::LIST_JOBS, Kit::list_jobs),
+    ("abandonment", Features::ABANDONMENT, Kit::abandonment),
+    ("queueing", Features::QUEUEING, Kit::queueing),
+    ("limits", Features::LIMITS, Kit::limits),
+    ("retention", Features::RETENTION, Kit::retention),
     (
         "restart survival",
         Features::RESTART_SURVIVAL,
-        Some(Kit::restart_survival),
+        Kit::restart_survival,
     ),
 ];
 
@@ -103,6 +91,16 @@ pub(crate) struct Kit {
 
 const USER: &str = "conformance";
 const INTRUDER: &str = "intruder";
+/// Another user whose jobs must not wait for [`USER`]'s (queueing).
+const NEIGHBOUR: &str = "neighbour";
+
+/// The failure of a check whose promise is declared but whose setting was not given.
+fn no_setting(promise: &str, with: &str, what: &str, flag: &str) -> String {
+    format!(
+        "the runner declares {promise}, but the kit was given no setting to observe it: \
+         add `Fixtures::{with}` ({what}), or do not declare Features::{flag}"
+    )
+}
 
 fn caller(user: &str) -> Option<Caller> {
     Some(Caller {
@@ -166,8 +164,12 @@ impl Kit {
     }
 
     fn submit(&self, program: &str) -> Result<String, String> {
+        self.submit_as(USER, program)
+    }
+
+    fn submit_as(&self, user: &str, program: &str) -> Result<String, String> {
         let id = self
-            .run_as(USER, self.request(program))
+            .run_as(user, self.request(program))
             .map_err(|e| format!("run: {}", err_text(&e)))?;
         if id.is_empty() {
             return Err("run returned an empty job id".into());
@@ -213,9 +215,50 @@ impl Kit {
     }
 
     fn status(&self, job: &str) -> Result<JobStatus, String> {
-        self.fetch(job, "")
+        self.status_as(USER, job)
+    }
+
+    fn status_as(&self, user: &str, job: &str) -> Result<JobStatus, String> {
+        self.fetch_as(user, job, "")
             .map(|r| r.job_status.unwrap_or_default())
             .map_err(|e| format!("fetch: {}", err_text(&e)))
+    }
+
+    /// Whether [`USER`]'s ListJobs shows `job` (on any of its first pages).
+    fn listed(&self, job: &str) -> Result<bool, String> {
+        let mut token = String::new();
+        for _ in 0..100 {
+            let page = self.list_as(USER, 1000, &token)?;
+            if page.jobs.iter().any(|j| j.job_id == job) {
+                return Ok(true);
+            }
+            if page.next_page_token.is_empty() {
+                break;
+            }
+            token = page.next_page_token;
+        }
+        Ok(false)
+    }
+
+    /// Runs `check` against a runner created from `config` (a setting of the runner for
+    /// one promise) in place of the kit's own, then drops that runner. The jobs `check`
+    /// records in its list are cancelled first, whatever the outcome.
+    fn under(
+        &mut self,
+        config: &str,
+        what: &str,
+        check: impl FnOnce(&mut Kit, &mut Vec<(&'static str, String)>) -> Check,
+    ) -> Check {
+        let runner = create(&self.plugin, config)
+            .map_err(|e| format!("creating a runner from the {what} setting: {e}"))?;
+        let main = std::mem::replace(&mut self.runner, runner);
+        let mut started = Vec::new();
+        let outcome = check(self, &mut started);
+        for (user, job) in &started {
+            let _ = self.cancel_as(user, job);
+        }
+        drop(std::mem::replace(&mut self.runner, main));
+        outcome
     }
 
     fn follow(&self, job: &str, from: &str, within: Duration) -> Result<Transcript, String> {
@@ -727,6 +770,256 @@ impl Kit {
             return Err("a job submitted with exit_on_submit was abandoned".into());
         }
         Ok(())
+    }
+
+    /// Under the queueing setting (one running job per user): a user's second job waits
+    /// `PENDING`, without output, while the first runs; another user's job runs to its end
+    /// meanwhile; once the first is cancelled, the second runs and succeeds.
+    fn queueing(&mut self) -> Check {
+        let Some(setting) = self.fx.queueing.clone() else {
+            return Err(no_setting(
+                "queueing",
+                "with_queueing",
+                "a configuration under which a user runs at most one job at once",
+                "QUEUEING",
+            ));
+        };
+        self.under(&setting.config, "queueing", |kit, started| {
+            let within = kit.fx.finish_within;
+            let first = kit.submit(&kit.fx.late_output_program)?;
+            started.push((USER, first.clone()));
+            kit.wait_for(&first, Code::Running, within)
+                .map_err(|e| format!("the user's first job: {e}"))?;
+            let second = kit.submit(&kit.fx.ok_program)?;
+            started.push((USER, second.clone()));
+            let theirs = kit.submit_as(NEIGHBOUR, &kit.fx.ok_program)?;
+            started.push((NEIGHBOUR, theirs.clone()));
+            let deadline = Instant::now() + within;
+            // Until another user's job has ended, and a little longer: the second waits.
+            let mut settled: Option<Instant> = None;
+            while settled.is_none_or(|t| t.elapsed() < Duration::from_millis(500)) {
+                let r = kit
+                    .fetch(&second, "")
+                    .map_err(|e| format!("fetch of the queued job: {}", err_text(&e)))?;
+                let code = r.job_status.as_ref().map_or(Code::Pending, |s| s.code());
+                if code != Code::Pending || !r.response.is_empty() {
+                    return Err(format!(
+                        "a user's second job is {code:?} (with {} responses) while the first \
+                         runs, under a setting of one running job per user: want PENDING \
+                         without output",
+                        r.response.len()
+                    ));
+                }
+                let first_status = kit.status(&first)?;
+                if first_status.code() != Code::Running {
+                    return Err(format!(
+                        "the user's first job (the late output program) ended {:?} early: {}",
+                        first_status.code(),
+                        first_status.message
+                    ));
+                }
+                if settled.is_none() {
+                    let status = kit.status_as(NEIGHBOUR, &theirs)?;
+                    match status.code() {
+                        Code::Succeeded => settled = Some(Instant::now()),
+                        Code::Pending | Code::Running if Instant::now() < deadline => {}
+                        Code::Pending | Code::Running => {
+                            return Err(format!(
+                                "another user's job is still {:?} after {within:?} while a \
+                                 user's job runs: one user's jobs hold up another's",
+                                status.code()
+                            ));
+                        }
+                        code => {
+                            return Err(format!(
+                                "another user's job ended {code:?} while a user's job ran: {}",
+                                status.message
+                            ));
+                        }
+                    }
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            kit.cancel_as(USER, &first)
+                .map_err(|e| format!("cancel of the first job: {}", err_text(&e)))?;
+            let t = kit
+                .follow(&second, "", within)
+                .map_err(|e| format!("the queued job, after the first was cancelled: {e}"))?;
+            let status = t.last.job_status.clone().unwrap_or_default();
+            if status.code() != Code::Succeeded {
+                return Err(format!(
+                    "the queued job, after the first was cancelled, ended {:?}: {}",
+                    status.code(),
+                    status.message
+                ));
+            }
+            if !t.responses().iter().any(is_row) {
+                return Err("the queued job succeeded without its rows".into());
+            }
+            Ok(())
+        })
+    }
+
+    /// Under each limit's setting: the program that breaks the limit ends `FAILED`,
+    /// naming the limit; the runner stays healthy and still runs the ok program.
+    fn limits(&mut self) -> Check {
+        if self.fx.limits.is_empty() {
+            return Err(no_setting(
+                "limits",
+                "with_limit",
+                "a configuration with a small limit, a program that breaks it, and the \
+                 limit's name in the failure message; one per limit",
+                "LIMITS",
+            ));
+        }
+        for limit in self.fx.limits.clone() {
+            let what = format!("{} limit", limit.what);
+            self.under(&limit.config, &what, |kit, started| {
+                let within = kit.fx.finish_within;
+                let job = kit.submit(&limit.program)?;
+                started.push((USER, job.clone()));
+                let t = kit.follow(&job, "", within)?;
+                let status = t.last.job_status.clone().unwrap_or_default();
+                if status.code() != Code::Failed {
+                    return Err(format!(
+                        "the program breaking it ended {:?}, want FAILED: {}",
+                        status.code(),
+                        status.message
+                    ));
+                }
+                if !status.message.contains(&limit.names) {
+                    return Err(format!(
+                        "the job failed, but its message does not name the limit ({:?}): {}",
+                        limit.names, status.message
+                    ));
+                }
+                kit.runner.health().map_err(|e| {
+                    format!("after a job broke the limit, health: {}", err_text(&e))
+                })?;
+                let ok = kit.submit(&kit.fx.ok_program)?;
+                started.push((USER, ok.clone()));
+                let t = kit.follow(&ok, "", within)?;
+                let status = t.last.job_status.unwrap_or_default();
+                if status.code() != Code::Succeeded {
+                    return Err(format!(
+                        "after a job broke the limit, the ok program ended {:?}: {}",
+                        status.code(),
+                        status.message
+                    ));
+                }
+                Ok(())
+            })
+            .map_err(|e| format!("{what}: {e}"))?;
+        }
+        Ok(())
+    }
+
+    /// Under the retention setting: a finished job is there right after it ends and gone
+    /// (and unlisted) within the retention period and the sweep bound; a job running for
+    /// longer than that stays.
+    fn retention(&mut self) -> Check {
+        let Some(setting) = self.fx.retention.clone() else {
+            return Err(no_setting(
+                "retention",
+                "with_retention",
+                "a configuration with a retention of a few seconds, that period, and how \
+                 long after it the runner may take to remove a job",
+                "RETENTION",
+            ));
+        };
+        let (retention, sweep) = (setting.retention, setting.sweep_within);
+        self.under(&setting.config, "retention", |kit, started| {
+            let within = kit.fx.finish_within;
+            let lists = kit.runner.features().contains(Features::LIST_JOBS);
+            let running_since = Instant::now();
+            let running = kit.submit(&kit.fx.late_output_program)?;
+            started.push((USER, running.clone()));
+            let still_running = |kit: &Kit| -> Check {
+                match kit.status(&running) {
+                    Ok(s) if matches!(s.code(), Code::Running | Code::Pending) => Ok(()),
+                    Ok(s) => Err(format!(
+                        "a job running for {:?} ended {:?}: {}",
+                        running_since.elapsed(),
+                        s.code(),
+                        s.message
+                    )),
+                    Err(e) => Err(format!(
+                        "a job running for {:?} was removed ({e}): retention removes only \
+                         finished jobs",
+                        running_since.elapsed()
+                    )),
+                }
+            };
+            let job = kit.submit(&kit.fx.ok_program)?;
+            started.push((USER, job.clone()));
+            // The job ended after `unfinished` (a fetch that began then saw it unfinished)
+            // and before `ended` (one that ended then saw it finished).
+            let mut unfinished = Instant::now();
+            let ended = loop {
+                let asked = Instant::now();
+                let status = kit.status(&job)?;
+                if !matches!(status.code(), Code::Pending | Code::Running) {
+                    break Instant::now();
+                }
+                unfinished = asked;
+                if asked.duration_since(running_since) > within {
+                    return Err(format!("the ok program did not end within {within:?}"));
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            };
+            let t = kit
+                .follow(&job, "", within)
+                .map_err(|e| format!("right after it ended, the job's output: {e}"))?;
+            kit.fetch(&job, &t.last.next_cursor).map_err(|e| {
+                format!("right after it ended, a fetch of the job: {}", err_text(&e))
+            })?;
+            if lists && !kit.listed(&job)? {
+                return Err("right after it ended, the job is not in ListJobs".into());
+            }
+            let deadline = ended + retention + sweep;
+            loop {
+                match kit.fetch(&job, "") {
+                    Ok(_) => {}
+                    Err(e) if e.code == ErrorCode::NOT_FOUND => break,
+                    Err(e) => {
+                        return Err(format!(
+                            "a fetch of the finished job during retention: {}",
+                            err_text(&e)
+                        ));
+                    }
+                }
+                still_running(kit)?;
+                if Instant::now() > deadline {
+                    return Err(format!(
+                        "a job that ended {:?} ago is still there, with a retention of \
+                         {retention:?} and {sweep:?} to remove it",
+                        ended.elapsed()
+                    ));
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            // At most this long after its end the job was gone; a runner's own record of
+            // the end may precede what a fetch shows by a little: allow for that.
+            let gone_within = unfinished.elapsed();
+            if gone_within + (retention / 2).min(Duration::from_secs(1)) < retention {
+                return Err(format!(
+                    "the job was removed at most {gone_within:?} after it ended, before its \
+                     retention of {retention:?}"
+                ));
+            }
+            while lists && kit.listed(&job)? {
+                if Instant::now() > deadline {
+                    return Err("a removed job is still in ListJobs".into());
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            // The running job outlives retention and the sweep: it is never removed.
+            while running_since.elapsed() < retention + sweep + Duration::from_millis(500) {
+                still_running(kit)?;
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            still_running(kit)
+        })
     }
 
     /// A new runner from the same configuration (as after a server restart) serves a job

@@ -4,15 +4,41 @@
 //! author calls [`check_runner`] from a test in the runner's crate:
 //!
 //! ```no_run
-//! use sqlflow_runner_testkit::{Fixtures, TempDir, check_runner, deps_dir};
+//! use std::time::Duration;
+//! use sqlflow_runner_testkit::{Fixtures, Limit, TempDir, check_runner, deps_dir};
 //!
 //! // `cargo test` leaves the crate's own cdylib in target/<profile>/deps.
 //! let so = deps_dir().join(sqlflow_plugin_api::library_file_name("my"));
 //! let tmp = TempDir::new("my-runner-kit").unwrap();
-//! let report = check_runner(&so, "{}", &Fixtures::sqlite(&tmp.path().join("kit.db")));
+//! let fx = Fixtures::sqlite(&tmp.path().join("kit.db"));
+//! let memory_hog = fx.over_memory_program.clone();
+//! // The settings of the promises that depend on them (leave out those not declared).
+//! let fx = fx
+//!     .with_queueing(r#"{"max_running_per_user": 1}"#)
+//!     .with_limit(Limit {
+//!         what: "memory".into(),
+//!         config: r#"{"memory_mb": 256}"#.into(),
+//!         program: memory_hog,
+//!         names: "memory_mb = 256".into(),
+//!     })
+//!     .with_retention(
+//!         r#"{"retention_seconds": 2}"#,
+//!         Duration::from_secs(2),
+//!         Duration::from_secs(2),
+//!     );
+//! let report = check_runner(&so, "{}", &fx);
 //! println!("{report}"); // the table of checks
 //! report.assert_all_passed();
 //! ```
+//!
+//! Three promises show only under settings of the runner's own: queueing (a cap on a
+//! user's running jobs), limits (a small limit and a program that breaks it) and
+//! retention (a short retention period). A runner declaring them gives the kit those
+//! settings in its [`Fixtures`] ([`Fixtures::with_queueing`], [`Fixtures::with_limit`],
+//! [`Fixtures::with_retention`]); each is a whole configuration (the runner's
+//! `[runners.<name>]` table as JSON), from which the kit creates a runner of its own for
+//! that check and drops it after. A runner that declares such a promise without giving
+//! its setting fails that check, told what to give.
 //!
 //! The kit depends on no async runtime and turns on no feature of `sqlflow-plugin-api`,
 //! so as a dev-dependency it does not change how the runner under test is built: the
@@ -55,15 +81,121 @@ pub struct Fixtures {
     pub large_program: String,
     /// How many rows the large program returns.
     pub large_rows: usize,
+    /// Allocates about 400 MB at once (a blob), so it fails under a memory limit of a
+    /// few hundred MiB: the program of a [`Limit`] on memory.
+    pub over_memory_program: String,
+    /// Returns one row of one 100 KB value: the program of a [`Limit`] on the size of
+    /// one record.
+    pub big_record_program: String,
     /// How long the ok program may take, start to end, on this runner.
     pub finish_within: Duration,
     /// How long a cancel may take to end a job.
     pub cancel_within: Duration,
+    /// The setting that makes queueing observable; `None`: a runner declaring
+    /// [`Features::QUEUEING`] fails the "queueing" check.
+    pub queueing: Option<Queueing>,
+    /// Limits to break, each under its own setting; empty: a runner declaring
+    /// [`Features::LIMITS`] fails the "limits" check.
+    pub limits: Vec<Limit>,
+    /// The setting that makes retention observable; `None`: a runner declaring
+    /// [`Features::RETENTION`] fails the "retention" check.
+    pub retention: Option<Retention>,
+}
+
+/// A configuration under which one user may run at most **one** job at once (more wait
+/// as `PENDING`) while two users' jobs may run together: the "queueing" check.
+///
+/// The check runs a runner created from `config`: a user's slow job runs, the same
+/// user's second job must stay `PENDING` (no output) while another user's job runs to its
+/// end, and once the first is cancelled the second must run and succeed.
+#[derive(Debug, Clone)]
+pub struct Queueing {
+    /// The runner's `[runners.<name>]` table as JSON (for the local runner:
+    /// `max_running_per_user = 1`). Give it storage of its own (the local runner's
+    /// `work_dir`): the kit's other runners may still hold their jobs.
+    pub config: String,
+}
+
+/// One limit the runner enforces, set small, and a program that breaks it: the
+/// "limits" check, once per [`Limit`].
+///
+/// Under a runner created from `config`, `program` must end `FAILED` with a message
+/// containing `names`; then the runner must report itself healthy and still run the ok
+/// program to success.
+#[derive(Debug, Clone)]
+pub struct Limit {
+    /// What is limited, for the report ("memory", "record size", ...).
+    pub what: String,
+    /// The runner's `[runners.<name>]` table as JSON, with this limit small (and
+    /// storage of its own, as for [`Queueing::config`]).
+    pub config: String,
+    /// A program that breaks the limit under `config` (for memory:
+    /// [`Fixtures::over_memory_program`]).
+    pub program: String,
+    /// What the failed job's message must contain to name the limit, e.g. the
+    /// configuration key (`limits.memory_mb`).
+    pub names: String,
+}
+
+/// A configuration with a short retention period: the "retention" check.
+///
+/// Under a runner created from `config`, a finished job must be fetchable (and listed,
+/// with [`Features::LIST_JOBS`]) right after it ends, and gone (`NOT_FOUND`, and no longer
+/// listed) at most `retention + sweep_within` after it ended, though not long before
+/// `retention`; a job running for longer than that must stay. The check runs two jobs of
+/// one user at once: let the setting allow that.
+#[derive(Debug, Clone)]
+pub struct Retention {
+    /// The runner's `[runners.<name>]` table as JSON, with the retention period set to
+    /// [`retention`](Self::retention) (and storage of its own, as for
+    /// [`Queueing::config`]).
+    pub config: String,
+    /// The retention period `config` sets; keep it to a few seconds.
+    pub retention: Duration,
+    /// How long after the period ends the runner may take to remove a job (its sweep
+    /// interval and then some).
+    pub sweep_within: Duration,
+}
+
+impl Fixtures {
+    /// With the setting for the "queueing" check: `config`, under which a user runs at
+    /// most one job at once (see [`Queueing`]).
+    pub fn with_queueing(mut self, config: impl Into<String>) -> Self {
+        self.queueing = Some(Queueing {
+            config: config.into(),
+        });
+        self
+    }
+
+    /// With one more limit for the "limits" check (see [`Limit`]).
+    pub fn with_limit(mut self, limit: Limit) -> Self {
+        self.limits.push(limit);
+        self
+    }
+
+    /// With the setting for the "retention" check: `config` keeps finished jobs for
+    /// `retention`, and removes them within `sweep_within` after that (see
+    /// [`Retention`]).
+    pub fn with_retention(
+        mut self,
+        config: impl Into<String>,
+        retention: Duration,
+        sweep_within: Duration,
+    ) -> Self {
+        self.retention = Some(Retention {
+            config: config.into(),
+            retention,
+            sweep_within,
+        });
+        self
+    }
 }
 
 impl Fixtures {
     /// Programs for a SQLite database at `path` (sqlflow-rs's SQLite has MySQL's
-    /// `sleep()`).
+    /// `sleep()`), and no settings: add those of the promises the runner declares with
+    /// [`with_queueing`](Self::with_queueing), [`with_limit`](Self::with_limit) and
+    /// [`with_retention`](Self::with_retention).
     pub fn sqlite(path: &Path) -> Self {
         Fixtures {
             datasource: format!("sqlite://{}", path.display()),
@@ -85,8 +217,13 @@ impl Fixtures {
                             WHERE i < 60000) SELECT i, printf('%080d', i) AS padded FROM n;"
                 .into(),
             large_rows: 60_000,
+            over_memory_program: "SELECT length(randomblob(400000000)) AS n;".into(),
+            big_record_program: "SELECT hex(zeroblob(50000)) AS big;".into(),
             finish_within: Duration::from_secs(30),
             cancel_within: Duration::from_secs(5),
+            queueing: None,
+            limits: Vec::new(),
+            retention: None,
         }
     }
 }
@@ -101,9 +238,6 @@ pub enum Outcome {
     /// The runner declares it does not keep this promise (and the host says so at
     /// start-up).
     NotOffered,
-    /// The runner declares the promise, but the kit cannot check it for every runner
-    /// (it depends on the runner's configuration): the runner's own tests must.
-    NotChecked,
 }
 
 /// One row of the report.
@@ -164,7 +298,6 @@ impl fmt::Display for Report {
                 Outcome::Passed => "passed".to_string(),
                 Outcome::Failed(why) => format!("FAILED: {why}"),
                 Outcome::NotOffered => "skipped: the runner does not offer it".to_string(),
-                Outcome::NotChecked => "declared; not checkable by the kit".to_string(),
             };
             writeln!(f, "  {:<34} {promise:<22} {result}", r.name)?;
         }
@@ -253,10 +386,7 @@ pub fn check_runner(path: &Path, config_json: &str, fx: &Fixtures) -> Report {
         let outcome = if !features.contains(*promise) {
             Outcome::NotOffered
         } else {
-            match check {
-                Some(check) => to_outcome(check(&mut kit)),
-                None => Outcome::NotChecked,
-            }
+            to_outcome(check(&mut kit))
         };
         results.push(CheckResult {
             name: check_name,

@@ -17,7 +17,7 @@
 use std::{path::PathBuf, time::Duration};
 
 use sqlflow_plugin_api::library_file_name;
-use sqlflow_runner_testkit::{Fixtures, check_runner};
+use sqlflow_runner_testkit::{Fixtures, Limit, check_runner};
 
 #[test]
 fn the_argo_runner_passes_the_conformance_kit_on_a_real_cluster() {
@@ -45,6 +45,23 @@ fn the_argo_runner_passes_the_conformance_kit_on_a_real_cluster() {
         "active_deadline_seconds": 900,
         "log_poll_ms": 500,
     });
+    // The settings of the configuration-dependent promises, each a variant of `config`.
+    let variant = |key: &str, value: serde_json::Value| {
+        let mut c = config.clone();
+        c[key] = value;
+        c.to_string()
+    };
+    // Retention: Argo's TTL controller deletes a finished Workflow (and the runner its
+    // Secret) `ttl_seconds_after_finished` after it ends, on its own resync schedule.
+    let retention = variant("ttl_seconds_after_finished", serde_json::json!(10));
+    // Limits: a step container over its memory limit is OOMKilled, which the job's
+    // failure message repeats from the step's node.
+    let memory = variant(
+        "resources",
+        serde_json::json!({ "limits": { "memory": "128Mi" } }),
+    );
+    // Queueing: not declared (Argo's own parallelism is not per user), so skipped.
+    let sqlite = Fixtures::sqlite(std::path::Path::new("unused.db"));
     let fixtures = Fixtures {
         datasource: env("SQLFLOW_TEST_ARGO_DATASOURCE", "sqlite://:memory:"),
         ok_program: "SELECT 1 AS one, 'it''s {{x}} $HOME' AS quoted;\n\
@@ -56,8 +73,15 @@ fn the_argo_runner_passes_the_conformance_kit_on_a_real_cluster() {
         cancel_within: Duration::from_secs(120),
         // The other programs are the kit's own; they use MySQL's sleep(), which
         // sqlflow-rs's SQLite has too.
-        ..Fixtures::sqlite(std::path::Path::new("unused.db"))
-    };
+        ..sqlite.clone()
+    }
+    .with_limit(Limit {
+        what: "memory".into(),
+        config: memory,
+        program: sqlite.over_memory_program.clone(),
+        names: "OOMKilled".into(),
+    })
+    .with_retention(retention, Duration::from_secs(10), Duration::from_secs(180));
     let report = check_runner(&so, &config.to_string(), &fixtures);
     println!("{report}");
     report.assert_all_passed();

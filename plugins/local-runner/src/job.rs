@@ -13,7 +13,8 @@ use serde::{Deserialize, Serialize};
 use sqlflow_jobdir::{self as jobdir, FinalCode, FinalStatus, FinalizeError};
 use sqlflow_plugin_api::sdk::{Lease, TableJob, Waker, Watched};
 use sqlflow_proto::sqlflow::{JobInfo, JobStatus, job_status::Code};
-use tokio::process::Child;
+
+use crate::zygote::Supervisor;
 
 /// How often a job with a waiting Fetch is checked for new output.
 const OUTPUT_POLL: Duration = Duration::from_millis(50);
@@ -266,14 +267,14 @@ pub fn lease_on_disk(dir: &Path) -> Option<u64> {
 
 /// Follows a job until it ends and makes sure it has a final status.
 /// `child` is the step process when this runner started it.
-pub async fn watch(job: Arc<Job>, child: Option<Child>, sync: bool) {
+pub async fn watch(job: Arc<Job>, child: Option<Supervisor>, sync: bool) {
     let mut supervisor_exit = None;
     if let Some(mut child) = child {
         let mut tick = tokio::time::interval(OUTPUT_POLL);
         loop {
             tokio::select! {
                 status = child.wait() => {
-                    supervisor_exit = status.ok();
+                    supervisor_exit = status;
                     break;
                 }
                 _ = tick.tick() => job.poll_output(),
@@ -319,7 +320,7 @@ pub fn observe_end(
     sync: bool,
     finished_at_ms: u64,
 ) -> Result<FinalStatus, Unrecorded> {
-    if let Ok(Some(status)) = jobdir::read_status(dir) {
+    if let Ok(Some(status)) = jobdir::final_status(dir) {
         return Ok(status);
     }
     let (code, message) = match jobdir::read_cancel(dir) {

@@ -19,6 +19,7 @@ mod page;
 mod registry;
 mod runner;
 mod start;
+mod zygote;
 
 pub use crate::{config::Config, runner::LocalRunner, start::create};
 

@@ -225,7 +225,7 @@ fn decoded(content: &[u8]) -> Outcome {
         Ok(Line::Record(rec)) => match rec.record {
             Some(record::Record::Response(r)) => Outcome::Response(redact_response(r), cost),
             Some(record::Record::Failure(f)) => Outcome::Failure(Some(f)),
-            Some(record::Record::Start(_)) | None => Outcome::Nothing,
+            Some(record::Record::Start(_) | record::Record::End(_)) | None => Outcome::Nothing,
         },
         Ok(Line::Text(text)) if text.starts_with(STEP_DIAGNOSTIC) => Outcome::Nothing,
         Ok(Line::Text(text)) => {

@@ -26,7 +26,7 @@ use std::{
 
 use kube::Client;
 use sqlflow_plugin_api::{
-    RunnerError,
+    Features, RunnerError,
     sdk::{Runner, Waker},
 };
 use sqlflow_proto::{
@@ -155,6 +155,12 @@ fn caller_user(c: Option<&sqlflow_proto::plugin::Caller>) -> String {
 }
 
 impl Runner for ArgoRunner {
+    /// Everything but queueing: Argo's `parallelism` is not per user, so another user's
+    /// jobs could hold a user back; the host reports this at start-up.
+    fn features(&self) -> Features {
+        Features::ALL.without(Features::QUEUEING)
+    }
+
     fn run(&self, call: RunCall) -> Result<JobId, RunnerError> {
         let user = caller_user(call.caller.as_ref());
         let req = call

@@ -58,6 +58,10 @@ pub struct Registry {
     state: Mutex<State>,
     /// Job directories in quarantine (see [`QUARANTINE`]), for stats.
     quarantined: AtomicU64,
+    /// Makes new job directories' entries in the work dir durable, in groups.
+    published: jobdir::GroupSync,
+    /// The step process that forks jobs, so that starting one costs no exec.
+    zygotes: crate::zygote::Zygotes,
 }
 
 #[derive(Default)]
@@ -90,12 +94,14 @@ impl Registry {
     ) -> Arc<Self> {
         Arc::new(Registry {
             cfg,
-            work_dir,
+            zygotes: crate::zygote::Zygotes::new(step_binary.clone()),
             step_binary,
             rt,
             jobs: JobTable::new(),
             state: Mutex::new(State::default()),
             quarantined: AtomicU64::new(0),
+            published: jobdir::GroupSync::new(&work_dir),
+            work_dir,
         })
     }
 
@@ -209,25 +215,28 @@ impl Registry {
             },
         };
         let json = serde_json::to_vec(&record).map_err(io::Error::other)?;
-        {
-            let mut f = fs::OpenOptions::new()
-                .create_new(true)
-                .write(true)
-                .mode(0o600)
-                .open(tmp.join(jobdir::JOB))?;
-            f.write_all(&json)?;
-            if sync {
-                f.sync_all()?;
-            }
-        }
+        let mut f = fs::OpenOptions::new()
+            .create_new(true)
+            .write(true)
+            .mode(0o600)
+            .open(tmp.join(jobdir::JOB))?;
+        f.write_all(&json)?;
         if sync {
-            // job.json's entry, before the directory is published under its id.
-            jobdir::sync_dir(tmp)?;
+            // job.json and its entry, both before the directory is published under its
+            // id; flushed at the same time, so the wait is one flush, not two.
+            let (data, entry) = std::thread::scope(|s| {
+                let entry = s.spawn(|| jobdir::sync_dir(tmp));
+                (f.sync_all(), entry.join())
+            });
+            data?;
+            entry.unwrap_or_else(|_| Err(io::Error::other("directory flush panicked")))?;
         }
+        drop(f);
         let dir = self.work_dir.join(id);
         fs::rename(tmp, &dir)?;
         if sync {
-            jobdir::sync_dir(&self.work_dir)?;
+            // Shared with every Run submitted meanwhile.
+            self.published.sync()?;
         }
         Ok((dir, meta))
     }
@@ -252,8 +261,9 @@ impl Registry {
         let this = self.clone();
         self.rt.spawn(async move {
             if !job.phase().is_done() {
-                match this.spawn_step(&job.dir) {
+                match this.start_step(&job.dir).await {
                     Ok(child) => {
+                        tracing::debug!(job_id = %job.id, pid = ?child.pid(), "job started");
                         job.set_phase(Phase::Running);
                         job::watch(job.clone(), Some(child), this.cfg.sync_writes).await;
                     }

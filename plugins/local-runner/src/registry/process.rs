@@ -1,19 +1,26 @@
-//! A job's process: starting `sqlflow-step` with a cleared environment, and killing its
-//! process group.
+//! A job's process: starting `sqlflow-step` with a cleared environment (forked by the
+//! zygote, or by exec), and killing its process group.
 
 use sqlflow_plugin_api::sdk::step::{self, step_command};
 
 use super::*;
+use crate::zygote::Supervisor;
 
 impl Registry {
-    pub(super) fn spawn_step(&self, dir: &Path) -> io::Result<tokio::process::Child> {
-        let append = |name: &str| {
-            fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .mode(0o600)
-                .open(dir.join(name))
-        };
+    /// Starts the job's step process: forked by the zygote when it can, else by exec.
+    pub(super) async fn start_step(&self, dir: &Path) -> io::Result<Supervisor> {
+        // The output exists before this task first yields, as it did when every job was
+        // exec'd: a Fetch that arrives meanwhile reads an empty output (and a cursor
+        // past its end is refused as invalid), not a missing one.
+        append(dir, jobdir::OUTPUT)?;
+        if let Some(forked) = self.zygotes.fork(dir).await {
+            return Ok(forked);
+        }
+        self.spawn_step(dir).map(Supervisor::Child)
+    }
+
+    fn spawn_step(&self, dir: &Path) -> io::Result<tokio::process::Child> {
+        let append = |name: &str| append(dir, name);
         // The environment cleared to the SDK's few variables, and never killed when the
         // handle drops: the job must outlive the server.
         let mut cmd = step_command(&self.step_binary);
@@ -25,6 +32,14 @@ impl Registry {
             .stderr(append(jobdir::STDERR)?)
             .spawn()
     }
+}
+
+fn append(dir: &Path, name: &str) -> io::Result<fs::File> {
+    fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(dir.join(name))
 }
 
 /// Sends SIGKILL to the job's process group if any of its processes is alive.

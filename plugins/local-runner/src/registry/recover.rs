@@ -45,7 +45,7 @@ impl Registry {
         let mut recovered = Vec::new();
         for (name, dir, meta) in found {
             let lease = job::lease_on_disk(&dir).unwrap_or(meta.submitted_at_ms);
-            let status = match with_retries(|| jobdir::read_status(&dir)) {
+            let status = match with_retries(|| jobdir::final_status(&dir)) {
                 Ok(status) => status,
                 Err(e) => {
                     // Unreadable is not final: decide by liveness; finalizing replaces a
@@ -55,7 +55,14 @@ impl Registry {
                 }
             };
             let state = match status {
-                Some(status) => Recovered::Done(Ok(status)),
+                Some(status) => {
+                    if !matches!(jobdir::read_status(&dir), Ok(Some(_))) {
+                        // A crash took status.json; the output's end record kept the
+                        // status. Written again as the quick way to read it.
+                        let _ = jobdir::finalize(&dir, &status, sync);
+                    }
+                    Recovered::Done(Ok(status))
+                }
                 None => match with_retries(|| jobdir::liveness(&dir)) {
                     Ok(true) => Recovered::Running,
                     Ok(false)
