@@ -63,8 +63,12 @@ pub fn read_page(
 ) -> Result<Page, PageError> {
     let mut f = match File::open(path) {
         Ok(f) => f,
-        // No output file yet: the process has not started.
-        Err(e) if e.kind() == io::ErrorKind::NotFound && offset == 0 => {
+        // No output file yet: the process has not started, and the output is empty, so
+        // only the first cursor is valid.
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            if offset > 0 {
+                return Err(PageError::BadOffset);
+            }
             return Ok(Page {
                 count: 0,
                 next_offset: 0,
@@ -211,6 +215,22 @@ mod tests {
         page_bytes: 1024,
         max_line: 4096,
     };
+
+    /// Before the job's process starts there is no output file: the output is empty, so
+    /// the first cursor gives an empty page and any other is a bad cursor (a client's
+    /// error), not an I/O failure.
+    #[test]
+    fn a_missing_output_is_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("output");
+        let mut out = Vec::new();
+        let page = read_page(&path, 0, SMALL, false, &mut out).unwrap();
+        assert_eq!((page.count, page.next_offset, page.file_len), (0, 0, 0));
+        assert!(matches!(
+            read_page(&path, 7, SMALL, false, &mut out),
+            Err(PageError::BadOffset)
+        ));
+    }
 
     #[test]
     fn a_line_over_the_limit_is_skipped_and_reported() {
