@@ -553,51 +553,6 @@ fn write_table(
     Ok(db.insert_rows(name, &cols, rows)?)
 }
 
-/// The columns PREDICT adds for a score card: `score` (the sum of the card's points,
-/// higher is less risky) and `probability` (of the label's second class, "bad"); for a
-/// one-class SVM `decision_function`. Nothing for other models.
-fn score_card_outputs(
-    model: &TrainedModel,
-    features: &[ModelColumn],
-) -> Result<Vec<(&'static str, Vec<Value>)>, EngineError> {
-    if model.task() == Task::OutlierDetection {
-        // scikit-learn's decision_function: > 0 inside the learned region.
-        let values = model.decision_function(features).map_err(model_error)?;
-        return Ok(vec![(
-            "decision_function",
-            values.into_iter().map(Value::Double).collect(),
-        )]);
-    }
-    if model.score_card().is_none() {
-        return Ok(Vec::new());
-    }
-    let scores = model.predict_scores(features).map_err(model_error)?;
-    let proba = model.predict_proba(features).map_err(model_error)?;
-    Ok(vec![
-        (
-            "score",
-            scores
-                .into_iter()
-                // The points are whole, so scores are too: integers in SQL.
-                .map(|s| {
-                    if s.fract() == 0.0 && s.abs() < 9.0e15 {
-                        Value::Int64(s as i64)
-                    } else {
-                        Value::Double(s)
-                    }
-                })
-                .collect(),
-        ),
-        (
-            "probability",
-            proba
-                .iter()
-                .map(|p| Value::Double(p.get(1).copied().unwrap_or(f64::NAN)))
-                .collect(),
-        ),
-    ])
-}
-
 /// A score card as a table (EXPLAIN, SHOW TRAIN): one row per bin.
 fn card_table(card: &[sqlflow_models::ScoreCardRow]) -> (Vec<String>, Vec<Vec<Value>>) {
     let names = ["feature", "bin", "rows", "bad_rate", "woe", "points", "iv"]

@@ -19,7 +19,7 @@ use sqlflow_proto::{
     stream::{Line, decode_line, encode_record},
 };
 
-use crate::{FinalStatus, OUTPUT, sync_dir};
+use crate::{FinalStatus, OUTPUT};
 
 /// The longest status line looked for at the end of the output: a status quotes a
 /// statement (bounded by the server's program size) and a stderr tail, JSON-escaped.
@@ -41,7 +41,12 @@ fn end_line(status: &FinalStatus) -> io::Result<Vec<u8>> {
 /// Appends the `End` record to the output and makes it durable, flushing the output
 /// and the directory (the output's entry) at the same time. On failure the output is
 /// cut back to where it was, so no half record is left for a later line to join.
-pub(crate) fn append_durably(dir: &Path, status: &FinalStatus) -> io::Result<()> {
+/// `dir_handle` is the directory, open.
+pub(crate) fn append_durably(
+    dir: &Path,
+    dir_handle: &fs::File,
+    status: &FinalStatus,
+) -> io::Result<()> {
     let line = end_line(status)?;
     let mut f = fs::OpenOptions::new()
         .create(true)
@@ -53,7 +58,7 @@ pub(crate) fn append_durably(dir: &Path, status: &FinalStatus) -> io::Result<()>
         return Err(e);
     }
     let (data, entry) = std::thread::scope(|s| {
-        let entry = s.spawn(|| sync_dir(dir));
+        let entry = s.spawn(|| dir_handle.sync_all());
         let data = f.sync_all();
         (data, entry.join())
     });

@@ -504,36 +504,21 @@ pub fn finalize(
     sync: bool,
 ) -> Result<FinalStatus, FinalizeError> {
     // Held to the end: two writers must not both append an end record, since the last
-    // one in the output is the one read after a crash.
+    // one in the output is the one read after a crash. Its handle flushes the directory.
     let turn = fs::File::open(dir).map_err(FinalizeError::Directory)?;
     turn.lock().map_err(FinalizeError::Directory)?;
-    let corrupt = match read_status(dir) {
-        Ok(Some(existing)) => {
+    let corrupt = match find_status(dir).map_err(FinalizeError::Status)? {
+        Found::StatusJson(existing) => {
             if sync {
                 // Whoever linked it may have died before making the link durable.
-                sync_dir(dir).map_err(FinalizeError::Directory)?;
+                turn.sync_all().map_err(FinalizeError::Directory)?;
             }
             return Ok(existing);
         }
-        Ok(None) => false,
-        // A status.json that does not parse (its data lost in a crash without fsync)
-        // won nothing: it is replaced.
-        Err(e) if e.kind() == io::ErrorKind::InvalidData => true,
-        Err(e) => return Err(FinalizeError::Status(e)),
+        Found::EndRecord(existing) => return Ok(existing),
+        Found::Nowhere { corrupt } => corrupt,
     };
-    match end::read(dir) {
-        // Recorded in the output; status.json was lost in a crash, or its writer died
-        // before writing it.
-        Ok(Some(existing)) => {
-            let _ = publish_status(dir, &existing, corrupt, false);
-            return Ok(existing);
-        }
-        Ok(None) => {}
-        // An end record that does not parse won nothing either.
-        Err(e) if e.kind() == io::ErrorKind::InvalidData => {}
-        Err(e) => return Err(FinalizeError::Output(e)),
-    }
-    if sync && end::append_durably(dir, status).is_ok() {
+    if sync && end::append_durably(dir, &turn, status).is_ok() {
         // The quick way to read it; the end record is what keeps it.
         return Ok(publish_status(dir, status, corrupt, false).unwrap_or_else(|_| status.clone()));
     }
@@ -542,9 +527,43 @@ pub fn finalize(
     }
     let on_disk = publish_status(dir, status, corrupt, sync).map_err(FinalizeError::Status)?;
     if sync {
-        sync_dir(dir).map_err(FinalizeError::Directory)?;
+        turn.sync_all().map_err(FinalizeError::Directory)?;
     }
     Ok(on_disk)
+}
+
+/// Where a job's final status was found.
+enum Found {
+    StatusJson(FinalStatus),
+    /// In the output's end record: status.json was missing or did not parse (lost in a
+    /// crash, or its writer died first), and has been written again.
+    EndRecord(FinalStatus),
+    /// Nowhere; `corrupt`: a status.json that does not parse is in the way.
+    Nowhere {
+        corrupt: bool,
+    },
+}
+
+fn find_status(dir: &Path) -> io::Result<Found> {
+    let corrupt = match read_status(dir) {
+        Ok(Some(status)) => return Ok(Found::StatusJson(status)),
+        Ok(None) => false,
+        // A status.json that does not parse (its data lost in a crash without fsync)
+        // won nothing.
+        Err(e) if e.kind() == io::ErrorKind::InvalidData => true,
+        Err(e) => return Err(e),
+    };
+    match end::read(dir) {
+        Ok(Some(status)) => {
+            // The quick copy again; unflushed, as when it was first written.
+            let _ = publish_status(dir, &status, corrupt, false);
+            Ok(Found::EndRecord(status))
+        }
+        // An end record that does not parse won nothing either.
+        Ok(None) => Ok(Found::Nowhere { corrupt }),
+        Err(e) if e.kind() == io::ErrorKind::InvalidData => Ok(Found::Nowhere { corrupt }),
+        Err(e) => Err(e),
+    }
 }
 
 /// Publishes status.json (replacing a `corrupt` one) unless another writer did first;
@@ -577,16 +596,16 @@ fn publish_status(
 
 /// The job's final status, if it has one: status.json, or the end record of its
 /// output when status.json is missing or does not parse (lost in a crash: the end
-/// record was the durable copy). An unparsable status.json with no end record behind
-/// it is an `InvalidData` error.
+/// record was the durable copy; status.json is then written again). An unparsable
+/// status.json with no end record behind it is an `InvalidData` error.
 pub fn final_status(dir: &Path) -> io::Result<Option<FinalStatus>> {
-    match read_status(dir) {
-        Ok(None) => end::read(dir),
-        Err(e) if e.kind() == io::ErrorKind::InvalidData => match end::read(dir) {
-            Ok(Some(status)) => Ok(Some(status)),
-            _ => Err(e),
-        },
-        other => other,
+    match find_status(dir)? {
+        Found::StatusJson(status) | Found::EndRecord(status) => Ok(Some(status)),
+        Found::Nowhere { corrupt: false } => Ok(None),
+        Found::Nowhere { corrupt: true } => Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("{STATUS} does not parse and the output ends with no final status"),
+        )),
     }
 }
 

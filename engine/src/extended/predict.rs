@@ -10,13 +10,13 @@ use std::{
 };
 
 use prost::Message as _;
-use sqlflow_models::{Task, TrainedModel};
+use sqlflow_models::{Column as ModelColumn, Task, TrainedModel};
 use sqlflow_proto::sqlflow::{Cell, Row, message::Kind};
 use sqlflow_sql::extended::Predict;
 
 use super::{
     batches::{BATCH_ROWS, for_each_batch, placed},
-    model_error, model_inputs, prediction_value, score_card_outputs, table,
+    model_error, model_inputs, prediction_value, table,
 };
 use crate::{
     Value,
@@ -55,9 +55,9 @@ pub(super) fn predict<W: Write>(
             .into());
         }
     };
-    let extra_names = extra_output_names(&stored.model);
+    let extra = Extra::of(&stored.model);
     let predicted: Vec<&str> = std::iter::once(column.as_str())
-        .chain(extra_names.iter().copied())
+        .chain(extra.names().iter().copied())
         .collect();
     // The selected columns the result keeps: all but those named like the predicted
     // ones, which the predictions replace.
@@ -75,8 +75,7 @@ pub(super) fn predict<W: Write>(
             .model
             .predict(&features)
             .map_err(|e| placed(model_error(e)))?;
-        // A score card also gives each row's score and probability of the bad class.
-        let extra = score_card_outputs(&stored.model, &features).map_err(&placed)?;
+        let extra_values = extra.values(&stored.model, &features).map_err(&placed)?;
         drop(features);
         for (i, (row, pred)) in data.rows.into_iter().zip(&predictions).enumerate() {
             let mut r: Vec<Value> = row
@@ -85,7 +84,7 @@ pub(super) fn predict<W: Write>(
                 .filter_map(|(v, k)| k.then_some(v))
                 .collect();
             r.push(prediction_value(pred));
-            r.extend(extra.iter().map(|(_, values)| values[i].clone()));
+            r.extend(extra_values.iter().map(|values| values[i].clone()));
             if types.len() < r.len() {
                 types.resize(r.len(), None);
             }
@@ -103,7 +102,7 @@ pub(super) fn predict<W: Write>(
         .map(|c| c.name.clone())
         .collect();
     names.push(column.clone());
-    names.extend(extra_names.iter().map(|n| n.to_string()));
+    names.extend(extra.names().iter().map(|n| n.to_string()));
     let columns: Vec<(String, ColumnType)> = names
         .into_iter()
         .zip(types.iter().chain(std::iter::repeat(&None)))
@@ -131,14 +130,71 @@ fn spool_error(e: io::Error) -> EngineError {
     format!("cannot set predicted rows aside in a temporary file: {e}").into()
 }
 
-/// The columns PREDICT adds after the predicted one (see `score_card_outputs`).
-fn extra_output_names(model: &TrainedModel) -> Vec<&'static str> {
-    if model.task() == Task::OutlierDetection {
-        vec!["decision_function"]
-    } else if model.score_card().is_some() {
-        vec!["score", "probability"]
-    } else {
-        Vec::new()
+/// The columns PREDICT adds after the predicted one.
+#[derive(Clone, Copy)]
+enum Extra {
+    None,
+    /// A one-class SVM's `decision_function` (scikit-learn's: > 0 inside the learned
+    /// region).
+    DecisionFunction,
+    /// A score card's `score` (the sum of the card's points, higher is less risky) and
+    /// `probability` (of the label's second class, "bad").
+    ScoreCard,
+}
+
+impl Extra {
+    fn of(model: &TrainedModel) -> Extra {
+        if model.task() == Task::OutlierDetection {
+            Extra::DecisionFunction
+        } else if model.score_card().is_some() {
+            Extra::ScoreCard
+        } else {
+            Extra::None
+        }
+    }
+
+    fn names(self) -> &'static [&'static str] {
+        match self {
+            Extra::None => &[],
+            Extra::DecisionFunction => &["decision_function"],
+            Extra::ScoreCard => &["score", "probability"],
+        }
+    }
+
+    /// Each column's values for the rows of `features`, in the order of [`names`](Self::names).
+    fn values(
+        self,
+        model: &TrainedModel,
+        features: &[ModelColumn],
+    ) -> Result<Vec<Vec<Value>>, EngineError> {
+        Ok(match self {
+            Extra::None => Vec::new(),
+            Extra::DecisionFunction => {
+                let values = model.decision_function(features).map_err(model_error)?;
+                vec![values.into_iter().map(Value::Double).collect()]
+            }
+            Extra::ScoreCard => {
+                let scores = model.predict_scores(features).map_err(model_error)?;
+                let proba = model.predict_proba(features).map_err(model_error)?;
+                vec![
+                    scores
+                        .into_iter()
+                        // The points are whole, so scores are too: integers in SQL.
+                        .map(|s| {
+                            if s.fract() == 0.0 && s.abs() < 9.0e15 {
+                                Value::Int64(s as i64)
+                            } else {
+                                Value::Double(s)
+                            }
+                        })
+                        .collect(),
+                    proba
+                        .iter()
+                        .map(|p| Value::Double(p.get(1).copied().unwrap_or(f64::NAN)))
+                        .collect(),
+                ]
+            }
+        })
     }
 }
 

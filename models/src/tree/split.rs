@@ -53,6 +53,27 @@ fn score1(g: f64, h: f64, p: &TreeParams) -> f64 {
     -(2.0 * (g * w + p.alpha * w.abs()) + denom * w * w)
 }
 
+/// The gain of a split with sums `gl`, `hl` on the left of a node with `gp`, `hp` (one
+/// output, no L1, no clipping: the histogram sweeps' fast case); `None` where either
+/// side is too light.
+#[inline]
+fn scalar_gain(
+    p: &TreeParams,
+    gl: f64,
+    hl: f64,
+    gp: f64,
+    hp: f64,
+    parent_score: f64,
+) -> Option<f64> {
+    let hr = hp - hl;
+    let (den_l, den_r) = (hl + p.lambda, hr + p.lambda);
+    if hl < p.min_child_weight || hr < p.min_child_weight || den_l <= 0.0 || den_r <= 0.0 {
+        return None;
+    }
+    let gr = gp - gl;
+    Some((gl * gl) / den_l + (gr * gr) / den_r - parent_score)
+}
+
 /// The optimal leaf weight `-T(G)/(H + λ)`, clipped to `±max_delta_step`.
 fn clipped_weight(g: f64, h: f64, p: &TreeParams) -> f64 {
     let denom = h + p.lambda;
@@ -362,19 +383,12 @@ impl Ctx<'_> {
             }
             gl += bin[0];
             hl += bin[1];
-            let hr = hp - hl;
-            let (den_l, den_r) = (hl + p.lambda, hr + p.lambda);
-            if cl < min_leaf
-                || n - cl < min_leaf
-                || hl < p.min_child_weight
-                || hr < p.min_child_weight
-                || den_l <= 0.0
-                || den_r <= 0.0
-            {
+            if cl < min_leaf || n - cl < min_leaf {
                 continue;
             }
-            let gr = gp - gl;
-            let gain = (gl * gl) / den_l + (gr * gr) / den_r - parent_score;
+            let Some(gain) = scalar_gain(p, gl, hl, gp, hp, parent_score) else {
+                continue;
+            };
             if gain > best_gain {
                 (best_gain, best_bin, best_g, best_h, best_c) = (gain, b, gl, hl, cl);
             }
@@ -413,19 +427,12 @@ impl Ctx<'_> {
             }
             gl += bin[0];
             hl += bin[1];
-            let hr = hp - hl;
-            let (den_l, den_r) = (hl + p.lambda, hr + p.lambda);
-            if hl <= 0.0
-                || hr <= 0.0
-                || hl < p.min_child_weight
-                || hr < p.min_child_weight
-                || den_l <= 0.0
-                || den_r <= 0.0
-            {
+            if hl <= 0.0 || hp - hl <= 0.0 {
                 continue;
             }
-            let gr = gp - gl;
-            let gain = (gl * gl) / den_l + (gr * gr) / den_r - parent_score;
+            let Some(gain) = scalar_gain(p, gl, hl, gp, hp, parent_score) else {
+                continue;
+            };
             if gain > best_gain {
                 (best_gain, best_bin, best_g, best_h) = (gain, b, gl, hl);
             }

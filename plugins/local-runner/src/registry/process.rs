@@ -9,10 +9,6 @@ use crate::zygote::Supervisor;
 impl Registry {
     /// Starts the job's step process: forked by the zygote when it can, else by exec.
     pub(super) async fn start_step(&self, dir: &Path) -> io::Result<Supervisor> {
-        // The output exists before this task first yields, as it did when every job was
-        // exec'd: a Fetch that arrives meanwhile reads an empty output (and a cursor
-        // past its end is refused as invalid), not a missing one.
-        append(dir, jobdir::OUTPUT)?;
         if let Some(forked) = self.zygotes.fork(dir).await {
             return Ok(forked);
         }

@@ -55,14 +55,7 @@ impl Registry {
                 }
             };
             let state = match status {
-                Some(status) => {
-                    if !matches!(jobdir::read_status(&dir), Ok(Some(_))) {
-                        // A crash took status.json; the output's end record kept the
-                        // status. Written again as the quick way to read it.
-                        let _ = jobdir::finalize(&dir, &status, sync);
-                    }
-                    Recovered::Done(Ok(status))
-                }
+                Some(status) => Recovered::Done(Ok(status)),
                 None => match with_retries(|| jobdir::liveness(&dir)) {
                     Ok(true) => Recovered::Running,
                     Ok(false)
