@@ -35,6 +35,11 @@ pub struct Config {
     /// How long a finished job and its output are kept before they are removed.
     #[serde(default = "default_retention")]
     pub retention_seconds: u64,
+    /// How long a finished job keeps its directory before it moves into the work dir's
+    /// archive (`jobs.sqlite`), where a restart need not read it. Directories are what a
+    /// restart scans, so this bounds the scan to the jobs that ended this long ago.
+    #[serde(default = "default_archive_after")]
+    pub archive_after_seconds: u64,
     /// `TO RUN` programs: the name a statement writes after `TO RUN` mapped to the
     /// absolute path of the executable it runs. Empty (the default): `TO RUN` is refused.
     #[serde(default)]
@@ -117,6 +122,9 @@ fn default_true() -> bool {
 }
 fn default_per_user() -> usize {
     4
+}
+fn default_archive_after() -> u64 {
+    10
 }
 fn default_retention() -> u64 {
     7 * 24 * 3600

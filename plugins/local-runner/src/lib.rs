@@ -11,8 +11,10 @@
 //!   listing;
 //! - [`job`]: one job's state and the task that follows its process;
 //! - the fair queue of jobs waiting for a slot is the SDK's `sdk::queue::Scheduler`;
-//! - [`page`]: what a Fetch reads (the cursor is the SDK's `sdk::Cursor`).
+//! - [`page`]: what a Fetch reads (the cursor is the SDK's `sdk::Cursor`);
+//! - [`archive`]: finished jobs after their first seconds, rows of one SQLite file.
 
+pub mod archive;
 mod config;
 mod job;
 mod page;
@@ -21,6 +23,6 @@ mod runner;
 mod start;
 mod zygote;
 
-pub use crate::{config::Config, runner::LocalRunner, start::create};
+pub use crate::{config::Config, job::Meta, runner::LocalRunner, start::create};
 
 sqlflow_plugin_api::export_runner!(name: "local", create: create);

@@ -78,6 +78,36 @@ pub fn read_page(
         Err(e) => return Err(e.into()),
     };
     let file_len = f.metadata()?.len();
+    read_page_from(&mut f, file_len, offset, budget, final_, out)
+}
+
+/// [`read_page`] of an output held in memory (an archived job's).
+pub fn read_page_of(
+    bytes: &[u8],
+    offset: u64,
+    budget: Budget,
+    final_: bool,
+    out: &mut Vec<u8>,
+) -> Result<Page, PageError> {
+    let len = bytes.len() as u64;
+    read_page_from(
+        &mut io::Cursor::new(bytes),
+        len,
+        offset,
+        budget,
+        final_,
+        out,
+    )
+}
+
+fn read_page_from<R: Read + Seek>(
+    f: &mut R,
+    file_len: u64,
+    offset: u64,
+    budget: Budget,
+    final_: bool,
+    out: &mut Vec<u8>,
+) -> Result<Page, PageError> {
     if offset > file_len {
         return Err(PageError::BadOffset);
     }
@@ -94,7 +124,7 @@ pub fn read_page(
     // Enough for a full page, or for one line as long as allowed, with its "\r\n".
     let chunk = available.min(budget.page_bytes.max(budget.max_line.saturating_add(2)));
     let mut buf = Vec::with_capacity(chunk as usize);
-    (&mut f).take(chunk).read_to_end(&mut buf)?;
+    f.by_ref().take(chunk).read_to_end(&mut buf)?;
     let page_start = out.len();
     let mut scratch = Vec::new();
     let mut count = 0;
@@ -118,7 +148,7 @@ pub fn read_page(
         if !whole_rest {
             // No newline within `chunk` bytes, which is more than the longest line
             // allowed: skip the line without reading it into memory.
-            if let Some(len) = skip_line(&mut f, buf.len() as u64, available, final_)? {
+            if let Some(len) = skip_line(f, buf.len() as u64, available, final_)? {
                 append_skipped(len, budget.max_line, out);
                 count += 1;
                 consumed = len as usize;
@@ -157,7 +187,12 @@ fn append_line(
 /// Finds the end of a line already known to be `seen` bytes long (the file is
 /// positioned just after them), reading in small pieces. Returns the line's length
 /// with its newline, or `None` while a running job has not finished writing it.
-fn skip_line(f: &mut File, seen: u64, available: u64, final_: bool) -> io::Result<Option<u64>> {
+fn skip_line(
+    f: &mut impl Read,
+    seen: u64,
+    available: u64,
+    final_: bool,
+) -> io::Result<Option<u64>> {
     let mut piece = vec![0u8; 64 * 1024];
     let mut len = seen;
     while len < available {

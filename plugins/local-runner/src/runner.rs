@@ -2,6 +2,7 @@
 //! Cancel, ListJobs, stats and health, each on top of the [`Registry`].
 
 use std::{
+    io,
     sync::Arc,
     time::{Duration, Instant},
 };
@@ -18,8 +19,10 @@ use sqlflow_proto::{
 };
 
 use crate::{
-    page::{Budget, PageError, read_page},
-    registry::Registry,
+    archive::Output,
+    job::Phase,
+    page::{Budget, Page, PageError, read_page, read_page_of},
+    registry::{Found, Registry},
 };
 
 /// How long Cancel waits for the job's processes to be gone before answering.
@@ -55,56 +58,53 @@ impl Runner for LocalRunner {
         let caller = call.caller.unwrap_or_default();
         let req = call.request.unwrap_or_default();
         let id = req.job.map(|j| j.job_id).unwrap_or_default();
-        let job = self.registry.lookup(&id, &caller.user_id)?;
-        job.renew_lease(jobdir::now_ms());
+        let found = self.registry.find(&id, &caller.user_id)?;
         let cursor = Cursor::from_request(&req.cursor)?;
         let budget = Budget {
             page_bytes: self.registry.cfg.fetch_page_bytes,
             max_line: self.registry.cfg.limits.record_kb.saturating_mul(1024),
         };
+        let job = match found {
+            Found::Live(job) => job,
+            Found::Archived(a) => {
+                let phase = Phase::Done(a.status.clone());
+                let (reply, _) = reply(&phase, &req.cursor, &id, |out| match &a.output {
+                    Output::Inline(bytes) => read_page_of(bytes, cursor.offset, budget, true, out),
+                    // Unlike a live job's, a missing file is not an output yet to come.
+                    Output::File(path) if !path.exists() => Err(PageError::Io(io::Error::new(
+                        io::ErrorKind::NotFound,
+                        format!("{} is missing", path.display()),
+                    ))),
+                    Output::File(path) => read_page(path, cursor.offset, budget, true, out),
+                });
+                return reply;
+            }
+        };
+        job.renew_lease(jobdir::now_ms());
         // The phase is read (and held) before the file, so a finished job's output is
         // complete; a waker is registered in the same critical section, so a change
         // after this snapshot wakes it.
         job.snapshot(waker, |phase| {
-            // `Responses`, field by field: 1 job_status, 2 the responses (appended by
-            // read_page), 3 next_cursor, 4 eof.
-            let mut out = Vec::new();
-            prost::encoding::message::encode(1, &phase.status(), &mut out);
-            let page = match read_page(
-                &job.output_path(),
-                cursor.offset,
-                budget,
-                phase.is_done(),
-                &mut out,
-            ) {
-                Ok(page) => page,
-                Err(PageError::BadOffset) => {
-                    let e = RunnerError::invalid_argument(format!(
-                        "cursor '{}' does not point into job {id}'s output",
-                        req.cursor
-                    ));
-                    return (Err(e), false);
-                }
-                Err(PageError::Io(e)) => {
-                    let e = RunnerError::internal(format!("cannot read job {id}'s output: {e}"));
-                    return (Err(e), false);
-                }
-            };
-            let eof = is_eof(phase.code(), page.next_offset, page.file_len);
-            let next_cursor = Cursor::encode(page.next_offset, phase.code());
-            let nothing_new = page.count == 0 && next_cursor == req.cursor && !eof;
-            prost::encoding::string::encode(3, &next_cursor, &mut out);
-            if eof {
-                prost::encoding::bool::encode(4, &eof, &mut out);
-            }
-            (Ok(out), nothing_new)
+            reply(phase, &req.cursor, &id, |out| {
+                read_page(
+                    &job.output_path(),
+                    cursor.offset,
+                    budget,
+                    phase.is_done(),
+                    out,
+                )
+            })
         })
     }
 
     fn cancel(&self, call: CancelCall) -> Result<JobStatus, RunnerError> {
         let caller = call.caller.unwrap_or_default();
         let id = call.job.map(|j| j.job_id).unwrap_or_default();
-        let job = self.registry.lookup(&id, &caller.user_id)?;
+        let job = match self.registry.find(&id, &caller.user_id)? {
+            Found::Live(job) => job,
+            // Archived jobs have ended.
+            Found::Archived(a) => return Ok(Phase::Done(a.status).status()),
+        };
         if job.phase().is_done() {
             return Ok(job.phase().status());
         }
@@ -146,4 +146,37 @@ impl Runner for LocalRunner {
     fn health(&self) -> Result<(), RunnerError> {
         self.registry.health()
     }
+}
+
+/// A Fetch reply, encoded: `Responses` field by field (1 job_status, 2 the responses,
+/// appended by `page`, 3 next_cursor, 4 eof). The flag says nothing is new since `cursor`.
+fn reply(
+    phase: &Phase,
+    cursor: &str,
+    id: &str,
+    page: impl FnOnce(&mut Vec<u8>) -> Result<Page, PageError>,
+) -> (Result<Vec<u8>, RunnerError>, bool) {
+    let mut out = Vec::new();
+    prost::encoding::message::encode(1, &phase.status(), &mut out);
+    let page = match page(&mut out) {
+        Ok(page) => page,
+        Err(PageError::BadOffset) => {
+            let e = RunnerError::invalid_argument(format!(
+                "cursor '{cursor}' does not point into job {id}'s output"
+            ));
+            return (Err(e), false);
+        }
+        Err(PageError::Io(e)) => {
+            let e = RunnerError::internal(format!("cannot read job {id}'s output: {e}"));
+            return (Err(e), false);
+        }
+    };
+    let eof = is_eof(phase.code(), page.next_offset, page.file_len);
+    let next_cursor = Cursor::encode(page.next_offset, phase.code());
+    let nothing_new = page.count == 0 && next_cursor == cursor && !eof;
+    prost::encoding::string::encode(3, &next_cursor, &mut out);
+    if eof {
+        prost::encoding::bool::encode(4, &eof, &mut out);
+    }
+    (Ok(out), nothing_new)
 }

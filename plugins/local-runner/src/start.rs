@@ -1,5 +1,6 @@
 //! Start-up: the `runners.local` table checked, the step binary found, the work
-//! directory made, and the jobs a previous server left recovered.
+//! directory made, the archive of finished jobs opened, and the jobs a previous server
+//! left recovered.
 
 use std::{fs, os::unix::fs::DirBuilderExt};
 
@@ -8,7 +9,7 @@ use sqlflow_plugin_api::{
     sdk::{self, PluginContext},
 };
 
-use crate::{config::Config, registry::Registry, runner::LocalRunner};
+use crate::{archive::Archive, config::Config, registry::Registry, runner::LocalRunner};
 
 /// The runner from its `[runners.local]` table (JSON): what `export_runner!` calls when
 /// the host loads the plugin.
@@ -30,7 +31,20 @@ pub fn create(config_json: &str, ctx: &PluginContext) -> Result<LocalRunner, Run
         .work_dir
         .canonicalize()
         .map_err(|e| RunnerError::config("work_dir", format!("{}: {e}", cfg.work_dir.display())))?;
-    let registry = Registry::new(cfg, work_dir, step_binary, ctx.runtime.clone());
+    let quarantine = work_dir.join(crate::registry::QUARANTINE);
+    let (archive, lost) = Archive::open(&work_dir, &quarantine, cfg.sync_writes).map_err(|e| {
+        RunnerError::config(
+            "work_dir",
+            format!(
+                "cannot open the finished-jobs archive in {}: {e}",
+                work_dir.display()
+            ),
+        )
+    })?;
+    if let Some(lost) = lost {
+        tracing::error!("{lost}");
+    }
+    let registry = Registry::new(cfg, work_dir, step_binary, ctx.runtime.clone(), archive);
     registry.recover();
     registry.spawn_housekeeping();
     Ok(LocalRunner::new(registry))

@@ -2,8 +2,13 @@
 //! scheduler gives them a slot, recovering them after a restart, reaping abandoned ones,
 //! and removing finished ones after the retention period. Here: the registry, submitting,
 //! starting, cancelling and listing; `recover` (after a restart, quarantine),
-//! `housekeeping` (the reaper and the retention sweep), `process` (a job's process:
-//! spawning the step, killing its group).
+//! `housekeeping` (the reaper, archiving finished jobs, the retention sweep), `process`
+//! (a job's process: spawning the step, killing its group).
+//!
+//! Jobs in the table are those with a directory: queued, running, and finished less than
+//! `archive_after_seconds` ago. Older finished jobs are rows of the [`Archive`]; a lookup
+//! tries the table first and the archive second, and a job is committed to the archive
+//! before it leaves the table, so a job is always in one or the other.
 
 mod housekeeping;
 mod process;
@@ -12,6 +17,7 @@ mod recover;
 use process::kill_job;
 
 use std::{
+    collections::HashSet,
     fs,
     io::{self, Write},
     os::unix::fs::{DirBuilderExt, OpenOptionsExt},
@@ -27,8 +33,9 @@ use serde::{Deserialize, Serialize};
 use sqlflow_jobdir::{self as jobdir, FinalCode, FinalStatus, JobSession, StepInput};
 use sqlflow_plugin_api::{
     ErrorCode, RunnerError,
+    list::{DEFAULT_PAGE, MAX_PAGE, Page},
     sdk::{
-        JobTable,
+        self, JobTable, TableJob,
         jobs::{same_request, valid_job_id},
         program_summary,
         queue::Scheduler,
@@ -36,10 +43,11 @@ use sqlflow_plugin_api::{
 };
 use sqlflow_proto::{
     plugin::RunnerStats,
-    sqlflow::{ListJobsRequest, ListJobsResponse, Request},
+    sqlflow::{JobInfo, ListJobsRequest, ListJobsResponse, Request},
 };
 
 use crate::{
+    archive::{Archive, Archived},
     config::Config,
     job::{self, Job, Meta, Phase},
 };
@@ -62,6 +70,20 @@ pub struct Registry {
     published: jobdir::GroupSync,
     /// The step process that forks jobs, so that starting one costs no exec.
     zygotes: crate::zygote::Zygotes,
+    /// Finished jobs that left the table.
+    archive: Archive,
+    /// Directories of archived jobs and when they left the table: removed a little later,
+    /// so a Fetch that found the job in the table just before still reads its output.
+    graveyard: Mutex<Vec<(PathBuf, u64)>>,
+    /// Finished jobs the archive could not take (their job.json or output cannot be read):
+    /// they stay in the table until retention, and are not tried again each tick.
+    unarchivable: Mutex<HashSet<String>>,
+}
+
+/// A job found by id: one with a directory, or an archived one.
+pub enum Found {
+    Live(Arc<Job>),
+    Archived(Box<Archived>),
 }
 
 #[derive(Default)]
@@ -91,8 +113,12 @@ impl Registry {
         work_dir: PathBuf,
         step_binary: PathBuf,
         rt: tokio::runtime::Handle,
+        archive: Archive,
     ) -> Arc<Self> {
         Arc::new(Registry {
+            archive,
+            graveyard: Mutex::new(Vec::new()),
+            unarchivable: Mutex::new(HashSet::new()),
             cfg,
             zygotes: crate::zygote::Zygotes::new(step_binary.clone()),
             step_binary,
@@ -111,22 +137,51 @@ impl Registry {
 
     /// Finds a job the caller may see. Someone else's job is NOT_FOUND, like a missing
     /// one, so ids of other users' jobs cannot be probed.
-    pub fn lookup(&self, id: &str, user: &str) -> Result<Arc<Job>, RunnerError> {
+    pub fn find(&self, id: &str, user: &str) -> Result<Found, RunnerError> {
         // Job ids name directories: the form is checked before anything else.
         if !valid_job_id(id) {
             return Err(RunnerError::unknown_job(id));
         }
-        self.jobs.lookup(id, user)
+        if let Ok(job) = self.jobs.lookup(id, user) {
+            return Ok(Found::Live(job));
+        }
+        // Not in the table: archived (committed before it left the table) or unknown.
+        match self.archive.get(id, user) {
+            Ok(Some(a)) => Ok(Found::Archived(Box::new(a))),
+            Ok(None) => Err(RunnerError::unknown_job(id)),
+            Err(e) => Err(RunnerError::internal(format!(
+                "cannot read job {id} from the archive: {e}"
+            ))),
+        }
     }
 
     /// Records a new job durably and queues it. With a request id already seen for this
     /// user, returns that job instead.
     pub fn submit(self: &Arc<Self>, user: &str, req: Request) -> Result<String, RunnerError> {
-        let (id, new) = self.jobs.submit(
+        let mut archived = None;
+        let made = self.jobs.submit(
             user,
             &req.request_id,
             |id, _| self.is_retry(id, &req),
             |id| {
+                // Asked only once the table has no job for this request id (the table
+                // holds new request ids one at a time), and a job enters the archive
+                // before it leaves the table: so an earlier job is here if not there.
+                if !req.request_id.is_empty() {
+                    let first = self
+                        .archive
+                        .first_request(user, &req.request_id)
+                        .map_err(|e| {
+                            RunnerError::internal(format!(
+                                "cannot look up request_id {} in the archive: {e}",
+                                req.request_id
+                            ))
+                        })?;
+                    if let Some(first) = first {
+                        archived = Some(first);
+                        return Err(RunnerError::internal("found in the archive"));
+                    }
+                }
                 let (dir, meta) = self.create_job_dir(&id, user, &req).map_err(|e| {
                     if is_disk_full(&e) {
                         RunnerError::new(
@@ -142,7 +197,16 @@ impl Registry {
                 })?;
                 Ok(Job::new(id, dir, meta, Phase::Pending, jobdir::now_ms()))
             },
-        )?;
+        );
+        if let Some(first) = archived {
+            return if same_request(&first.program, &first.datasource, &req) {
+                tracing::info!(job_id = %first.id, request_id = %req.request_id, "Run retried: same archived job");
+                Ok(first.id)
+            } else {
+                Err(sdk::jobs::request_reused(&first.id))
+            };
+        }
+        let (id, new) = made?;
         if !new {
             tracing::info!(job_id = %id, request_id = %req.request_id, "Run retried: same job");
             return Ok(id);
@@ -349,9 +413,40 @@ impl Registry {
         .await;
     }
 
-    /// The caller's jobs, newest first, paged as every runner pages them.
+    /// The caller's jobs, newest first, paged as every runner pages them: the table's
+    /// and, after them in the merge, as many archived ones as one page can take.
     pub fn list(&self, user: &str, req: &ListJobsRequest) -> Result<ListJobsResponse, RunnerError> {
-        self.jobs.list(user, req)
+        let size = match req.page_size as usize {
+            0 => DEFAULT_PAGE,
+            n => n.min(MAX_PAGE),
+        };
+        let mut mine: Vec<JobInfo> = self
+            .jobs
+            .all()
+            .iter()
+            .filter(|j| j.owner() == user)
+            .map(|j| j.info())
+            .collect();
+        // A malformed token gets no bound here; `Page::select` refuses it below.
+        let before = req
+            .page_token
+            .split_once('.')
+            .and_then(|(ms, id)| Some((ms.parse::<u64>().ok()?, id)))
+            .filter(|(_, id)| valid_job_id(id));
+        if req.page_token.is_empty() || before.is_some() {
+            // One more than a page, so the merge knows whether more follow.
+            let archived = self
+                .archive
+                .list(user, before, size + 1)
+                .map_err(|e| RunnerError::internal(format!("cannot list archived jobs: {e}")))?;
+            let live: HashSet<String> = mine.iter().map(|j| j.job_id.clone()).collect();
+            mine.extend(archived.into_iter().filter(|a| !live.contains(&a.job_id)));
+        }
+        let page = Page::select(mine, key, req.page_size, &req.page_token, valid_job_id)?;
+        Ok(ListJobsResponse {
+            next_page_token: page.next_token(page.jobs.len(), key),
+            jobs: page.jobs,
+        })
     }
 
     pub fn stats(&self) -> RunnerStats {
@@ -359,6 +454,15 @@ impl Registry {
         for job in self.jobs.all() {
             let name = job.phase().code().as_str_name().to_string();
             *stats.jobs_by_state.entry(name).or_default() += 1;
+        }
+        match self.archive.counts() {
+            Ok(counts) => {
+                for (code, n) in counts.into_iter().filter(|(_, n)| *n > 0) {
+                    let name = crate::archive::status_code(code).as_str_name().to_string();
+                    *stats.jobs_by_state.entry(name).or_default() += n;
+                }
+            }
+            Err(e) => tracing::warn!("cannot count archived jobs: {e}"),
         }
         let quarantined = self.quarantined.load(Ordering::Relaxed);
         if quarantined > 0 {
@@ -381,6 +485,11 @@ impl Registry {
         }
         Ok(())
     }
+}
+
+/// What ListJobs orders a job by.
+fn key(i: &JobInfo) -> (u64, &str) {
+    (i.submitted_at_ms.max(0) as u64, i.job_id.as_str())
 }
 
 /// The disk (or the user's quota) holding the work dir is full.

@@ -35,6 +35,14 @@ impl Registry {
             if !valid_job_id(&name) {
                 continue;
             }
+            if matches!(self.archive.contains(&name), Ok(true)) {
+                // Archived just before the stop, its directory not yet removed; no Fetch
+                // can be reading it now.
+                if let Err(e) = fs::remove_dir_all(&dir) {
+                    tracing::warn!(job_id = %name, "cannot remove the directory of an archived job: {e}");
+                }
+                continue;
+            }
             match with_retries(|| read_meta(&dir)) {
                 Ok(meta) => found.push((name, dir, meta)),
                 Err(e) => {
@@ -178,7 +186,12 @@ impl Registry {
     /// Counts the quarantined directories (earlier starts' too) and reminds of them.
     pub(super) fn count_quarantined(&self) {
         let qdir = self.work_dir.join(QUARANTINE);
-        let n = fs::read_dir(&qdir).map_or(0, |d| d.flatten().count() as u64);
+        // Job directories only: a damaged archive set aside there is reported on its own.
+        let n = fs::read_dir(&qdir).map_or(0, |d| {
+            d.flatten()
+                .filter(|e| valid_job_id(&e.file_name().to_string_lossy()))
+                .count() as u64
+        });
         self.quarantined.store(n, Ordering::Relaxed);
         if n > 0 {
             tracing::warn!(

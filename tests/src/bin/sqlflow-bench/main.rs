@@ -7,6 +7,8 @@
 //!   target/release/sqlflow-bench submit --jobs 1000    # throughput of trivial jobs
 //!   target/release/sqlflow-bench memory --jobs 20      # idle server RSS, per-job memory
 //!   target/release/sqlflow-bench stream --rows 1000000 # CLI csv vs `sqlite3 -csv`
+//!   target/release/sqlflow-bench restart --jobs 1000000 # restart with N retained jobs
+//!   target/release/sqlflow-bench restart --jobs 20000 --layout dirs # as servers kept them
 //!
 //! On ext4, creating files right after many were deleted is slower (the allocator skips
 //! recently freed inodes), so back-to-back runs of anything that creates and deletes
@@ -16,6 +18,8 @@
 //! Medians are what the targets are stated in; p90/p99 show the spread on a shared box.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
+
+mod restart;
 
 use std::time::{Duration, Instant};
 
@@ -84,6 +88,14 @@ enum Bench {
         #[arg(long, default_value_t = 7)]
         runs: usize,
     },
+    /// A restart with N retained finished jobs: time to serve, RSS, Fetch and ListJobs
+    /// latency, disk per job.
+    Restart {
+        #[arg(long, default_value_t = 100_000)]
+        jobs: usize,
+        #[arg(long, value_enum, default_value_t = restart::Layout::Archive)]
+        layout: restart::Layout,
+    },
 }
 
 fn main() {
@@ -121,6 +133,7 @@ fn main() {
                 memory(start_with(&args, "max_running_per_user = 0"), jobs).await
             }
             Bench::Stream { rows, runs } => stream(start(&args), rows, runs),
+            Bench::Restart { jobs, layout } => restart::restart(args.sync, jobs, layout).await,
         }
     });
 }
