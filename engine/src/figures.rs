@@ -6,7 +6,9 @@
 use std::io::Write;
 
 use sqlflow_figures::{self as draw, FigureError, Format, Panel, RocCurve, Series, SwarmFeature};
-use sqlflow_models::{ClassLabel, Column as ModelColumn, Feature, ShapValues, TrainingHistory};
+use sqlflow_models::{
+    ClassLabel, Column as ModelColumn, Feature, ShapValues, TrainingHistory, metrics::ProbaRows,
+};
 use sqlflow_proto::sqlflow::message::Kind;
 
 use crate::output::{OutputError, RecordWriter};
@@ -168,17 +170,17 @@ pub fn evaluation<W: Write>(
     model_name: &str,
     classes: &[ClassLabel],
     truth: &[usize],
-    proba: &[Vec<f64>],
+    proba: &impl ProbaRows,
 ) -> Result<(), OutputError> {
-    if truth.len() != proba.len() {
+    if truth.len() != proba.rows() {
         return Ok(());
     }
     let k = classes.len();
     let names: Vec<String> = classes.iter().map(ToString::to_string).collect();
     let mut counts = vec![vec![0u64; k]; k];
-    for (t, p) in truth.iter().zip(proba) {
+    for (i, t) in truth.iter().enumerate() {
         if let Some(row) = counts.get_mut(*t)
-            && let Some(cell) = row.get_mut(argmax(p))
+            && let Some(cell) = row.get_mut(argmax(proba.row(i)))
         {
             *cell += 1;
         }
@@ -195,9 +197,8 @@ pub fn evaluation<W: Write>(
         ),
     )?;
     let score = |c: usize| -> Vec<f64> {
-        proba
-            .iter()
-            .map(|p| p.get(c).copied().unwrap_or(f64::NAN))
+        (0..proba.rows())
+            .map(|i| proba.row(i).get(c).copied().unwrap_or(f64::NAN))
             .collect()
     };
     let curves: Vec<RocCurve> = if k == 2 {

@@ -134,13 +134,78 @@ pub(crate) fn lookup(name: &str, kind: &str) -> Option<Metric> {
         .map(|(_, m)| *m)
 }
 
+/// Class probabilities, one row per example: nested rows, or [`FlatProba`], which
+/// a streamed evaluation of millions of rows keeps (one allocation, not one per row).
+pub trait ProbaRows {
+    /// How many rows.
+    fn rows(&self) -> usize;
+    /// Row `i`'s probabilities, one per class.
+    fn row(&self, i: usize) -> &[f64];
+}
+
+impl ProbaRows for [Vec<f64>] {
+    fn rows(&self) -> usize {
+        self.len()
+    }
+    fn row(&self, i: usize) -> &[f64] {
+        &self[i]
+    }
+}
+
+impl ProbaRows for Vec<Vec<f64>> {
+    fn rows(&self) -> usize {
+        self.len()
+    }
+    fn row(&self, i: usize) -> &[f64] {
+        &self[i]
+    }
+}
+
+/// Rows of `k` class probabilities laid end to end.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FlatProba {
+    k: usize,
+    data: Vec<f64>,
+}
+
+impl FlatProba {
+    /// No rows yet, `k` classes each.
+    pub fn new(k: usize) -> FlatProba {
+        FlatProba {
+            k,
+            data: Vec::new(),
+        }
+    }
+
+    /// Appends a row, cut or padded with 0 to `k` values.
+    pub fn push(&mut self, row: &[f64]) {
+        let keep = row.len().min(self.k);
+        self.data.extend_from_slice(&row[..keep]);
+        self.data.resize(self.data.len() + (self.k - keep), 0.0);
+    }
+
+    /// The rows as nested vectors.
+    pub fn to_rows(&self) -> Vec<Vec<f64>> {
+        (0..self.rows()).map(|i| self.row(i).to_vec()).collect()
+    }
+}
+
+impl ProbaRows for FlatProba {
+    fn rows(&self) -> usize {
+        self.data.len().checked_div(self.k).unwrap_or(0)
+    }
+    fn row(&self, i: usize) -> &[f64] {
+        &self.data[i * self.k..(i + 1) * self.k]
+    }
+}
+
 impl Metric {
     /// A classifier metric from the truth, the class probabilities and the predicted
     /// classes; `None` when the rows do not define it (AUC with one class present).
     pub(crate) fn classification(
         self,
         y: &[usize],
-        proba: &[Vec<f64>],
+        proba: &(impl ProbaRows + ?Sized),
         pred: &[usize],
         k: usize,
     ) -> Option<f64> {
@@ -359,12 +424,17 @@ pub fn mcc(y_true: &[usize], y_pred: &[usize], n_classes: usize) -> f64 {
 }
 
 /// Mean cross-entropy of the true class's probability (clipped at 1e-15).
-pub fn log_loss(y_true: &[usize], proba: &[Vec<f64>]) -> f64 {
+pub fn log_loss(y_true: &[usize], proba: &(impl ProbaRows + ?Sized)) -> f64 {
     mean(
-        y_true
-            .iter()
-            .zip(proba)
-            .map(|(&t, p)| -p.get(t).copied().unwrap_or(0.0).clamp(1e-15, 1.0).ln()),
+        y_true.iter().take(proba.rows()).enumerate().map(|(i, &t)| {
+            -proba
+                .row(i)
+                .get(t)
+                .copied()
+                .unwrap_or(0.0)
+                .clamp(1e-15, 1.0)
+                .ln()
+        }),
         y_true.len(),
     )
 }
@@ -372,9 +442,10 @@ pub fn log_loss(y_true: &[usize], proba: &[Vec<f64>]) -> f64 {
 /// Brier score: squared distance between the probabilities and the one-hot truth; for
 /// two classes the positive class's probability only (scikit-learn's
 /// `brier_score_loss`), for more the sum over classes.
-pub fn brier(y_true: &[usize], proba: &[Vec<f64>], n_classes: usize) -> f64 {
+pub fn brier(y_true: &[usize], proba: &(impl ProbaRows + ?Sized), n_classes: usize) -> f64 {
     mean(
-        y_true.iter().zip(proba).map(|(&t, p)| {
+        y_true.iter().take(proba.rows()).enumerate().map(|(i, &t)| {
+            let p = proba.row(i);
             let hit = |k: usize| if t == k { 1.0 } else { 0.0 };
             if n_classes == 2 {
                 let d = p.get(1).copied().unwrap_or(0.0) - hit(1);
@@ -395,10 +466,14 @@ pub fn brier(y_true: &[usize], proba: &[Vec<f64>], n_classes: usize) -> f64 {
 /// Area under the precision-recall curve as scikit-learn's `average_precision_score`
 /// (Σ (Rₙ − Rₙ₋₁)·Pₙ over score thresholds); the macro average over classes for more
 /// than two. `None` when no class has a positive row.
-pub fn average_precision(y_true: &[usize], proba: &[Vec<f64>], n_classes: usize) -> Option<f64> {
+pub fn average_precision(
+    y_true: &[usize],
+    proba: &(impl ProbaRows + ?Sized),
+    n_classes: usize,
+) -> Option<f64> {
     let one = |k: usize| -> Option<f64> {
-        let mut order: Vec<usize> = (0..y_true.len()).collect();
-        let score = |i: usize| proba[i].get(k).copied().unwrap_or(0.0);
+        let mut order: Vec<usize> = (0..y_true.len().min(proba.rows())).collect();
+        let score = |i: usize| proba.row(i).get(k).copied().unwrap_or(0.0);
         order.sort_by(|&a, &b| score(b).total_cmp(&score(a)));
         let positives = y_true.iter().filter(|&&t| t == k).count() as f64;
         if positives == 0.0 {
@@ -475,11 +550,10 @@ pub fn binary_auc(positive: &[bool], scores: &[f64]) -> Option<f64> {
 
 /// AUC from class probabilities (`proba[row][class]`): binary for two classes, else the
 /// one-vs-rest macro average. `None` when no class has both positive and negative rows.
-pub fn auc(y_true: &[usize], proba: &[Vec<f64>], n_classes: usize) -> Option<f64> {
+pub fn auc(y_true: &[usize], proba: &(impl ProbaRows + ?Sized), n_classes: usize) -> Option<f64> {
     let score = |k: usize| -> Vec<f64> {
-        proba
-            .iter()
-            .map(|p| p.get(k).copied().unwrap_or(0.0))
+        (0..proba.rows())
+            .map(|i| proba.row(i).get(k).copied().unwrap_or(0.0))
             .collect()
     };
     if n_classes == 2 {
@@ -568,6 +642,37 @@ mod tests {
 
     fn close(a: f64, b: f64) -> bool {
         (a - b).abs() < 1e-12
+    }
+
+    #[test]
+    fn flat_probabilities_give_the_nested_ones_metrics() {
+        let nested = vec![
+            vec![0.7, 0.2, 0.1],
+            vec![0.1, 0.6, 0.3],
+            vec![0.2, 0.2, 0.6],
+            vec![0.5, 0.4, 0.1],
+        ];
+        let y = [0, 1, 2, 1];
+        let mut flat = FlatProba::new(3);
+        for row in &nested {
+            flat.push(row);
+        }
+        assert_eq!(flat.rows(), 4);
+        assert_eq!(flat.to_rows(), nested);
+        assert_eq!(log_loss(&y, &flat), log_loss(&y, &nested));
+        assert_eq!(brier(&y, &flat, 3), brier(&y, &nested, 3));
+        assert_eq!(auc(&y, &flat, 3), auc(&y, &nested, 3));
+        assert_eq!(
+            average_precision(&y, &flat, 3),
+            average_precision(&y, &nested, 3)
+        );
+        // A row of another width keeps the layout: cut, or padded with 0.
+        flat.push(&[0.1, 0.2, 0.3, 0.4]);
+        flat.push(&[1.0]);
+        assert_eq!(flat.rows(), 6);
+        assert_eq!(flat.row(4), &[0.1, 0.2, 0.3]);
+        assert_eq!(flat.row(5), &[1.0, 0.0, 0.0]);
+        assert_eq!(FlatProba::new(0).rows(), 0);
     }
 
     #[test]

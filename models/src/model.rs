@@ -1057,7 +1057,7 @@ impl TrainedModel {
         let mut evaluation = self.evaluation(metric_names)?;
         evaluation.add(features, label)?;
         let done = evaluation.finish()?;
-        Ok((done.metrics, done.classes.map(|(_, proba)| proba)))
+        Ok((done.metrics, done.classes.map(|(_, proba)| proba.to_rows())))
     }
 
     /// Feature importance, most important first (by absolute value):

@@ -137,7 +137,13 @@ pub async fn restart(sync: bool, jobs: usize, layout: Layout) {
         wait_until(
             "the directories are archived",
             Duration::from_secs(3600),
-            || !fs::read_dir(&work).into_iter().flatten().flatten().any(|e| is_job(&e)),
+            || {
+                !fs::read_dir(&work)
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+                    .any(|e| is_job(&e))
+            },
         );
         drop(server);
         t.elapsed()
