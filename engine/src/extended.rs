@@ -13,9 +13,9 @@ use sqlflow_sql::extended::{Evaluate, Explain, Expr, ExtKind, Extended, Train};
 
 use crate::{
     Value,
-    backend::{Backend, Collected, Column, ColumnType, RowSink, TableName, query_all},
+    backend::{Backend, Collected, Column, ColumnType, RowSink, TableName},
     exec::EngineError,
-    feature_columns::{self, FeaturePlan, column_index},
+    feature_columns::{self, Cell, FeaturePlan, Rows, Table, column_index, query_table},
     figures,
     model_store::{self, ModelMeta, STORE_FORMAT},
     output::RecordWriter,
@@ -48,36 +48,31 @@ fn table(name: &str) -> Result<TableName, EngineError> {
     Ok(TableName::parse(name)?)
 }
 
-fn data(db: &mut dyn Backend, select: &str) -> Result<Collected, EngineError> {
-    let d = query_all(db, select)?;
-    Ok(d)
+/// The query's whole result, by column: training and EXPLAIN read every row.
+fn data(db: &mut dyn Backend, select: &str) -> Result<Table, EngineError> {
+    query_table(db, select)
 }
 
 /// A result column as model input. NULL stays missing; numbers and booleans are
 /// numeric; text, dates and times are categories.
-fn to_model_column(data: &Collected, idx: usize) -> Result<ModelColumn, EngineError> {
-    let name = data.columns[idx].name.clone();
-    let mut values = Vec::with_capacity(data.rows.len());
-    for row in &data.rows {
-        values.push(match &row[idx] {
-            Value::Null(_) => None,
-            Value::Bool(b) => Some(Feature::Num(f64::from(u8::from(*b)))),
-            Value::Int64(i) => Some(Feature::Num(*i as f64)),
-            Value::Double(f) => Some(Feature::Num(*f)),
-            Value::Decimal(s) => Some(Feature::Num(s.parse().map_err(|_| {
-                format!("column {name}: DECIMAL value {s} is not a number")
-            })?)),
-            Value::String(s) | Value::Date(s) | Value::Time(s) | Value::Timestamp(s) => {
-                Some(Feature::Str(s.clone()))
-            }
-            Value::Bytes(_) => {
-                return Err(format!(
-                    "column {name} holds binary data, which cannot be a feature; leave it out of the SELECT"
-                ).into());
-            }
+fn to_model_column(data: &dyn Rows, idx: usize) -> Result<ModelColumn, EngineError> {
+    let name = data
+        .columns()
+        .get(idx)
+        .map(|c| c.name.clone())
+        .unwrap_or_default();
+    if let Some((x, valid)) = data.numbers(idx) {
+        return Ok(ModelColumn::from_numbers(name, x.to_vec(), valid.to_vec()));
+    }
+    let mut values = Vec::with_capacity(data.len());
+    for r in 0..data.len() {
+        values.push(match data.cell(idx, r, &name)? {
+            Cell::Null => None,
+            Cell::Num(x) => Some(Feature::Num(x)),
+            Cell::Text(s) => Some(Feature::Str(s.to_string())),
         });
     }
-    Ok(ModelColumn { name, values })
+    Ok(ModelColumn::new(name, values))
 }
 
 fn attr_value(e: &Expr) -> AttrValue {
@@ -218,7 +213,7 @@ fn metric_names<'a>(model: &TrainedModel, metrics: Option<&'a [String]>) -> Vec<
 fn evaluate_batch(
     evaluation: &mut Evaluation<'_>,
     plan: Option<&FeaturePlan>,
-    data: &Collected,
+    data: &dyn Rows,
     label: &str,
 ) -> Result<(), EngineError> {
     let features = model_inputs(plan, data)?;
@@ -230,7 +225,7 @@ fn evaluate_batch(
 fn evaluate_on(
     model: &TrainedModel,
     plan: Option<&FeaturePlan>,
-    data: &Collected,
+    data: &dyn Rows,
     label: &str,
     metrics: Option<&[String]>,
 ) -> Result<Evaluated, EngineError> {
@@ -245,7 +240,7 @@ fn evaluate_on(
 /// before feature columns) the columns as they are.
 fn model_inputs(
     plan: Option<&FeaturePlan>,
-    data: &Collected,
+    data: &dyn Rows,
 ) -> Result<Vec<ModelColumn>, EngineError> {
     match plan {
         Some(p) => p.transform(data),
@@ -256,7 +251,7 @@ fn model_inputs(
 /// A new model's feature columns, or those of the model it continues (`USING`), which
 /// keeps the transform it was trained with.
 fn train_plan<W: Write>(
-    data: &Collected,
+    data: &dyn Rows,
     t: &Train,
     warm: Option<&model_store::Stored>,
     neural: bool,
@@ -300,12 +295,12 @@ fn train_plan<W: Write>(
 /// The inputs of a model saved before feature columns: the listed (or all but the label)
 /// columns as they are.
 fn legacy_features(
-    data: &Collected,
+    data: &dyn Rows,
     t: &Train,
     label_idx: Option<usize>,
 ) -> Result<Vec<ModelColumn>, EngineError> {
     let idx: Vec<usize> = if t.columns.is_empty() {
-        (0..data.columns.len())
+        (0..data.columns().len())
             .filter(|i| Some(*i) != label_idx)
             .collect()
     } else {
@@ -320,12 +315,10 @@ fn legacy_features(
     idx.iter().map(|&i| to_model_column(data, i)).collect()
 }
 
-fn all_columns(data: &Collected) -> Result<Vec<ModelColumn>, EngineError> {
-    (0..data.columns.len())
-        .filter(|&i| {
-            // Binary columns cannot be features; leaving them out lets SELECT * work.
-            !data.rows.iter().any(|r| matches!(r[i], Value::Bytes(_)))
-        })
+fn all_columns(data: &dyn Rows) -> Result<Vec<ModelColumn>, EngineError> {
+    (0..data.columns().len())
+        // Binary columns cannot be features; leaving them out lets SELECT * work.
+        .filter(|&i| !data.has_bytes(i))
         .map(|i| to_model_column(data, i))
         .collect()
 }
@@ -364,8 +357,8 @@ fn train<W: Write>(
         None => None,
     };
     let started = Instant::now();
-    let data = data(db, select)?;
-    if data.rows.is_empty() {
+    let mut data = data(db, select)?;
+    if data.is_empty() {
         return Err(format!("the query returned no rows to train {} on", t.estimator).into());
     }
     let label_idx = t
@@ -407,10 +400,13 @@ fn train<W: Write>(
         )?;
     }
     let features = match &plan {
-        Some(p) => p.transform(&data)?,
+        Some(p) => p.transform_table(&mut data, label_idx)?,
         None => legacy_features(&data, t, label_idx)?,
     };
     let label = label_idx.map(|i| to_model_column(&data, i)).transpose()?;
+    // The model's columns hold everything training reads from here on.
+    let trained_rows = data.len();
+    drop(data);
     // Read before training: boosting and neural models report on these rows as they
     // train, and early stopping watches them.
     let validation = match (&engine.validation_select, &t.label) {
@@ -428,7 +424,7 @@ fn train<W: Write>(
         format!(
             "training {} on {} rows, {} features",
             t.estimator,
-            data.rows.len(),
+            trained_rows,
             features.len()
         ),
         Kind::Progress,
@@ -451,10 +447,11 @@ fn train<W: Write>(
             .map(FeaturePlan::embeddings)
             .unwrap_or_default(),
     };
-    let (model, history) = sqlflow_models::train_with_history(
+    // Given, not lent: tree models free the columns once binned.
+    let (model, history) = sqlflow_models::train_owned(
         &t.estimator,
         &attrs,
-        &features,
+        features,
         label.as_ref(),
         &options,
         &mut progress,
@@ -499,7 +496,7 @@ fn train<W: Write>(
         label: model.label_name().map(str::to_string),
         metrics,
         feature_columns: plan,
-        trained_rows: data.rows.len() as u64,
+        trained_rows: trained_rows as u64,
         created_at_ms: sqlflow_jobdir::now_ms(),
         chunks: 0,
         model_bytes: 0,
@@ -516,8 +513,8 @@ fn train<W: Write>(
     figures::training(out, model.estimator(), &history).map_err(Into::into)
 }
 
-fn data_for_validation(db: &mut dyn Backend, select: &str) -> Result<Collected, EngineError> {
-    query_all(db, select).map_err(|e| format!("validation.select failed: {e}").into())
+fn data_for_validation(db: &mut dyn Backend, select: &str) -> Result<Table, EngineError> {
+    query_table(db, select).map_err(|e| format!("validation.select failed: {e}").into())
 }
 
 fn prediction_value(p: &Prediction) -> Value {
@@ -1101,4 +1098,79 @@ fn show_train<W: Write>(
         send_table(out, &auto_table_names(&a), auto_table_rows(&a))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::{Sqlite, query_all};
+
+    /// TRAIN reads by column and trees bin a column at a time: the model must be the one
+    /// the rows, read whole as before, give.
+    #[test]
+    fn training_by_column_gives_the_model_the_rows_give() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let mut db = Sqlite::open(&path).unwrap();
+        // More rows than a batch; NULLs, text and integers among the numbers.
+        db.execute(
+            "CREATE TABLE t AS WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n \
+             WHERE i < 20000) SELECT CASE WHEN i % 7 = 0 THEN NULL ELSE (i * 37 % 1000) / 10.0 \
+             END AS x, CASE i % 5 WHEN 0 THEN NULL WHEN 1 THEN 'red' WHEN 2 THEN 'blue' ELSE \
+             'green' END AS c, i % 13 AS n, (i * 37 % 1000 > 500) + (i % 5 = 1) AS label FROM n",
+            &mut Collected::default(),
+        )
+        .unwrap();
+        for (estimator, attrs) in [
+            ("DecisionTreeClassifier", "model.max_depth = 5"),
+            (
+                "RandomForestRegressor",
+                "model.n_estimators = 3, model.max_depth = 4",
+            ),
+        ] {
+            let program = format!(
+                "SELECT x, c, n, label FROM t TO TRAIN {estimator} WITH {attrs} LABEL label \
+                 INTO m;"
+            );
+            let mut out = RecordWriter::new(Vec::new());
+            crate::exec::run_program(&program, &format!("sqlite://{}", path.display()), &mut out)
+                .unwrap_or_else(|e| panic!("{estimator}: {e:?}"));
+            let stored = model_store::load(&mut db, &table("m").unwrap()).unwrap();
+
+            let rows = query_all(&mut db, "SELECT x, c, n, label FROM t").unwrap();
+            let plan = feature_columns::plan(&rows, &[], Some("label"), false).unwrap();
+            let features = plan.transform(&rows).unwrap();
+            let label = to_model_column(&rows, 3).unwrap();
+            assert_eq!(label.len(), 20000);
+            assert!(features[0].get(6).is_none(), "a NULL stays NULL");
+            let attrs: Attrs = stored
+                .model
+                .attributes()
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            let options = sqlflow_models::TrainOptions {
+                warm_start: None,
+                validation: None,
+                metrics: Vec::new(),
+                column_groups: plan.model_groups(),
+                embeddings: plan.embeddings(),
+            };
+            let (expected, _) = sqlflow_models::train_with_history(
+                estimator,
+                &attrs,
+                &features,
+                Some(&label),
+                &options,
+                &mut |_| {},
+            )
+            .unwrap();
+            assert_eq!(
+                stored.meta.feature_columns.as_ref(),
+                Some(&plan),
+                "{estimator}"
+            );
+            assert_eq!(stored.model, expected, "{estimator}");
+        }
+    }
 }

@@ -7,7 +7,7 @@ use std::io::Write;
 
 use sqlflow_figures::{self as draw, FigureError, Format, Panel, RocCurve, Series, SwarmFeature};
 use sqlflow_models::{
-    ClassLabel, Column as ModelColumn, Feature, ShapValues, TrainingHistory, metrics::ProbaRows,
+    ClassLabel, Column as ModelColumn, FeatureRef, ShapValues, TrainingHistory, metrics::ProbaRows,
 };
 use sqlflow_proto::sqlflow::message::Kind;
 
@@ -145,8 +145,8 @@ pub fn shap_summary<W: Write>(
                 name: name.clone(),
                 shap: (0..shap.rows).map(|r| shap.row(r, 0)[j]).collect(),
                 value: (0..shap.rows)
-                    .map(|r| match column.and_then(|c| c.values.get(r)) {
-                        Some(Some(Feature::Num(v))) => Some(*v),
+                    .map(|r| match column.and_then(|c| c.get(r)) {
+                        Some(FeatureRef::Num(v)) => Some(v),
                         _ => None,
                     })
                     .collect(),

@@ -12,7 +12,7 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 
 use crate::attrs::{self, AttrSpec, AttrType, AttrValue, Attrs, DefaultValue, Resolved, spec};
-use crate::data::{Column, Feature, LabelColumn};
+use crate::data::{Column, FeatureRef, LabelColumn};
 use crate::error::{ModelError, Result};
 use crate::estimator::Estimator;
 use crate::labels::fit_classes;
@@ -275,18 +275,13 @@ fn describe(attrs: &[(&'static str, AttrValue)]) -> String {
 }
 
 fn take(col: &Column, rows: &[usize]) -> Column {
-    Column::new(
-        col.name.clone(),
-        rows.iter()
-            .filter_map(|&r| col.values.get(r).cloned())
-            .collect(),
-    )
+    col.take_rows(rows)
 }
 
-fn label_key(v: &Option<Feature>) -> String {
+fn label_key(v: Option<FeatureRef<'_>>) -> String {
     match v {
-        Some(Feature::Num(x)) => format!("n{x}"),
-        Some(Feature::Str(s)) => format!("s{s}"),
+        Some(FeatureRef::Num(x)) => format!("n{x}"),
+        Some(FeatureRef::Str(s)) => format!("s{s}"),
         None => String::new(),
     }
 }
@@ -299,11 +294,11 @@ fn split(
     fraction: f64,
     seed: u64,
 ) -> (Vec<usize>, Vec<usize>) {
-    let n = label.values.len();
+    let n = label.len();
     let mut groups: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for r in 0..n {
         let key = if classifier {
-            label_key(&label.values[r])
+            label_key(label.get(r))
         } else {
             String::new()
         };
@@ -350,7 +345,7 @@ pub(crate) fn train(
             est.name()
         )));
     };
-    let rows = label.values.len();
+    let rows = label.len();
     if rows < 5 && options.validation.is_none() {
         return Err(ModelError::InvalidData(format!(
             "{} holds out rows to compare candidates and needs at least 5 training rows \
@@ -411,7 +406,7 @@ pub(crate) fn train(
             Search {
                 fit: (features, label),
                 valid: (vx, vy),
-                validated_on: format!("validation.select ({} rows)", vy.values.len()),
+                validated_on: format!("validation.select ({} rows)", vy.len()),
                 refit: false,
             },
             (features, label),

@@ -38,33 +38,64 @@ impl Binned {
     /// depend on it).
     pub fn with_threads(x: &Matrix, max_bins: usize, threads: usize) -> Binned {
         let max_bins = max_bins.clamp(2, MAX_BINS);
-        let per_feature = crate::threads::map(threads, x.cols, |f| bin_feature(x, f, max_bins));
-        let mut codes = Vec::with_capacity(x.rows * x.cols);
-        let mut thresholds = Vec::with_capacity(x.cols);
+        let per_feature = crate::threads::map(threads, x.cols, |f| {
+            bin_feature(
+                (0..x.rows).map(|r| (x.get(r, f), r as u32)).collect(),
+                max_bins,
+            )
+        });
+        Binned::assemble(x.rows, per_feature)
+    }
+
+    /// Bins `cols` features of `rows` rows whose values `column(f)` makes one feature at
+    /// a time, as (value, row) for every row in row order, so that no more than
+    /// `threads` features' values exist at once (never the whole matrix). The bins are those [`with_threads`](Self::with_threads) gives the
+    /// matrix of the same columns; the first error in feature order is returned.
+    pub fn from_columns<E: Send>(
+        rows: usize,
+        cols: usize,
+        max_bins: usize,
+        threads: usize,
+        column: impl Fn(usize) -> Result<Vec<(f64, u32)>, E> + Sync,
+    ) -> Result<Binned, E> {
+        let max_bins = max_bins.clamp(2, MAX_BINS);
+        let per_feature = crate::threads::map(threads, cols, |f| {
+            column(f).map(|values| bin_feature(values, max_bins))
+        });
+        Ok(Binned::assemble(
+            rows,
+            per_feature.into_iter().collect::<Result<Vec<_>, E>>()?,
+        ))
+    }
+
+    fn assemble(rows: usize, per_feature: Vec<(Vec<u16>, Vec<f64>)>) -> Binned {
+        let cols = per_feature.len();
+        let mut codes = Vec::with_capacity(rows * cols);
+        let mut thresholds = Vec::with_capacity(cols);
         for (c, t) in per_feature {
             codes.extend_from_slice(&c);
             thresholds.push(t);
         }
         let narrow = thresholds.iter().all(|t| t.len() < 256);
         let transpose = |out: &mut dyn FnMut(u16)| {
-            for r in 0..x.rows {
-                for f in 0..x.cols {
-                    out(codes[f * x.rows + r]);
+            for r in 0..rows {
+                for f in 0..cols {
+                    out(codes[f * rows + r]);
                 }
             }
         };
         let by_row = if narrow {
-            let mut v = Vec::with_capacity(x.rows * x.cols);
+            let mut v = Vec::with_capacity(rows * cols);
             // `narrow`: every code is below 256.
             transpose(&mut |c| v.push(c as u8));
             RowCodes::U8(v)
         } else {
-            let mut v = Vec::with_capacity(x.rows * x.cols);
+            let mut v = Vec::with_capacity(rows * cols);
             transpose(&mut |c| v.push(c));
             RowCodes::U16(v)
         };
         Binned {
-            rows: x.rows,
+            rows,
             codes,
             by_row,
             thresholds,
@@ -88,13 +119,12 @@ impl Binned {
     }
 }
 
-/// One feature's codes (by row) and thresholds.
-fn bin_feature(x: &Matrix, f: usize, max_bins: usize) -> (Vec<u16>, Vec<f64>) {
-    let mut column: Vec<(f64, u32)> = (0..x.rows).map(|r| (x.get(r, f), r as u32)).collect();
+/// One feature's codes (by row) and thresholds from its (value, row) pairs.
+fn bin_feature(mut column: Vec<(f64, u32)>, max_bins: usize) -> (Vec<u16>, Vec<f64>) {
     column.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
-    let cuts = cut_points(&column, max_bins);
+    let cuts = cut_points(column.iter().copied(), max_bins);
     // Sorted values walk the cuts once instead of a binary search per value.
-    let mut out = vec![0u16; x.rows];
+    let mut out = vec![0u16; column.len()];
     let mut bin = 0usize;
     for &(v, r) in &column {
         while bin < cuts.len() && cuts[bin] < v {
@@ -106,9 +136,10 @@ fn bin_feature(x: &Matrix, f: usize, max_bins: usize) -> (Vec<u16>, Vec<f64>) {
 }
 
 /// Thresholds between neighbouring distinct values, at most `max_bins - 1` of them.
-fn cut_points(sorted: &[(f64, u32)], max_bins: usize) -> Vec<f64> {
+fn cut_points(sorted: impl ExactSizeIterator<Item = (f64, u32)>, max_bins: usize) -> Vec<f64> {
+    let n = sorted.len() as f64;
     let mut distinct: Vec<(f64, usize)> = Vec::new();
-    for &(v, _) in sorted {
+    for (v, _) in sorted {
         match distinct.last_mut() {
             Some((last, count)) if *last == v => *count += 1,
             _ => distinct.push((v, 1)),
@@ -125,7 +156,6 @@ fn cut_points(sorted: &[(f64, u32)], max_bins: usize) -> Vec<f64> {
             .map(|w| midpoint(w[0].0, w[1].0))
             .collect();
     }
-    let n = sorted.len() as f64;
     let mut cuts = Vec::with_capacity(max_bins - 1);
     let mut seen = 0usize;
     for w in distinct.windows(2) {

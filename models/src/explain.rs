@@ -27,7 +27,7 @@ pub(crate) fn permutation_importance(
         .into_iter()
         .cloned()
         .collect();
-    let rows = columns.first().map_or(0, |c| c.values.len());
+    let rows = columns.first().map_or(0, Column::len);
     if rows == 0 {
         return Err(ModelError::InvalidData(
             "permutation importance needs rows to explain; the SELECT returned none".into(),
@@ -38,12 +38,12 @@ pub(crate) fn permutation_importance(
     let baseline = outputs(&columns)?;
     let mut out = Vec::with_capacity(columns.len());
     for i in 0..columns.len() {
-        let original = columns[i].values.clone();
+        let original = columns[i].clone();
         let mut order: Vec<usize> = (0..original.len()).collect();
         let mut moved = 0.0;
         for rep in 0..REPEATS {
             Rng::derive(SEED, (i * REPEATS + rep) as u64).shuffle(&mut order);
-            columns[i].values = order.iter().map(|&j| original[j].clone()).collect();
+            columns[i] = original.take_rows(&order);
             let shuffled = outputs(&columns)?;
             moved += baseline
                 .iter()
@@ -51,7 +51,7 @@ pub(crate) fn permutation_importance(
                 .map(|(a, b)| distance(a, b, classify))
                 .sum::<f64>();
         }
-        columns[i].values = original;
+        columns[i] = original;
         out.push((columns[i].name.clone(), moved / (REPEATS * rows) as f64));
     }
     Ok(sort_importance(out))

@@ -16,7 +16,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::data::{Column, Feature, Matrix, whole_number};
+use crate::data::{Column, FeatureRef, Matrix, whole_number};
 use crate::error::{ModelError, Result};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -50,22 +50,22 @@ pub(crate) fn row_count(columns: &[&Column]) -> Result<usize> {
         )
     })?;
     for c in columns {
-        if c.values.len() != first.values.len() {
+        if c.len() != first.len() {
             return Err(ModelError::InvalidData(format!(
                 "column '{}' has {} rows but column '{}' has {}; all columns must have the same number of rows",
                 c.name,
-                c.values.len(),
+                c.len(),
                 first.name,
-                first.values.len()
+                first.len()
             )));
         }
     }
-    Ok(first.values.len())
+    Ok(first.len())
 }
 
-fn num_value(v: &Option<Feature>) -> Option<f64> {
+fn num_value(v: Option<FeatureRef<'_>>) -> Option<f64> {
     match v {
-        Some(Feature::Num(x)) if x.is_finite() => Some(*x),
+        Some(FeatureRef::Num(x)) if x.is_finite() => Some(x),
         _ => None,
     }
 }
@@ -201,47 +201,107 @@ impl FeatureEncoder {
         let mut m = Matrix::zeros(rows, self.width());
         let mut offset = 0;
         for (enc, col) in self.columns.iter().zip(selected) {
-            match &enc.kind {
-                ColumnKind::Numeric { fill } => {
-                    for (r, v) in col.values.iter().enumerate() {
-                        if let Some(Feature::Str(s)) = v {
-                            return Err(ModelError::InvalidData(format!(
-                                "column '{}' was numeric when the model was trained but row {} holds the string '{s}'; \
-                                 cast the column to a number",
-                                enc.name,
-                                r + 1
-                            )));
-                        }
-                        m.set(r, offset, num_value(v).unwrap_or(*fill));
-                    }
-                }
-                ColumnKind::Categorical {
-                    categories,
-                    has_null,
-                } => {
-                    for (r, v) in col.values.iter().enumerate() {
-                        let found = match v {
-                            Some(Feature::Str(s)) => categories.binary_search(s).ok(),
-                            Some(Feature::Num(x)) => {
-                                categories.binary_search(&num_as_category(*x)).ok()
-                            }
-                            None => None,
-                        };
-                        if self.one_hot {
-                            match found {
-                                Some(i) => m.set(r, offset + i, 1.0),
-                                None if *has_null => m.set(r, offset + categories.len(), 1.0),
-                                None => {}
-                            }
-                        } else {
-                            m.set(r, offset, found.map_or(0.0, |i| (i + 1) as f64));
-                        }
-                    }
-                }
-            }
+            self.encode(enc, col, rows, &mut |r, i, v| m.set(r, offset + i, v))?;
             offset += self.column_width(enc);
         }
         Ok(m)
+    }
+
+    /// Whether every input column encodes to one matrix column (no one-hot), which
+    /// [`encoded_column`](Self::encoded_column) needs.
+    pub fn one_column_each(&self) -> bool {
+        self.width() == self.columns.len()
+    }
+
+    /// Matrix column `j` of [`transform_selected`](Self::transform_selected) on its own,
+    /// as (value, row) in row order, when [`one_column_each`](Self::one_column_each):
+    /// the tree models bin one column at a time (sorting these pairs) and never hold
+    /// the whole matrix.
+    pub fn encoded_column(&self, selected: &[&Column], j: usize) -> Result<Vec<(f64, u32)>> {
+        let rows = row_count(selected)?;
+        let (Some(enc), Some(col)) = (self.columns.get(j), selected.get(j)) else {
+            return Err(ModelError::InvalidData(format!(
+                "the model has {} input columns, not {}",
+                self.columns.len(),
+                j + 1
+            )));
+        };
+        // Rows are numbered in u32 by the trees (at most 4 billion rows).
+        let mut out: Vec<(f64, u32)> = (0..rows).map(|r| (0.0, r as u32)).collect();
+        self.encode(enc, col, rows, &mut |r, i, v| {
+            if i == 0 {
+                out[r].0 = v;
+            }
+        })?;
+        Ok(out)
+    }
+
+    /// Encodes one column: `set(row, i, value)` for its `i`-th matrix column; cells not
+    /// set are 0.
+    fn encode(
+        &self,
+        enc: &EncodedColumn,
+        col: &Column,
+        rows: usize,
+        set: &mut dyn FnMut(usize, usize, f64),
+    ) -> Result<()> {
+        match &enc.kind {
+            ColumnKind::Numeric { fill } => {
+                for (r, v) in col.iter().enumerate() {
+                    if let Some(FeatureRef::Str(s)) = v {
+                        return Err(ModelError::InvalidData(format!(
+                            "column '{}' was numeric when the model was trained but row {} holds the string '{s}'; \
+                             cast the column to a number",
+                            enc.name,
+                            r + 1
+                        )));
+                    }
+                    set(r, 0, num_value(v).unwrap_or(*fill));
+                }
+            }
+            ColumnKind::Categorical {
+                categories,
+                has_null,
+            } => {
+                // A dictionary is looked up once per distinct string.
+                let found_in_dict: Option<(&[u32], Vec<Option<usize>>)> =
+                    col.dictionary().map(|(codes, dict)| {
+                        let found = dict
+                            .iter()
+                            .map(|s| categories.binary_search_by(|c| c.as_str().cmp(s)).ok())
+                            .collect();
+                        (codes, found)
+                    });
+                for r in 0..rows {
+                    let found = match &found_in_dict {
+                        Some((codes, found)) => codes
+                            .get(r)
+                            .and_then(|&c| found.get(c as usize))
+                            .copied()
+                            .flatten(),
+                        None => match col.get(r) {
+                            Some(FeatureRef::Str(s)) => {
+                                categories.binary_search_by(|c| c.as_str().cmp(s)).ok()
+                            }
+                            Some(FeatureRef::Num(x)) => {
+                                categories.binary_search(&num_as_category(x)).ok()
+                            }
+                            None => None,
+                        },
+                    };
+                    if self.one_hot {
+                        match found {
+                            Some(i) => set(r, i, 1.0),
+                            None if *has_null => set(r, categories.len(), 1.0),
+                            None => {}
+                        }
+                    } else {
+                        set(r, 0, found.map_or(0.0, |i| (i + 1) as f64));
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Loaded models are checked before use so that damaged bytes cannot cause a panic.
@@ -261,9 +321,9 @@ fn fit_kind(col: &Column) -> Result<ColumnKind> {
     let mut strings: Vec<&str> = Vec::new();
     let mut has_null = false;
     let mut first_num: Option<usize> = None;
-    for (r, v) in col.values.iter().enumerate() {
+    for (r, v) in col.iter().enumerate() {
         match v {
-            Some(Feature::Num(x)) => {
+            Some(FeatureRef::Num(x)) => {
                 first_num.get_or_insert(r);
                 if x.is_finite() {
                     sum += x;
@@ -272,7 +332,7 @@ fn fit_kind(col: &Column) -> Result<ColumnKind> {
                     has_null = true;
                 }
             }
-            Some(Feature::Str(s)) => strings.push(s),
+            Some(FeatureRef::Str(s)) => strings.push(s),
             None => has_null = true,
         }
     }
@@ -298,6 +358,7 @@ fn fit_kind(col: &Column) -> Result<ColumnKind> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::Feature;
 
     fn cols() -> Vec<Column> {
         vec![

@@ -9,6 +9,7 @@ use crate::attrs::{AttrSpec, AttrType, AttrValue, DefaultValue, Resolved, spec};
 use crate::binning::Binned;
 use crate::data::{Labels, Matrix, one_hot};
 use crate::error::{ModelError, Result};
+use crate::estimator::Estimator;
 use crate::rng::Rng;
 use crate::threads::{self, THREADS};
 use crate::tree::{RowStats, Tree, TreeParams, accumulate, build};
@@ -75,8 +76,51 @@ pub(crate) fn resolve_max_features(value: Option<&AttrValue>, d: usize) -> usize
 }
 
 impl Forest {
+    /// The estimators trained here.
+    pub fn estimates(est: Estimator) -> bool {
+        matches!(
+            est,
+            Estimator::DecisionTreeClassifier
+                | Estimator::DecisionTreeRegressor
+                | Estimator::RandomForestClassifier
+                | Estimator::RandomForestRegressor
+        )
+    }
+
+    /// Whether `est` is a forest rather than one tree.
+    pub fn is_forest(est: Estimator) -> bool {
+        matches!(
+            est,
+            Estimator::RandomForestClassifier | Estimator::RandomForestRegressor
+        )
+    }
+
+    /// The bins a tree model trains on, for `cols` features of `rows` rows whose
+    /// encoded (value, row) pairs `column(j)` gives one feature at a time.
+    pub fn bin(
+        rows: usize,
+        cols: usize,
+        attrs: &Resolved,
+        column: impl Fn(usize) -> Result<Vec<(f64, u32)>> + Sync,
+    ) -> Result<Binned> {
+        Binned::from_columns(rows, cols, MAX_BINS, threads::count(attrs), column)
+    }
+
     pub fn train(
         x: &Matrix,
+        labels: &Labels,
+        attrs: &Resolved,
+        forest: bool,
+        warm: Option<&Forest>,
+        progress: &mut dyn FnMut(&str),
+    ) -> Result<Forest> {
+        let binned = Binned::with_threads(x, MAX_BINS, threads::count(attrs));
+        Forest::train_binned(&binned, labels, attrs, forest, warm, progress)
+    }
+
+    /// Trains on features already binned (by [`Forest::bin`] or from a matrix).
+    pub fn train_binned(
+        binned: &Binned,
         labels: &Labels,
         attrs: &Resolved,
         forest: bool,
@@ -105,7 +149,10 @@ impl Forest {
             d => d,
         };
         let params = TreeParams {
-            max_features: resolve_max_features(attrs.get("model.max_features"), x.cols),
+            max_features: resolve_max_features(
+                attrs.get("model.max_features"),
+                binned.n_features(),
+            ),
             ..TreeParams::cart(
                 max_depth,
                 attrs.usize("model.min_samples_split"),
@@ -114,11 +161,10 @@ impl Forest {
         };
         let seed = attrs.seed("model.seed");
         let threads = threads::count(attrs);
-        let binned = Binned::with_threads(x, MAX_BINS, threads);
-        let allowed: Vec<usize> = (0..x.cols).collect();
+        let allowed: Vec<usize> = (0..binned.n_features()).collect();
         let mut trees = warm.map_or_else(Vec::new, |w| w.trees.clone());
         let first = trees.len();
-        let n = x.rows;
+        let n = binned.rows;
         // Trees grow side by side, one per thread; a lone tree (or a forest of fewer
         // trees than threads) shares each node's histogram out instead.
         let params = TreeParams {
@@ -137,7 +183,7 @@ impl Forest {
                     h: &ones,
                     k,
                 };
-                return build(&binned, &mut rows, &stats, &allowed, &params, &mut rng);
+                return build(binned, &mut rows, &stats, &allowed, &params, &mut rng);
             }
             let mut counts = vec![0u32; n];
             for _ in 0..n {
@@ -151,7 +197,7 @@ impl Forest {
                 .collect();
             let mut rows: Vec<u32> = (0..n as u32).filter(|&r| counts[r as usize] > 0).collect();
             let stats = RowStats { g: &g, h: &h, k };
-            build(&binned, &mut rows, &stats, &allowed, &params, &mut rng)
+            build(binned, &mut rows, &stats, &allowed, &params, &mut rng)
         };
         // Batches of ten trees between progress lines.
         let mut done = 0;

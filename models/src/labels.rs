@@ -1,7 +1,7 @@
 //! Label columns: classes for classifiers (integers or strings, stored with the model so
 //! predictions map back to the original values) and numeric targets for regressors.
 
-use crate::data::{ClassLabel, Feature, LabelColumn, whole_number};
+use crate::data::{ClassLabel, FeatureRef, LabelColumn, whole_number};
 use crate::error::{ModelError, Result};
 
 fn null_label(label: &LabelColumn, row: usize) -> ModelError {
@@ -13,11 +13,11 @@ fn null_label(label: &LabelColumn, row: usize) -> ModelError {
     ))
 }
 
-fn to_class(label: &LabelColumn, row: usize, v: &Option<Feature>) -> Result<ClassLabel> {
+fn to_class(label: &LabelColumn, row: usize, v: Option<FeatureRef<'_>>) -> Result<ClassLabel> {
     match v {
         None => Err(null_label(label, row)),
-        Some(Feature::Str(s)) => Ok(ClassLabel::Str(s.clone())),
-        Some(Feature::Num(x)) => whole_number(*x).map(ClassLabel::Int).ok_or_else(|| {
+        Some(FeatureRef::Str(s)) => Ok(ClassLabel::Str(s.to_string())),
+        Some(FeatureRef::Num(x)) => whole_number(x).map(ClassLabel::Int).ok_or_else(|| {
             ModelError::InvalidLabel(format!(
                 "a classifier needs integer or string labels but '{}' is {x} at row {}; \
                  use a regressor for a continuous target",
@@ -31,12 +31,12 @@ fn to_class(label: &LabelColumn, row: usize, v: &Option<Feature>) -> Result<Clas
 /// The distinct classes of a label column, sorted (integers numerically, strings
 /// lexicographically).
 pub(crate) fn fit_classes(label: &LabelColumn) -> Result<Vec<ClassLabel>> {
-    let mut classes = Vec::new();
-    for (r, v) in label.values.iter().enumerate() {
-        classes.push(to_class(label, r, v)?);
+    // Distinct values only: a label of many rows holds few classes.
+    let mut distinct = std::collections::BTreeSet::new();
+    for (r, v) in label.iter().enumerate() {
+        distinct.insert(to_class(label, r, v)?);
     }
-    classes.sort_unstable();
-    classes.dedup();
+    let classes: Vec<ClassLabel> = distinct.into_iter().collect();
     if let (Some(ClassLabel::Int(_)), Some(ClassLabel::Str(_))) = (classes.first(), classes.last())
     {
         return Err(ModelError::InvalidLabel(format!(
@@ -58,7 +58,6 @@ pub(crate) fn fit_classes(label: &LabelColumn) -> Result<Vec<ClassLabel>> {
 /// a value that is not one of `classes` is an error.
 pub fn encode_classes(label: &LabelColumn, classes: &[ClassLabel]) -> Result<Vec<usize>> {
     label
-        .values
         .iter()
         .enumerate()
         .map(|(r, v)| {
@@ -87,17 +86,16 @@ pub(crate) fn list_classes(classes: &[ClassLabel]) -> String {
 /// A regression target; NULLs and strings are errors.
 pub(crate) fn numeric_target(label: &LabelColumn) -> Result<Vec<f64>> {
     label
-        .values
         .iter()
         .enumerate()
         .map(|(r, v)| match v {
-            Some(Feature::Num(x)) if x.is_finite() => Ok(*x),
-            Some(Feature::Num(x)) => Err(ModelError::InvalidLabel(format!(
+            Some(FeatureRef::Num(x)) if x.is_finite() => Ok(x),
+            Some(FeatureRef::Num(x)) => Err(ModelError::InvalidLabel(format!(
                 "label column '{}' is {x} at row {}; a regression target must be finite",
                 label.name,
                 r + 1
             ))),
-            Some(Feature::Str(s)) => Err(ModelError::InvalidLabel(format!(
+            Some(FeatureRef::Str(s)) => Err(ModelError::InvalidLabel(format!(
                 "a regressor needs a numeric label but '{}' is the string '{s}' at row {}; \
                  use a classifier for categorical labels",
                 label.name,
@@ -112,18 +110,18 @@ pub(crate) fn numeric_target(label: &LabelColumn) -> Result<Vec<f64>> {
 /// with `n` = 1 a plain number too), as SQLFlow's time-series models read it. Row-major,
 /// `rows × n`. `model` names the model for the messages.
 pub(crate) fn vector_target(label: &LabelColumn, n: usize, model: &str) -> Result<Vec<f64>> {
-    let mut out = Vec::with_capacity(label.values.len() * n);
+    let mut out = Vec::with_capacity(label.len() * n);
     let shape = || {
         format!(
             "{model} reads its label as model.n_out = {n} comma-separated numbers \
              (e.g. concat(a, ',', b))"
         )
     };
-    for (r, v) in label.values.iter().enumerate() {
+    for (r, v) in label.iter().enumerate() {
         match v {
             None => return Err(null_label(label, r)),
-            Some(Feature::Num(x)) if n == 1 && x.is_finite() => out.push(*x),
-            Some(Feature::Num(x)) => {
+            Some(FeatureRef::Num(x)) if n == 1 && x.is_finite() => out.push(x),
+            Some(FeatureRef::Num(x)) => {
                 return Err(ModelError::InvalidLabel(format!(
                     "label column '{}' is the number {x} at row {}; {}",
                     label.name,
@@ -131,7 +129,7 @@ pub(crate) fn vector_target(label: &LabelColumn, n: usize, model: &str) -> Resul
                     shape()
                 )));
             }
-            Some(Feature::Str(s)) => {
+            Some(FeatureRef::Str(s)) => {
                 let parts: Vec<&str> = s.split(',').map(str::trim).collect();
                 if parts.len() != n {
                     return Err(ModelError::InvalidLabel(format!(
@@ -176,7 +174,7 @@ fn clip(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::Column;
+    use crate::data::{Column, Feature};
 
     #[test]
     fn classes_sorted_and_mapped() {

@@ -86,7 +86,7 @@ mod tree;
 
 pub use attrs::{AttrValue, Attrs};
 pub use auto::{AutoSearch, AutoTrial};
-pub use data::{ClassLabel, Column, Feature, LabelColumn, Prediction};
+pub use data::{ClassLabel, Column, Feature, FeatureRef, LabelColumn, Prediction};
 pub use embedding::{Combiner, EmbeddingSpec};
 pub use error::{ModelError, Result};
 pub use estimator::{EstimatorInfo, Task, estimator_info, estimator_names};
@@ -97,8 +97,8 @@ pub use kernel_shap::{
 };
 pub use labels::encode_classes as class_indices;
 pub use model::{
-    Evaluated, Evaluation, TrainOptions, TrainedModel, train, train_with, train_with_history,
-    validate_attributes,
+    Evaluated, Evaluation, TrainOptions, TrainedModel, train, train_owned, train_with,
+    train_with_history, validate_attributes,
 };
 pub use monitor::{HistorySeries, MAX_HISTORY_POINTS, TrainingHistory};
 pub use scorecard::ScoreCardRow;

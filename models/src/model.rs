@@ -7,7 +7,7 @@ use crate::arima::Arima;
 mod evaluation;
 
 use crate::attrs::{self, AttrValue, Attrs, Resolved};
-use crate::data::{ClassLabel, Column, Feature, LabelColumn, Labels, Matrix, Prediction};
+use crate::data::{ClassLabel, Column, FeatureRef, LabelColumn, Labels, Matrix, Prediction};
 use crate::dec::Dec;
 use crate::dnn::{DnnSetup, Mlp, WideDeepInputs};
 use crate::embedding::EmbeddingSpec;
@@ -161,6 +161,68 @@ pub fn train_with_history(
     options: &TrainOptions<'_>,
     progress: &mut dyn FnMut(&str),
 ) -> Result<(TrainedModel, TrainingHistory)> {
+    train_inputs(
+        estimator,
+        attrs,
+        Inputs::Borrowed(features),
+        label,
+        options,
+        progress,
+    )
+}
+
+/// [`train_with_history`] given the feature columns to keep: the same model, but a
+/// model that needs them only until it has encoded them (the trees, once binned) lets
+/// them go, so that a large training set is not held twice while training.
+pub fn train_owned(
+    estimator: &str,
+    attrs: &Attrs,
+    features: Vec<Column>,
+    label: Option<&LabelColumn>,
+    options: &TrainOptions<'_>,
+    progress: &mut dyn FnMut(&str),
+) -> Result<(TrainedModel, TrainingHistory)> {
+    train_inputs(
+        estimator,
+        attrs,
+        Inputs::Owned(features),
+        label,
+        options,
+        progress,
+    )
+}
+
+/// Feature columns lent or given to training.
+enum Inputs<'a> {
+    Borrowed(&'a [Column]),
+    Owned(Vec<Column>),
+}
+
+impl Inputs<'_> {
+    fn as_slice(&self) -> &[Column] {
+        match self {
+            Inputs::Borrowed(c) => c,
+            Inputs::Owned(c) => c,
+        }
+    }
+
+    /// Frees owned columns; they read as none afterwards.
+    fn release(&mut self) {
+        if let Inputs::Owned(c) = self {
+            *c = Vec::new();
+        }
+    }
+}
+
+fn train_inputs(
+    estimator: &str,
+    attrs: &Attrs,
+    mut inputs: Inputs<'_>,
+    label: Option<&LabelColumn>,
+    options: &TrainOptions<'_>,
+    progress: &mut dyn FnMut(&str),
+) -> Result<(TrainedModel, TrainingHistory)> {
+    let features = inputs.as_slice();
     let est = Estimator::from_name(estimator)?;
     if est.is_auto() {
         return crate::auto::train(est, attrs, features, label, options, progress);
@@ -179,8 +241,26 @@ pub fn train_with_history(
         Some(old) => old.encoder.clone(),
         None => FeatureEncoder::fit(features, est.one_hot(&resolved))?,
     };
-    let x = encoder.transform(features)?;
-    if x.rows == 0 {
+    let encoded = if Forest::estimates(est) && encoder.one_column_each() {
+        // Trees see bins only: binned a column at a time, the encoded matrix (8 bytes
+        // a cell) never exists.
+        let selected = encoder.select(features)?;
+        let rows = crate::features::row_count(&selected)?;
+        let binned = Forest::bin(rows, selected.len(), &resolved, |j| {
+            encoder.encoded_column(&selected, j)
+        })?;
+        inputs.release();
+        Encoded::Binned(binned)
+    } else {
+        Encoded::Matrix(encoder.transform(features)?)
+    };
+    // Empty when released above: only the matrix models read the columns again.
+    let features = inputs.as_slice();
+    let rows = match &encoded {
+        Encoded::Matrix(x) => x.rows,
+        Encoded::Binned(b) => b.rows,
+    };
+    if rows == 0 {
         return Err(ModelError::InvalidData(
             "the training data has no rows; check the SELECT's WHERE clause".into(),
         ));
@@ -196,7 +276,7 @@ pub fn train_with_history(
         }
     };
     if let Some(l) = label {
-        check_label_rows(l, x.rows)?;
+        check_label_rows(l, rows)?;
     }
     let (classes, labels) = match (task, label) {
         (Task::Classification, Some(l)) => {
@@ -256,125 +336,144 @@ pub fn train_with_history(
         history: Default::default(),
     };
     let warm_body = warm_start.map(|m| &m.body);
-    let body = if est.dnn_flavor().is_some() {
-        let warm = match warm_body {
-            Some(Body::Dnn(m)) => Some(m),
-            _ => None,
-        };
-        let wide_deep = if est.is_wide_deep() {
-            Some(wide_deep_inputs(&encoder, &options.column_groups)?)
-        } else {
-            None
-        };
-        let embeddings = crate::embedding::resolve(
-            &options.embeddings,
-            &encoder.column_ranges(),
-            wide_deep.as_ref().map(|w| w.deep.as_slice()),
-        )?;
-        let setup = DnnSetup {
-            estimator: est.name(),
-            flavor: est.dnn_flavor().unwrap_or(&crate::dnn::CANNED),
-            wide_deep,
-            embeddings,
-        };
-        Body::Dnn(Mlp::train(
-            &x,
-            &labels,
-            &mut resolved,
-            &setup,
-            warm,
-            &monitor,
-            progress,
-        )?)
-    } else if let Some(objective) = objective {
-        let warm = match warm_body {
-            Some(Body::Gbdt(m)) => Some(m),
-            _ => None,
-        };
-        let params = if est.is_boosted_trees() {
-            GbdtParams::boosted_trees(&resolved, objective)
-        } else {
-            let booster = est.booster(&resolved).unwrap_or_default();
-            GbdtParams::xgboost(est.name(), &resolved, objective, booster)?
-        };
-        Body::Gbdt(Gbdt::train(
-            &x,
-            &labels,
-            &params,
-            warm,
-            &monitor,
-            est.name(),
-            progress,
-        )?)
-    } else {
-        match est {
-            Estimator::LinearClassifier | Estimator::LinearRegressor => {
+    let body = match encoded {
+        Encoded::Binned(binned) => {
+            let warm = match warm_body {
+                Some(Body::Forest(m)) => Some(m),
+                _ => None,
+            };
+            Body::Forest(Forest::train_binned(
+                &binned,
+                &labels,
+                &resolved,
+                Forest::is_forest(est),
+                warm,
+                progress,
+            )?)
+        }
+        Encoded::Matrix(x) => {
+            if est.dnn_flavor().is_some() {
                 let warm = match warm_body {
-                    Some(Body::Linear(m)) => Some(m),
+                    Some(Body::Dnn(m)) => Some(m),
                     _ => None,
                 };
-                Body::Linear(Linear::train(
-                    &x, &labels, &resolved, warm, &monitor, progress,
-                )?)
-            }
-            Estimator::KMeans => {
-                let warm = match warm_body {
-                    Some(Body::KMeans(m)) => Some(m),
-                    _ => None,
+                let wide_deep = if est.is_wide_deep() {
+                    Some(wide_deep_inputs(&encoder, &options.column_groups)?)
+                } else {
+                    None
                 };
-                Body::KMeans(KMeans::train(&x, &resolved, warm, progress)?)
-            }
-            Estimator::DeepEmbeddingCluster => {
-                Body::Dec(Dec::train(&x, &resolved, &monitor, progress)?)
-            }
-            Estimator::OneClassSvm => {
-                Body::OneClassSvm(OneClassSvm::train(&x, &resolved, progress)?)
-            }
-            Estimator::TimeSeriesRnn => {
-                check_numeric(est, features)?;
-                let Labels::Values(y) = &labels else {
-                    return Err(ModelError::InvalidLabel(format!(
-                        "{} needs a label of model.n_out numbers per row",
-                        est.name()
-                    )));
+                let embeddings = crate::embedding::resolve(
+                    &options.embeddings,
+                    &encoder.column_ranges(),
+                    wide_deep.as_ref().map(|w| w.deep.as_slice()),
+                )?;
+                let setup = DnnSetup {
+                    estimator: est.name(),
+                    flavor: est.dnn_flavor().unwrap_or(&crate::dnn::CANNED),
+                    wide_deep,
+                    embeddings,
                 };
-                Body::Rnn(Rnn::train(&x, y, &mut resolved, &monitor, progress)?)
-            }
-            Estimator::ScoreCard => {
-                let bad: Vec<bool> = match &labels {
-                    Labels::Classes { y, .. } => y.iter().map(|c| *c == 1).collect(),
-                    _ => Vec::new(),
-                };
-                // Two classes (checked above): the second is "bad".
-                let name = label.map_or("label", |l| l.name.as_str());
-                let class = |i: usize| {
-                    classes
-                        .as_ref()
-                        .and_then(|c| c.get(i))
-                        .map_or_else(String::new, |c| format!("{name} = {c}"))
-                };
-                Body::ScoreCard(ScoreCard::train(
-                    est.name(),
-                    &encoder.select(features)?,
-                    &bad,
-                    (&class(0), &class(1)),
-                    &resolved,
+                Body::Dnn(Mlp::train(
+                    &x,
+                    &labels,
+                    &mut resolved,
+                    &setup,
+                    warm,
                     &monitor,
                     progress,
                 )?)
-            }
-            _ => {
-                let forest = matches!(
-                    est,
-                    Estimator::RandomForestClassifier | Estimator::RandomForestRegressor
-                );
+            } else if let Some(objective) = objective {
                 let warm = match warm_body {
-                    Some(Body::Forest(m)) => Some(m),
+                    Some(Body::Gbdt(m)) => Some(m),
                     _ => None,
                 };
-                Body::Forest(Forest::train(
-                    &x, &labels, &resolved, forest, warm, progress,
+                let params = if est.is_boosted_trees() {
+                    GbdtParams::boosted_trees(&resolved, objective)
+                } else {
+                    let booster = est.booster(&resolved).unwrap_or_default();
+                    GbdtParams::xgboost(est.name(), &resolved, objective, booster)?
+                };
+                Body::Gbdt(Gbdt::train(
+                    &x,
+                    &labels,
+                    &params,
+                    warm,
+                    &monitor,
+                    est.name(),
+                    progress,
                 )?)
+            } else {
+                match est {
+                    Estimator::LinearClassifier | Estimator::LinearRegressor => {
+                        let warm = match warm_body {
+                            Some(Body::Linear(m)) => Some(m),
+                            _ => None,
+                        };
+                        Body::Linear(Linear::train(
+                            &x, &labels, &resolved, warm, &monitor, progress,
+                        )?)
+                    }
+                    Estimator::KMeans => {
+                        let warm = match warm_body {
+                            Some(Body::KMeans(m)) => Some(m),
+                            _ => None,
+                        };
+                        Body::KMeans(KMeans::train(&x, &resolved, warm, progress)?)
+                    }
+                    Estimator::DeepEmbeddingCluster => {
+                        Body::Dec(Dec::train(&x, &resolved, &monitor, progress)?)
+                    }
+                    Estimator::OneClassSvm => {
+                        Body::OneClassSvm(OneClassSvm::train(&x, &resolved, progress)?)
+                    }
+                    Estimator::TimeSeriesRnn => {
+                        check_numeric(est, features)?;
+                        let Labels::Values(y) = &labels else {
+                            return Err(ModelError::InvalidLabel(format!(
+                                "{} needs a label of model.n_out numbers per row",
+                                est.name()
+                            )));
+                        };
+                        Body::Rnn(Rnn::train(&x, y, &mut resolved, &monitor, progress)?)
+                    }
+                    Estimator::ScoreCard => {
+                        let bad: Vec<bool> = match &labels {
+                            Labels::Classes { y, .. } => y.iter().map(|c| *c == 1).collect(),
+                            _ => Vec::new(),
+                        };
+                        // Two classes (checked above): the second is "bad".
+                        let name = label.map_or("label", |l| l.name.as_str());
+                        let class = |i: usize| {
+                            classes
+                                .as_ref()
+                                .and_then(|c| c.get(i))
+                                .map_or_else(String::new, |c| format!("{name} = {c}"))
+                        };
+                        Body::ScoreCard(ScoreCard::train(
+                            est.name(),
+                            &encoder.select(features)?,
+                            &bad,
+                            (&class(0), &class(1)),
+                            &resolved,
+                            &monitor,
+                            progress,
+                        )?)
+                    }
+                    _ => {
+                        let warm = match warm_body {
+                            Some(Body::Forest(m)) => Some(m),
+                            _ => None,
+                        };
+                        Body::Forest(Forest::train(
+                            &x,
+                            &labels,
+                            &resolved,
+                            Forest::is_forest(est),
+                            warm,
+                            progress,
+                        )?)
+                    }
+                }
             }
         }
     };
@@ -396,6 +495,13 @@ pub fn train_with_history(
         )));
     }
     Ok((model, monitor.history.into_inner()))
+}
+
+/// A training set as the model reads it.
+enum Encoded {
+    Matrix(Matrix),
+    /// Tree models' bins (see [`Forest::bin`]).
+    Binned(crate::binning::Binned),
 }
 
 /// The boosting objective: given, or what the estimator implies (`XGBClassifier`:
@@ -568,11 +674,7 @@ fn wide_deep_inputs(
 /// string column would become category codes, which no window holds.
 fn check_numeric(est: Estimator, features: &[Column]) -> Result<()> {
     for c in features {
-        if let Some(r) = c
-            .values
-            .iter()
-            .position(|v| matches!(v, Some(Feature::Str(_))))
-        {
+        if let Some(r) = c.iter().position(|v| matches!(v, Some(FeatureRef::Str(_)))) {
             return Err(ModelError::InvalidData(format!(
                 "{} reads numeric windows, but column '{}' holds a string at row {}; select \
                  numeric columns (or CAST them)",
@@ -701,11 +803,11 @@ fn check_warm_start(est: Estimator, old: &TrainedModel, features: &[Column]) -> 
 }
 
 fn check_label_rows(label: &LabelColumn, rows: usize) -> Result<()> {
-    if label.values.len() != rows {
+    if label.len() != rows {
         return Err(ModelError::InvalidLabel(format!(
             "label column '{}' has {} rows but the features have {}",
             label.name,
-            label.values.len(),
+            label.len(),
             rows
         )));
     }

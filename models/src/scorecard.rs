@@ -26,7 +26,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::attrs::{AttrSpec, AttrType, DefaultValue, Resolved, spec};
-use crate::data::{Column, Feature, whole_number};
+use crate::data::{Column, FeatureRef, whole_number};
 use crate::error::{ModelError, Result};
 use crate::features::row_count;
 use crate::metrics::binary_auc;
@@ -156,7 +156,7 @@ enum Slot {
 }
 
 impl CardFeature {
-    fn slot(&self, value: &Option<Feature>) -> Result<Slot> {
+    fn slot(&self, value: Option<FeatureRef<'_>>) -> Result<Slot> {
         let missing = |f: &CardFeature| {
             if f.null_bin.is_some() {
                 Slot::Null
@@ -167,9 +167,9 @@ impl CardFeature {
         Ok(match &self.kind {
             BinKind::Numeric { edges, fill } => {
                 let x = match value {
-                    Some(Feature::Num(x)) if x.is_finite() => Some(*x),
-                    Some(Feature::Num(_)) | None => None,
-                    Some(Feature::Str(s)) => {
+                    Some(FeatureRef::Num(x)) if x.is_finite() => Some(x),
+                    Some(FeatureRef::Num(_)) | None => None,
+                    Some(FeatureRef::Str(s)) => {
                         return Err(ModelError::InvalidData(format!(
                             "column '{}' was numeric when the score card was trained but holds \
                              the string '{s}'; cast the column to a number",
@@ -186,8 +186,10 @@ impl CardFeature {
             }
             BinKind::Categorical { categories } => {
                 let found = match value {
-                    Some(Feature::Str(s)) => categories.binary_search(s).ok(),
-                    Some(Feature::Num(x)) => categories.binary_search(&num_as_category(*x)).ok(),
+                    Some(FeatureRef::Str(s)) => {
+                        categories.binary_search_by(|c| c.as_str().cmp(s)).ok()
+                    }
+                    Some(FeatureRef::Num(x)) => categories.binary_search(&num_as_category(x)).ok(),
                     None => None,
                 };
                 found.map_or_else(|| missing(self), Slot::Bin)
@@ -547,7 +549,7 @@ impl ScoreCard {
         self.features
             .iter()
             .zip(columns)
-            .map(|(f, c)| c.values.iter().map(|v| f.slot(v)).collect())
+            .map(|(f, c)| c.iter().map(|v| f.slot(v)).collect())
             .collect()
     }
 
@@ -660,29 +662,28 @@ impl ScoreCard {
 
 /// A feature's bins (labels only; counts come later) and each training row's slot.
 fn bin_feature(col: &Column, q: usize) -> Result<(CardFeature, Vec<Slot>)> {
-    let strings = col
-        .values
-        .iter()
-        .any(|v| matches!(v, Some(Feature::Str(_))));
+    let strings = col.iter().any(|v| matches!(v, Some(FeatureRef::Str(_))));
     let (kind, bins, slots) = if strings {
         let mut categories: Vec<String> = col
-            .values
             .iter()
             .filter_map(|v| match v {
-                Some(Feature::Str(s)) => Some(s.clone()),
+                Some(FeatureRef::Str(s)) => Some(s.to_string()),
                 _ => None,
             })
             .collect();
         categories.sort_unstable();
         categories.dedup();
         let slots = col
-            .values
             .iter()
             .enumerate()
             .map(|(r, v)| match v {
-                Some(Feature::Str(s)) => Ok(Slot::Bin(categories.binary_search(s).unwrap_or(0))),
+                Some(FeatureRef::Str(s)) => Ok(Slot::Bin(
+                    categories
+                        .binary_search_by(|c| c.as_str().cmp(s))
+                        .unwrap_or(0),
+                )),
                 None => Ok(Slot::Null),
-                Some(Feature::Num(_)) => Err(ModelError::InvalidData(format!(
+                Some(FeatureRef::Num(_)) => Err(ModelError::InvalidData(format!(
                     "column '{}' mixes strings and numbers (row {} is a number); cast it to one type",
                     col.name,
                     r + 1
@@ -693,10 +694,9 @@ fn bin_feature(col: &Column, q: usize) -> Result<(CardFeature, Vec<Slot>)> {
         (BinKind::Categorical { categories }, bins, slots)
     } else {
         let mut sorted: Vec<f64> = col
-            .values
             .iter()
             .filter_map(|v| match v {
-                Some(Feature::Num(x)) if x.is_finite() => Some(*x),
+                Some(FeatureRef::Num(x)) if x.is_finite() => Some(x),
                 _ => None,
             })
             .collect();
@@ -719,11 +719,10 @@ fn bin_feature(col: &Column, q: usize) -> Result<(CardFeature, Vec<Slot>)> {
             (inner, bins)
         };
         let slots = col
-            .values
             .iter()
             .map(|v| match v {
-                Some(Feature::Num(x)) if x.is_finite() => {
-                    Slot::Bin(edges.partition_point(|e| e < x))
+                Some(FeatureRef::Num(x)) if x.is_finite() => {
+                    Slot::Bin(edges.partition_point(|e| *e < x))
                 }
                 _ => Slot::Null,
             })

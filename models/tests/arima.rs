@@ -200,7 +200,9 @@ fn fund_forecast_beats_seasonal_naive() {
 
         // PREDICT by date gives the table's values, in the rows' order.
         let mut rows = september();
-        rows[0].values.reverse();
+        let mut reversed = rows[0].to_features();
+        reversed.reverse();
+        rows[0] = Column::new(rows[0].name.clone(), reversed);
         let predicted = model.predict(&rows).unwrap();
         for (i, p) in predicted.iter().enumerate() {
             let Prediction::Value(v) = p else {
@@ -332,11 +334,15 @@ fn errors_name_the_attribute_or_row() {
     assert!(err.contains("model.order"), "{err}");
 
     let mut bad = features.clone();
-    bad[0].values[5] = Some(sqlflow_models::Feature::Str("2014/05/01".into()));
+    let mut dates = bad[0].to_features();
+    dates[5] = Some(sqlflow_models::Feature::Str("2014/05/01".into()));
+    bad[0] = Column::new(bad[0].name.clone(), dates);
     let err = train_err(&bad, &label, &sqlflow_attrs());
     assert!(err.contains("row 6") && err.contains("%Y-%m-%d"), "{err}");
     let mut dup = features.clone();
-    dup[0].values[5] = dup[0].values[6].clone();
+    let mut dates = dup[0].to_features();
+    dates[5] = dates[6].clone();
+    dup[0] = Column::new(dup[0].name.clone(), dates);
     let err = train_err(&dup, &label, &sqlflow_attrs());
     assert!(err.contains("appears twice"), "{err}");
     let gappy: Vec<Column> = vec![Column::strings(

@@ -780,9 +780,9 @@ fn an_evaluation_in_batches_equals_one_over_all_rows() {
         let whole = whole.finish().unwrap();
         let mut parts = model.evaluation(metrics).unwrap();
         // Sorted by label first, so some label values only appear in later batches.
-        let mut order: Vec<usize> = (0..data.label.values.len()).collect();
+        let mut order: Vec<usize> = (0..data.label.len()).collect();
         order.sort_by(|&i, &j| {
-            format!("{:?}", data.label.values[i]).cmp(&format!("{:?}", data.label.values[j]))
+            format!("{:?}", data.label.get(i)).cmp(&format!("{:?}", data.label.get(j)))
         });
         for chunk in order.chunks(700) {
             let batch = data.rows(chunk);

@@ -71,7 +71,7 @@ fn iris_binary(d: &Dataset) -> Dataset {
         label: Column::new(
             "class",
             d.label
-                .values
+                .to_features()
                 .iter()
                 .map(|v| match v {
                     Some(Feature::Num(x)) => Some(Feature::Num(if *x == 2.0 { 1.0 } else { 0.0 })),
@@ -451,7 +451,7 @@ fn wide_and_deep_trains_both_parts_on_their_columns() {
                 if c.name == column {
                     Column::numeric(
                         c.name.clone(),
-                        c.values.iter().map(|v| match v {
+                        c.to_features().into_iter().map(|v| match v {
                             Some(Feature::Num(x)) => x + 1.0,
                             _ => 0.0,
                         }),

@@ -137,10 +137,12 @@ fn dump(path: &str, features: &[Column], truth: &[usize], runs: &[(Vec<usize>, f
         .map(|r| {
             features
                 .iter()
-                .map(|c| match &c.values[r] {
-                    Some(sqlflow_models::Feature::Num(v)) => *v,
-                    other => panic!("{other:?}"),
-                })
+                .map(
+                    |c| match &c.get(r).map(sqlflow_models::FeatureRef::to_feature) {
+                        Some(sqlflow_models::Feature::Num(v)) => *v,
+                        other => panic!("{other:?}"),
+                    },
+                )
                 .collect()
         })
         .collect();
@@ -261,7 +263,7 @@ fn bad_values_name_the_attribute() {
     }
     let few: Vec<Column> = features
         .iter()
-        .map(|c| Column::new(c.name.clone(), c.values[..5].to_vec()))
+        .map(|c| Column::new(c.name.clone(), c.to_features()[..5].to_vec()))
         .collect();
     let err = train(DEC, &attrs(&[]), &few, None, None, &mut |_| {}).unwrap_err();
     assert!(

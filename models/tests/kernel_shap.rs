@@ -39,7 +39,7 @@ fn outputs(model: &TrainedModel, cols: &[Column]) -> Vec<Vec<f64>> {
 }
 
 fn num(c: &Column, r: usize) -> f64 {
-    match &c.values[r] {
+    match &c.get(r).map(sqlflow_models::FeatureRef::to_feature) {
         Some(Feature::Num(x)) => *x,
         other => panic!("{other:?}"),
     }
@@ -50,7 +50,9 @@ fn take(cols: &[Column], rows: &[usize]) -> Vec<Column> {
         .map(|c| {
             Column::new(
                 c.name.clone(),
-                rows.iter().map(|&r| c.values[r].clone()).collect(),
+                rows.iter()
+                    .map(|&r| c.get(r).map(sqlflow_models::FeatureRef::to_feature))
+                    .collect(),
             )
         })
         .collect()
@@ -66,7 +68,7 @@ fn mixed(cols: &[Column], spec: &[(usize, usize, u32)]) -> Vec<Column> {
                 spec.iter()
                     .map(|&(x, b, mask)| {
                         let r = if mask & (1 << i) != 0 { x } else { b };
-                        c.values[r].clone()
+                        c.get(r).map(sqlflow_models::FeatureRef::to_feature)
                     })
                     .collect(),
             )
@@ -89,7 +91,7 @@ fn largest_gap_from_output(model: &TrainedModel, cols: &[Column], v: &ShapValues
 /// Shapley values by definition: v(S) = mean over the background (all `rows`) of the
 /// output with the features outside S from the background row.
 fn brute_force(model: &TrainedModel, cols: &[Column]) -> Vec<f64> {
-    let n = cols[0].values.len();
+    let n = cols[0].len();
     let f = cols.len();
     let k = model.classes().map_or(1, <[_]>::len);
     let fact = |m: usize| (1..=m).product::<usize>() as f64;

@@ -183,7 +183,7 @@ fn binary_logistic_with_string_labels() {
         let preds = model.predict(&test_set.features).unwrap();
         let right = preds
             .iter()
-            .zip(&yte.values)
+            .zip(&yte.to_features())
             .filter(|(p, t)| match (p, t) {
                 (Prediction::Class(ClassLabel::Str(a)), Some(sqlflow_models::Feature::Str(b))) => {
                     a == b

@@ -90,7 +90,7 @@ fn forecasts_evaluates_and_round_trips() {
 #[test]
 fn labels_and_inputs_that_do_not_fit_are_errors() {
     let (features, label) = data(20);
-    let mut values = label.values.clone();
+    let mut values = label.to_features();
     values[6] = Some(sqlflow_models::Feature::Str("0.1,0.2".into()));
     let short = Column::new("next", values);
     let err = train(

@@ -145,7 +145,10 @@ fn points_fall_as_risk_rises_and_the_score_adds_up() {
                 })
                 .map(|row| row.points)
         };
-        let zv = match &features[1].values[r] {
+        let zv = match &features[1]
+            .get(r)
+            .map(sqlflow_models::FeatureRef::to_feature)
+        {
             Some(Feature::Num(z)) => *z,
             _ => unreachable!(),
         };
@@ -333,7 +336,9 @@ fn hostile_data() {
     );
     // A NULL label.
     let mut nulls = tiny().1;
-    nulls.values[3] = None;
+    let mut values = nulls.to_features();
+    values[3] = None;
+    nulls = Column::new(nulls.name.clone(), values);
     let err = fit(&Attrs::new(), &features, &nulls).unwrap_err();
     assert!(err.to_string().contains("NULL at row 4"), "{err}");
 
@@ -358,10 +363,14 @@ fn hostile_data() {
         // Perfectly separating: its pure bins are smoothed.
         Column::numeric(
             "leak",
-            label.values.iter().enumerate().map(|(i, v)| match v {
-                Some(Feature::Num(y)) => y * 100.0 + i as f64,
-                _ => 0.0,
-            }),
+            label
+                .to_features()
+                .into_iter()
+                .enumerate()
+                .map(|(i, v)| match v {
+                    Some(Feature::Num(y)) => y * 100.0 + i as f64,
+                    _ => 0.0,
+                }),
         ),
     ];
     let model = fit(&Attrs::new(), &features, &label).unwrap();

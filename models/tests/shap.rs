@@ -183,7 +183,7 @@ fn binary_boosting_explains_the_log_odds() {
         label: Column::new(
             "virginica",
             d.label
-                .values
+                .to_features()
                 .iter()
                 .map(|v| match v {
                     Some(Feature::Num(c)) => Some(Feature::Num(f64::from(*c == 2.0))),
@@ -251,13 +251,15 @@ fn nulls_nans_and_no_rows() {
     let model = fit("xgboost.gbtree", &regressors()[2].1, &train);
     let mut hostile = test.features.clone();
     for (i, c) in hostile.iter_mut().enumerate() {
-        for (r, v) in c.values.iter_mut().enumerate() {
+        let mut values = c.to_features();
+        for (r, v) in values.iter_mut().enumerate() {
             if (r + i) % 3 == 0 {
                 *v = None;
             } else if (r + i) % 5 == 0 {
                 *v = Some(Feature::Num(f64::NAN));
             }
         }
+        *c = Column::new(c.name.clone(), values);
     }
     // Whatever the encoder makes of NULL and NaN, the values stay finite and add up.
     match model.shap_values(&hostile) {
@@ -407,10 +409,12 @@ fn check_against_shap(name: &str, model: &TrainedModel, data: &common::Dataset) 
     let x = (0..v.rows).map(|r| {
         data.features
             .iter()
-            .map(|c| match &c.values[r] {
-                Some(Feature::Num(x)) => *x,
-                _ => f64::NAN,
-            })
+            .map(
+                |c| match &c.get(r).map(sqlflow_models::FeatureRef::to_feature) {
+                    Some(Feature::Num(x)) => *x,
+                    _ => f64::NAN,
+                },
+            )
             .collect()
     });
     let ours = (0..v.rows).map(|r| {

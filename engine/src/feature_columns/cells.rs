@@ -4,10 +4,11 @@
 use std::borrow::Cow;
 
 use super::plan::Read;
-use crate::{Value, backend::Collected, exec::EngineError};
+use super::table::Rows;
+use crate::{Value, exec::EngineError};
 
 /// One cell, typed for feature columns.
-pub(super) enum Cell<'a> {
+pub enum Cell<'a> {
     Null,
     Num(f64),
     Text(&'a str),
@@ -121,17 +122,18 @@ pub(super) fn fnv1a(parts: &[&str]) -> u64 {
 }
 
 /// The query's column named `name`: exact, then ignoring ASCII case.
-pub(crate) fn column_index(data: &Collected, name: &str) -> Result<usize, EngineError> {
-    data.columns
+pub(crate) fn column_index(data: &dyn Rows, name: &str) -> Result<usize, EngineError> {
+    let columns = data.columns();
+    columns
         .iter()
         .position(|c| c.name == name)
         .or_else(|| {
-            data.columns
+            columns
                 .iter()
                 .position(|c| c.name.eq_ignore_ascii_case(name))
         })
         .ok_or_else(|| {
-            let have: Vec<&str> = data.columns.iter().map(|c| c.name.as_str()).collect();
+            let have: Vec<&str> = columns.iter().map(|c| c.name.as_str()).collect();
             format!(
                 "the query has no column {name}; its columns are {}",
                 have.join(", ")

@@ -5,12 +5,13 @@ use std::borrow::Cow;
 
 use sqlflow_sql::feature_column::{self as fc, Combiner, FeatureColumn, FieldDesc, Input};
 
+use super::table::Rows;
 use super::{
-    cells::{Cell, cell, column_index, number_text, parse_number, split_list, split_pairs},
+    cells::{Cell, column_index, number_text, parse_number, split_list, split_pairs},
     plan::{Form, Numeric, Read, Source, Spec},
     planner::{Planner, Resolved, field_desc},
 };
-use crate::{backend::Collected, exec::EngineError};
+use crate::exec::EngineError;
 
 /// Derived string columns with more distinct values than this get an embedding on DNNs.
 const EMBED_VOCABULARY_ABOVE: usize = 100;
@@ -36,14 +37,25 @@ pub(super) enum Holds {
     Text { first_text: (usize, String) },
 }
 
-pub(super) fn classify(data: &Collected, field: &str) -> Result<Holds, EngineError> {
+pub(super) fn classify(data: &dyn Rows, field: &str) -> Result<Holds, EngineError> {
     let i = column_index(data, field)?;
-    let mut cells = Vec::with_capacity(data.rows.len());
-    for (r, row) in data.rows.iter().enumerate() {
-        cells.push(match row.get(i) {
-            Some(v) => cell(v, field, r + 1)?,
-            None => Cell::Null,
+    // A column held as numbers is read as such, without a cell per row.
+    if let Some((x, valid)) = data.numbers(i) {
+        let (mut whole, mut min, mut seen) = (true, f64::INFINITY, false);
+        for (x, _) in x.iter().zip(valid).filter(|(x, ok)| **ok && x.is_finite()) {
+            seen = true;
+            whole &= x.fract() == 0.0;
+            min = min.min(*x);
+        }
+        return Ok(if seen {
+            Holds::Numbers { whole, min }
+        } else {
+            Holds::Nothing
         });
+    }
+    let mut cells = Vec::with_capacity(data.len());
+    for r in 0..data.len() {
+        cells.push(data.cell(i, r, field)?);
     }
     let any_text = cells.iter().any(|c| matches!(c, Cell::Text(_)));
     let (mut whole, mut min, mut seen) = (true, f64::INFINITY, false);

@@ -10,7 +10,7 @@ use super::{
     plan::{CrossKey, Form, Ids, Layout, Read, Source, Spec},
     planner::{Planner, Resolved, dims, field_desc, ids_field},
 };
-use crate::{Value, exec::EngineError};
+use crate::exec::EngineError;
 
 impl<'a> Planner<'a> {
     /// Ids and how they reach the model: one categorical input when there is at most one
@@ -135,11 +135,7 @@ impl<'a> Planner<'a> {
 
     fn any_text_contains(&self, field: &str, c: char) -> Result<bool, EngineError> {
         let i = column_index(self.data, field)?;
-        Ok(self
-            .data
-            .rows
-            .iter()
-            .any(|row| matches!(row.get(i), Some(Value::String(s)) if s.contains(c))))
+        Ok(self.data.any_string_contains(i, c))
     }
 
     /// Text values as ids, numbered in sorted order.

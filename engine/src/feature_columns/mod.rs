@@ -31,11 +31,15 @@ mod derive;
 mod ids;
 mod plan;
 mod planner;
+mod table;
 mod transform;
 
+pub use cells::Cell;
 pub(crate) use cells::column_index;
 pub use plan::{CrossKey, FeaturePlan, Form, Ids, Layout, Numeric, Planned, Read, Source, Spec};
 pub use planner::plan;
+pub use table::Rows;
+pub(crate) use table::{Table, query_table};
 
 #[cfg(test)]
 mod tests;

@@ -8,17 +8,18 @@ use sqlflow_sql::{
     feature_column::{self as fc, Combiner, DType, FeatureColumn, FieldDesc, Input},
 };
 
+use super::table::Rows;
 use super::{
     MAX_IDS_PER_COLUMN, MAX_INPUT_CELLS,
-    cells::{Cell, cell, column_index, split_list},
+    cells::{Cell, column_index, split_list},
     derive::{Holds, classify},
     plan::{CrossKey, FeaturePlan, Form, Ids, Layout, Numeric, Planned, Read, Source, Spec},
 };
-use crate::{Value, backend::Collected, exec::EngineError};
+use crate::exec::EngineError;
 
 /// Resolves `COLUMN` items against the training rows.
 pub(super) struct Planner<'a> {
-    pub(super) data: &'a Collected,
+    pub(super) data: &'a dyn Rows,
     pub(super) holds: HashMap<String, Holds>,
     /// The estimator is a neural network (derived large vocabularies get embeddings).
     pub(super) neural: bool,
@@ -67,7 +68,7 @@ impl<'a> Planner<'a> {
         let i = column_index(self.data, field)?;
         Ok(self
             .data
-            .columns
+            .columns()
             .get(i)
             .map_or_else(|| field.to_string(), |c| c.name.clone()))
     }
@@ -265,11 +266,8 @@ impl<'a> Planner<'a> {
     ) -> Result<usize, EngineError> {
         let i = column_index(self.data, field)?;
         let mut first: Option<(usize, usize)> = None;
-        for (r, row) in self.data.rows.iter().enumerate() {
-            let c = match row.get(i) {
-                Some(v) => cell(v, field, r + 1)?,
-                None => Cell::Null,
-            };
+        for r in 0..self.data.len() {
+            let c = self.data.cell(i, r, field)?;
             let n = match c {
                 Cell::Null => continue,
                 Cell::Num(_) => 1,
@@ -364,7 +362,7 @@ fn outputs_for(spec: &Spec, base: &str) -> Vec<String> {
 /// Resolves the statement's COLUMN clauses (none: every selected column but the label)
 /// against the training rows. `neural`: the estimator is a DNN.
 pub fn plan(
-    data: &Collected,
+    data: &dyn Rows,
     clauses: &[ColumnClause],
     label: Option<&str>,
     neural: bool,
@@ -378,17 +376,11 @@ pub fn plan(
     let items: Vec<(Option<String>, Vec<FeatureColumn>)> = if clauses.is_empty() {
         let label_idx = label.map(|l| column_index(data, l)).transpose()?;
         let cols = data
-            .columns
+            .columns()
             .iter()
             .enumerate()
             // Binary columns cannot be features; leaving them out lets SELECT * work.
-            .filter(|(i, _)| {
-                Some(*i) != label_idx
-                    && !data
-                        .rows
-                        .iter()
-                        .any(|r| matches!(r.get(*i), Some(Value::Bytes(_))))
-            })
+            .filter(|(i, _)| Some(*i) != label_idx && !data.has_bytes(*i))
             .map(|(_, c)| FeatureColumn::Field(c.name.clone()))
             .collect();
         vec![(None, cols)]
@@ -435,14 +427,14 @@ pub fn plan(
                         ..
                     }
             ) {
-                cells = cells.saturating_add(outputs.len().saturating_mul(data.rows.len()));
+                cells = cells.saturating_add(outputs.len().saturating_mul(data.len()));
                 if cells > MAX_INPUT_CELLS {
                     return Err(format!(
                         "{text}: the feature columns so far make {} input values per row for \
                          {} rows, more than the {MAX_INPUT_CELLS} values the models' dense \
                          input may hold; select fewer rows or use fewer buckets",
-                        cells / data.rows.len().max(1),
-                        data.rows.len()
+                        cells / data.len().max(1),
+                        data.len()
                     )
                     .into());
                 }

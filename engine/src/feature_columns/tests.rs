@@ -1,10 +1,15 @@
-use sqlflow_models::{EmbeddingSpec, Feature};
+use sqlflow_models::{EmbeddingSpec, FeatureRef};
 use sqlflow_sql::{Dialect, ExtKind, Parsed, extended::ColumnClause, parse_statement};
 
-use super::{cells::fnv1a, plan::FeaturePlan, planner::plan};
+use super::{
+    cells::fnv1a,
+    plan::FeaturePlan,
+    planner::plan,
+    table::{Rows, Table},
+};
 use crate::{
     Value,
-    backend::{Collected, Column},
+    backend::{Collected, Column, RowSink},
 };
 
 fn s(x: &str) -> Value {
@@ -48,32 +53,56 @@ fn clauses(items: &str) -> Vec<ColumnClause> {
     }
 }
 
+/// `data` as TRAIN holds it: by column, appended a row at a time.
+fn columnar(data: &Collected) -> Table {
+    let mut t = Table::default();
+    t.head(&data.columns).unwrap();
+    for row in &data.rows {
+        t.row(row.clone()).unwrap();
+    }
+    t
+}
+
+/// The plan TRAIN makes; every test also checks that the columnar table TRAIN reads
+/// into plans exactly as the rows do.
 fn plan_of(data: &Collected, items: &str, neural: bool) -> FeaturePlan {
-    plan(data, &clauses(items), Some("y"), neural).unwrap_or_else(|e| panic!("{items}: {e}"))
+    let p =
+        plan(data, &clauses(items), Some("y"), neural).unwrap_or_else(|e| panic!("{items}: {e}"));
+    let by_column = plan(&columnar(data), &clauses(items), Some("y"), neural)
+        .unwrap_or_else(|e| panic!("{items} by column: {e}"));
+    assert_eq!(p, by_column, "{items}");
+    p
 }
 
 /// The error of planning `items` or of transforming the training rows with the plan
-/// (TO TRAIN does both before it trains).
+/// (TO TRAIN does both before it trains), the same by column.
 fn plan_err(data: &Collected, items: &str) -> String {
-    match plan(data, &clauses(items), Some("y"), true).and_then(|p| p.transform(data)) {
+    let err = |data: &dyn Rows| match plan(data, &clauses(items), Some("y"), true)
+        .and_then(|p| p.transform(data))
+    {
         Ok(_) => panic!("{items} planned and transformed"),
         Err(e) => e.to_string(),
-    }
+    };
+    let e = err(data);
+    assert_eq!(e, err(&columnar(data)), "{items}");
+    e
 }
 
-/// Model inputs as (name, values) with numbers and categories as text.
+/// Model inputs as (name, values) with numbers and categories as text, the same from
+/// the columnar table.
 fn inputs(p: &FeaturePlan, data: &Collected) -> Vec<(String, Vec<String>)> {
-    p.transform(data)
-        .unwrap()
+    let by_column = p.transform(&columnar(data)).unwrap();
+    let by_row = p.transform(data).unwrap();
+    assert_eq!(by_row, by_column);
+    by_row
         .into_iter()
         .map(|c| {
             let v = c
-                .values
                 .iter()
                 .map(|v| match v {
                     None => "NULL".to_string(),
-                    Some(Feature::Num(x)) => format!("{x}"),
-                    Some(Feature::Str(t)) => format!("'{t}'"),
+                    Some(FeatureRef::Num(x)) => format!("{x}"),
+                    Some(FeatureRef::Str(t)) => format!("'{t}'"),
                 })
                 .collect();
             (c.name, v)

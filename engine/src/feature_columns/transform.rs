@@ -4,11 +4,12 @@
 use sqlflow_models::{Column as ModelColumn, EmbeddingSpec, Feature};
 use sqlflow_sql::extended::ColumnClause;
 
+use super::table::{Rows, Table};
 use super::{
-    cells::{Cell, cell, column_index, fnv1a, number_text, parse_number, pieces},
+    cells::{Cell, column_index, fnv1a, number_text, parse_number, pieces},
     plan::{CrossKey, FeaturePlan, Form, Ids, Layout, Numeric, Planned, Read, Source, Spec},
 };
-use crate::{backend::Collected, exec::EngineError};
+use crate::exec::EngineError;
 
 /// A missing row of a CROSS key's values.
 static NO_VALUES: Vec<String> = Vec::new();
@@ -16,15 +17,10 @@ static NO_VALUES: Vec<String> = Vec::new();
 const MAX_CROSS_PER_ROW: usize = 1_000;
 
 impl Source {
-    pub(super) fn cells<'a>(&self, data: &'a Collected) -> Result<Vec<Cell<'a>>, EngineError> {
+    pub(super) fn cells<'a>(&self, data: &'a dyn Rows) -> Result<Vec<Cell<'a>>, EngineError> {
         let i = column_index(data, &self.field)?;
-        data.rows
-            .iter()
-            .enumerate()
-            .map(|(r, row)| match row.get(i) {
-                Some(v) => cell(v, &self.field, r + 1),
-                None => Ok(Cell::Null),
-            })
+        (0..data.len())
+            .map(|r| data.cell(i, r, &self.field))
             .collect()
     }
 }
@@ -93,7 +89,7 @@ impl Ids {
     }
 
     /// Every row's ids with their weights.
-    pub(super) fn rows(&self, data: &Collected) -> Result<Vec<Vec<(u64, f64)>>, EngineError> {
+    pub(super) fn rows(&self, data: &dyn Rows) -> Result<Vec<Vec<(u64, f64)>>, EngineError> {
         let what = self.what().to_string();
         match self {
             Ids::Identity {
@@ -215,7 +211,7 @@ impl Ids {
                             .collect(),
                     });
                 }
-                let n = data.rows.len();
+                let n = data.len();
                 let mut out = Vec::with_capacity(n);
                 for r in 0..n {
                     let lists: Vec<&Vec<String>> = per_key
@@ -287,11 +283,30 @@ impl Ids {
 impl Numeric {
     fn columns(
         &self,
-        data: &Collected,
+        data: &dyn Rows,
         outputs: &[String],
     ) -> Result<Vec<ModelColumn>, EngineError> {
+        if self.len == 1
+            && self.source.read == Read::Whole
+            && !self.int_only
+            && let Some((x, valid)) = data.numbers(column_index(data, &self.source.field)?)
+        {
+            let name = outputs.first().cloned().unwrap_or_default();
+            return Ok(vec![ModelColumn::from_numbers(
+                name,
+                x.to_vec(),
+                valid.to_vec(),
+            )]);
+        }
         let cells = self.source.cells(data)?;
-        let mut cols: Vec<Vec<Option<Feature>>> = vec![Vec::with_capacity(cells.len()); self.len];
+        // (numbers, which rows hold one) per output.
+        let mut cols: Vec<(Vec<f64>, Vec<bool>)> = vec![
+            (
+                Vec::with_capacity(cells.len()),
+                Vec::with_capacity(cells.len())
+            );
+            self.len
+        ];
         for (r, c) in cells.iter().enumerate() {
             let row = r + 1;
             let values: Vec<Option<f64>> = match (c, &self.source.read) {
@@ -336,19 +351,20 @@ impl Numeric {
                     )
                     .into());
                 }
-                col.push(v.map(Feature::Num));
+                col.0.push(v.unwrap_or(0.0));
+                col.1.push(v.is_some());
             }
         }
         Ok(outputs
             .iter()
             .zip(cols)
-            .map(|(name, values)| ModelColumn::new(name.clone(), values))
+            .map(|(name, (x, valid))| ModelColumn::from_numbers(name.clone(), x, valid))
             .collect())
     }
 }
 
 impl Planned {
-    fn columns(&self, data: &Collected) -> Result<Vec<ModelColumn>, EngineError> {
+    fn columns(&self, data: &dyn Rows) -> Result<Vec<ModelColumn>, EngineError> {
         match &self.spec {
             Spec::Numeric(n) => n.columns(data, &self.outputs),
             Spec::Ids { ids, layout, .. } => {
@@ -376,15 +392,13 @@ impl Planned {
                         Ok(vec![ModelColumn::new(name, values)])
                     }
                     Layout::MultiHot { seen } => {
-                        let mut cols: Vec<Vec<Option<Feature>>> =
-                            vec![vec![Some(Feature::Num(0.0)); rows.len()]; seen.len()];
+                        let mut cols: Vec<Vec<f64>> = vec![vec![0.0; rows.len()]; seen.len()];
                         for (r, ids) in rows.iter().enumerate() {
                             for (id, w) in ids {
                                 // Ids never seen in training have no input: they carry
                                 // nothing the model learned.
                                 if let Ok(i) = seen.binary_search(id)
-                                    && let Some(Some(Feature::Num(v))) =
-                                        cols.get_mut(i).and_then(|c| c.get_mut(r))
+                                    && let Some(v) = cols.get_mut(i).and_then(|c| c.get_mut(r))
                                 {
                                     *v += w;
                                 }
@@ -394,7 +408,10 @@ impl Planned {
                             .outputs
                             .iter()
                             .zip(cols)
-                            .map(|(name, values)| ModelColumn::new(name.clone(), values))
+                            .map(|(name, x)| {
+                                let valid = vec![true; x.len()];
+                                ModelColumn::from_numbers(name.clone(), x, valid)
+                            })
                             .collect())
                     }
                 }
@@ -403,9 +420,79 @@ impl Planned {
     }
 }
 
+impl Ids {
+    fn sources<'a>(&'a self, out: &mut Vec<&'a Source>) {
+        match self {
+            Ids::Identity { source, .. }
+            | Ids::Vocabulary { source, .. }
+            | Ids::Hash { source, .. }
+            | Ids::Bucket { source, .. } => out.push(source),
+            Ids::Cross { keys, .. } => {
+                for k in keys {
+                    match k {
+                        CrossKey::Raw(s) => out.push(s),
+                        CrossKey::Ids(ids) => ids.sources(out),
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Planned {
+    /// The query columns it reads.
+    fn sources(&self) -> Vec<&Source> {
+        let mut out = Vec::new();
+        match &self.spec {
+            Spec::Numeric(n) => out.push(&n.source),
+            Spec::Ids { ids, .. } => ids.sources(&mut out),
+        }
+        out
+    }
+}
+
 impl FeaturePlan {
+    /// [`transform`](Self::transform) of TRAIN's whole result: a column of numbers that
+    /// one feature column reads as it is (and `keep` is not) moves out of `table` into
+    /// the model's input rather than being copied, so the training set is held once.
+    /// `table` then reads that column as NULLs.
+    pub(crate) fn transform_table(
+        &self,
+        table: &mut Table,
+        keep: Option<usize>,
+    ) -> Result<Vec<ModelColumn>, EngineError> {
+        let mut uses = vec![0usize; table.columns().len()];
+        for p in &self.columns {
+            for s in p.sources() {
+                if let Ok(i) = column_index(table, &s.field)
+                    && let Some(n) = uses.get_mut(i)
+                {
+                    *n += 1;
+                }
+            }
+        }
+        let mut out = Vec::new();
+        for p in &self.columns {
+            if let Spec::Numeric(n) = &p.spec
+                && n.len == 1
+                && n.source.read == Read::Whole
+                && !n.int_only
+                && let Ok(i) = column_index(table, &n.source.field)
+                && uses.get(i) == Some(&1)
+                && keep != Some(i)
+                && let Some((x, valid)) = table.take_numbers(i)
+            {
+                let name = p.outputs.first().cloned().unwrap_or_default();
+                out.push(ModelColumn::from_numbers(name, x, valid));
+                continue;
+            }
+            out.extend(p.columns(table)?);
+        }
+        Ok(out)
+    }
+
     /// The model's input columns for `data` (the query's rows).
-    pub fn transform(&self, data: &Collected) -> Result<Vec<ModelColumn>, EngineError> {
+    pub fn transform(&self, data: &dyn Rows) -> Result<Vec<ModelColumn>, EngineError> {
         let mut out = Vec::new();
         for p in &self.columns {
             out.extend(p.columns(data)?);

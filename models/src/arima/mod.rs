@@ -28,7 +28,7 @@ pub use self::stl::{Decomposition, SEASONAL, low_pass_window, trend_window};
 
 use self::dates::DateFormat;
 use crate::attrs::{AttrSpec, AttrType, AttrValue, DefaultValue, Resolved};
-use crate::data::{Column, Feature, LabelColumn};
+use crate::data::{Column, FeatureRef, LabelColumn};
 use crate::error::{ModelError, Result};
 
 pub(crate) const NAME: &str = "sqlflow_models.ARIMAWithSTLDecomposition";
@@ -205,11 +205,11 @@ pub(crate) struct Arima {
     forecast: Vec<f64>,
 }
 
-fn cell_text(v: &Feature) -> String {
+fn cell_text(v: FeatureRef<'_>) -> String {
     match v {
-        Feature::Str(s) => s.trim().to_string(),
+        FeatureRef::Str(s) => s.trim().to_string(),
         // 20140401 in a numeric column.
-        Feature::Num(x) => match crate::data::whole_number(*x) {
+        FeatureRef::Num(x) => match crate::data::whole_number(x) {
             Some(i) => i.to_string(),
             None => x.to_string(),
         },
@@ -220,7 +220,6 @@ fn cell_text(v: &Feature) -> String {
 /// the row, the column and the format.
 fn read_dates(column: &Column, format: &DateFormat, format_text: &str) -> Result<Vec<i64>> {
     column
-        .values
         .iter()
         .enumerate()
         .map(|(r, v)| {

@@ -507,11 +507,11 @@ fn threads_table(dir: &Path, rows: usize, runs: usize, filter: Option<&str>, ver
     }
     let train_set = read_csv(&dir.join("train.csv"));
     let test_set = read_csv(&dir.join("test.csv"));
-    let n_rows = train_set.label.values.len();
+    let n_rows = train_set.label.len();
     println!(
         "{n_rows} training rows × {} features, {} test rows; median of {runs} fits",
         train_set.features.len(),
-        test_set.label.values.len()
+        test_set.label.len()
     );
     println!(
         "| family | threads | ours s | peer s | ours accuracy (k-means: ARI) | peer accuracy | peer |"

@@ -8,7 +8,7 @@ use super::{
     Body, Metrics, TrainedModel, check_label_rows, is_ks, regression_metrics, task_kind,
     unknown_metric,
 };
-use crate::data::{Column, Feature, LabelColumn};
+use crate::data::{Column, FeatureRef, LabelColumn};
 use crate::error::{ModelError, Result};
 use crate::estimator::Task;
 use crate::labels::{encode_classes, numeric_target, vector_target};
@@ -233,13 +233,12 @@ impl Evaluation<'_> {
 /// Each row's label as a cluster id, ids kept in `ids` so batches agree.
 fn cluster_ids(label: &LabelColumn, ids: &mut BTreeMap<String, usize>) -> Result<Vec<usize>> {
     label
-        .values
         .iter()
         .enumerate()
         .map(|(r, v)| {
             let key = match v {
-                Some(Feature::Num(x)) => format!("n{x}"),
-                Some(Feature::Str(s)) => format!("s{s}"),
+                Some(FeatureRef::Num(x)) => format!("n{x}"),
+                Some(FeatureRef::Str(s)) => format!("s{s}"),
                 None => {
                     return Err(ModelError::InvalidLabel(format!(
                         "label column '{}' is NULL at row {}; filter such rows out",

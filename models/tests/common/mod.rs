@@ -121,7 +121,9 @@ pub const SPLIT_SEED: u64 = 42;
 fn take(col: &Column, rows: &[usize]) -> Column {
     Column::new(
         col.name.clone(),
-        rows.iter().map(|&r| col.values[r].clone()).collect(),
+        rows.iter()
+            .map(|&r| col.get(r).map(sqlflow_models::FeatureRef::to_feature))
+            .collect(),
     )
 }
 
@@ -135,7 +137,7 @@ impl Dataset {
 
     /// (train, test) with the shared seeded split.
     pub fn split(&self, n_train: usize) -> (Dataset, Dataset) {
-        let p = permutation(self.label.values.len(), SPLIT_SEED);
+        let p = permutation(self.label.len(), SPLIT_SEED);
         (self.rows(&p[..n_train]), self.rows(&p[n_train..]))
     }
 
@@ -144,7 +146,7 @@ impl Dataset {
         Column::new(
             self.label.name.clone(),
             self.label
-                .values
+                .to_features()
                 .iter()
                 .map(|v| match v {
                     Some(Feature::Num(x)) => Some(Feature::Str(names[*x as usize].to_string())),
@@ -208,7 +210,7 @@ pub fn synthetic(n: usize, seed: u64) -> (Dataset, Dataset) {
 
 /// The first 80% of rows train, the rest test (the rows are already random).
 pub fn head_split(data: &Dataset) -> (Dataset, Dataset) {
-    let n = data.label.values.len();
+    let n = data.label.len();
     let cut = n * 4 / 5;
     let all: Vec<usize> = (0..n).collect();
     (data.rows(&all[..cut]), data.rows(&all[cut..]))
