@@ -219,13 +219,34 @@ impl FeatureEncoder {
     /// the whole matrix.
     pub fn encoded_column(&self, selected: &[&Column], j: usize) -> Result<Vec<(f64, u32)>> {
         let rows = row_count(selected)?;
-        let (Some(enc), Some(col)) = (self.columns.get(j), selected.get(j)) else {
+        let col = selected.get(j).ok_or_else(|| self.no_column(j))?;
+        self.encoded_column_of(col, j, rows)
+    }
+
+    fn no_column(&self, j: usize) -> ModelError {
+        ModelError::InvalidData(format!(
+            "the model has {} input columns, not {}",
+            self.columns.len(),
+            j + 1
+        ))
+    }
+
+    /// [`encoded_column`](Self::encoded_column) of the `j`-th selected column `col`, of
+    /// `rows` rows.
+    pub fn encoded_column_of(
+        &self,
+        col: &Column,
+        j: usize,
+        rows: usize,
+    ) -> Result<Vec<(f64, u32)>> {
+        let enc = self.columns.get(j).ok_or_else(|| self.no_column(j))?;
+        if col.len() != rows {
             return Err(ModelError::InvalidData(format!(
-                "the model has {} input columns, not {}",
-                self.columns.len(),
-                j + 1
+                "column '{}' has {} rows, not {rows}; all columns must have the same number of rows",
+                col.name,
+                col.len()
             )));
-        };
+        }
         // Rows are numbered in u32 by the trees (at most 4 billion rows).
         let mut out: Vec<(f64, u32)> = (0..rows).map(|r| (0.0, r as u32)).collect();
         self.encode(enc, col, rows, &mut |r, i, v| {

@@ -214,6 +214,60 @@ impl Inputs<'_> {
     }
 }
 
+/// Bins the encoder's columns for the trees. Columns given rather than lent are freed one
+/// by one, each as soon as it is binned, so the columns and their bins never all exist at
+/// once: the peak of training a tree is then about the raw columns, not more.
+fn bin_columns(
+    encoder: &FeatureEncoder,
+    inputs: &mut Inputs<'_>,
+    resolved: &attrs::Resolved,
+) -> Result<crate::binning::Binned> {
+    let selected = encoder.select(inputs.as_slice())?;
+    let rows = crate::features::row_count(&selected)?;
+    let cols = selected.len();
+    let positions: Vec<Option<usize>> = selected
+        .iter()
+        .map(|sel| inputs.as_slice().iter().position(|c| std::ptr::eq(c, *sel)))
+        .collect();
+    let distinct = positions
+        .iter()
+        .flatten()
+        .collect::<std::collections::HashSet<_>>()
+        .len()
+        == cols;
+    match inputs {
+        Inputs::Owned(owned) if distinct => {
+            let mut all: Vec<Option<Column>> =
+                std::mem::take(owned).into_iter().map(Some).collect();
+            let slots: Vec<std::sync::Mutex<Option<Column>>> = positions
+                .iter()
+                .map(|p| std::sync::Mutex::new(p.and_then(|i| all.get_mut(i)?.take())))
+                .collect();
+            // The columns no input needs go now.
+            drop(all);
+            Forest::bin(rows, cols, resolved, |j| {
+                let col = slots
+                    .get(j)
+                    .and_then(|s| {
+                        s.lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner)
+                            .take()
+                    })
+                    .ok_or_else(|| {
+                        ModelError::InvalidData(format!("input column {} is missing", j + 1))
+                    })?;
+                encoder.encoded_column_of(&col, j, rows)
+            })
+        }
+        _ => {
+            let selected = encoder.select(inputs.as_slice())?;
+            Forest::bin(rows, cols, resolved, |j| {
+                encoder.encoded_column(&selected, j)
+            })
+        }
+    }
+}
+
 fn train_inputs(
     estimator: &str,
     attrs: &Attrs,
@@ -244,11 +298,7 @@ fn train_inputs(
     let encoded = if Forest::estimates(est) && encoder.one_column_each() {
         // Trees see bins only: binned a column at a time, the encoded matrix (8 bytes
         // a cell) never exists.
-        let selected = encoder.select(features)?;
-        let rows = crate::features::row_count(&selected)?;
-        let binned = Forest::bin(rows, selected.len(), &resolved, |j| {
-            encoder.encoded_column(&selected, j)
-        })?;
+        let binned = bin_columns(&encoder, &mut inputs, &resolved)?;
         inputs.release();
         Encoded::Binned(binned)
     } else {

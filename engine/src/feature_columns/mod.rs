@@ -47,5 +47,7 @@ mod tests;
 /// Multi-hot and sparse inputs wider than this are refused: the models take a dense matrix,
 /// and a column per id quickly outgrows it.
 pub const MAX_IDS_PER_COLUMN: usize = 10_000;
-/// Rows × numeric model inputs the transform may produce (about 500 MB as model input).
-pub const MAX_INPUT_CELLS: usize = 20_000_000;
+/// Rows × numeric model inputs the transform may produce: 1.6 GB as the dense matrix
+/// most models build, 10M rows of 20 inputs. Trees hold columns and bins, not the matrix,
+/// so what they can take is bounded by the job's memory limit rather than by this.
+pub const MAX_INPUT_CELLS: usize = 200_000_000;

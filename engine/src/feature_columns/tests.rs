@@ -323,6 +323,34 @@ fn lists_of_ids_become_multi_hot() {
 }
 
 #[test]
+fn inputs_beyond_the_dense_limit_are_refused_naming_the_feature_column() {
+    // Lists of 10,000 distinct ids make 10,000 multi-hot inputs a row: 20,001 rows are
+    // one row more than MAX_INPUT_CELLS allows.
+    let rows = super::MAX_INPUT_CELLS / 10_000 + 1;
+    let data = table(
+        &["t", "y"],
+        (0..rows)
+            .map(|r| vec![s(&format!("{},{}", r % 10_000, (r + 1) % 10_000)), i(0)])
+            .collect(),
+    );
+    let e = plan_err(&data, "CATEGORY_ID(t, 10000)");
+    assert!(e.starts_with("CATEGORY_ID(t, 10000): "), "{e}");
+    assert!(
+        e.contains(&format!("10000 input values per row for {rows} rows")),
+        "{e}"
+    );
+    assert!(e.contains("select fewer rows or use fewer buckets"), "{e}");
+    // One row fewer is within the limit.
+    let fewer = table(
+        &["t", "y"],
+        (0..rows - 1)
+            .map(|r| vec![s(&format!("{},{}", r % 10_000, (r + 1) % 10_000)), i(0)])
+            .collect(),
+    );
+    plan(&fewer, &clauses("CATEGORY_ID(t, 10000)"), Some("y"), false).unwrap();
+}
+
+#[test]
 fn dense_and_numeric() {
     let data = table(
         &["d", "x", "y"],
