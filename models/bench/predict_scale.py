@@ -83,9 +83,15 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--step", default="target/release/sqlflow-step")
     ap.add_argument("--rows", default="100000,1000000")
+    ap.add_argument(
+        "--evaluate",
+        action="store_true",
+        help="also run TO EVALUATE (Accuracy, AUC) over every row and print its time and peak RSS",
+    )
     args = ap.parse_args()
     print("| rows | raw f64 size | ours: time | ours: peak RSS | scikit-learn + pandas: time | peak RSS |")
     print("|---|---|---|---|---|---|")
+    evaluated = []
     for rows in [int(r) for r in args.rows.split(",")]:
         with tempfile.TemporaryDirectory() as tmp:
             db = os.path.join(tmp, "scale.db")
@@ -106,6 +112,14 @@ def main():
             con.close()
             if n != rows:
                 sys.exit(f"PREDICT wrote {n} rows of {rows}")
+            if args.evaluate:
+                ev = measured(
+                    [args.step, "run", "-"],
+                    'SELECT * FROM t TO EVALUATE tree_m WITH validation.metrics = "Accuracy,AUC" '
+                    "LABEL label INTO t_eval;",
+                    env,
+                )
+                evaluated.append((rows, ev))
             peer = measured([sys.executable, "-c", PEER, db])
             raw_mb = rows * 11 * 8 / 1e6
             print(
@@ -113,6 +127,8 @@ def main():
                 f"| {peer[0]:.2f} s | {peer[1]:.0f} MB |",
                 flush=True,
             )
+    for rows, (seconds, rss) in evaluated:
+        print(f"EVALUATE (Accuracy, AUC) over {rows:,} rows: {seconds:.2f} s, peak RSS {rss:.0f} MB")
 
 
 if __name__ == "__main__":
