@@ -106,16 +106,9 @@ impl Forest {
         Binned::from_columns(rows, cols, MAX_BINS, threads::count(attrs), column)
     }
 
-    pub fn train(
-        x: &Matrix,
-        labels: &Labels,
-        attrs: &Resolved,
-        forest: bool,
-        warm: Option<&Forest>,
-        progress: &mut dyn FnMut(&str),
-    ) -> Result<Forest> {
-        let binned = Binned::with_threads(x, MAX_BINS, threads::count(attrs));
-        Forest::train_binned(&binned, labels, attrs, forest, warm, progress)
+    /// Bins an encoded matrix (columns one-hot encoded, so not binned one by one).
+    pub fn bin_matrix(x: &Matrix, attrs: &Resolved) -> Binned {
+        Binned::with_threads(x, MAX_BINS, threads::count(attrs))
     }
 
     /// Trains on features already binned (by [`Forest::bin`] or from a matrix).

@@ -235,37 +235,32 @@ fn bin_columns(
         .collect::<std::collections::HashSet<_>>()
         .len()
         == cols;
-    match inputs {
-        Inputs::Owned(owned) if distinct => {
-            let mut all: Vec<Option<Column>> =
-                std::mem::take(owned).into_iter().map(Some).collect();
-            let slots: Vec<std::sync::Mutex<Option<Column>>> = positions
-                .iter()
-                .map(|p| std::sync::Mutex::new(p.and_then(|i| all.get_mut(i)?.take())))
-                .collect();
-            // The columns no input needs go now.
-            drop(all);
-            Forest::bin(rows, cols, resolved, |j| {
-                let col = slots
-                    .get(j)
-                    .and_then(|s| {
-                        s.lock()
-                            .unwrap_or_else(std::sync::PoisonError::into_inner)
-                            .take()
-                    })
-                    .ok_or_else(|| {
-                        ModelError::InvalidData(format!("input column {} is missing", j + 1))
-                    })?;
-                encoder.encoded_column_of(&col, j, rows)
-            })
-        }
-        _ => {
-            let selected = encoder.select(inputs.as_slice())?;
-            Forest::bin(rows, cols, resolved, |j| {
-                encoder.encoded_column(&selected, j)
-            })
-        }
+    if !distinct || matches!(inputs, Inputs::Borrowed(_)) {
+        return Forest::bin(rows, cols, resolved, |j| {
+            encoder.encoded_column(&selected, j)
+        });
     }
+    let Inputs::Owned(owned) = inputs else {
+        return Err(ModelError::Training("lent columns cannot be freed".into()));
+    };
+    let mut all: Vec<Option<Column>> = std::mem::take(owned).into_iter().map(Some).collect();
+    let slots: Vec<std::sync::Mutex<Option<Column>>> = positions
+        .iter()
+        .map(|p| std::sync::Mutex::new(p.and_then(|i| all.get_mut(i)?.take())))
+        .collect();
+    // The columns no input needs go now.
+    drop(all);
+    Forest::bin(rows, cols, resolved, |j| {
+        let col = slots
+            .get(j)
+            .and_then(|s| {
+                s.lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .take()
+            })
+            .ok_or_else(|| ModelError::InvalidData(format!("input column {} is missing", j + 1)))?;
+        encoder.encoded_column_of(&col, j, rows)
+    })
 }
 
 fn train_inputs(
@@ -386,21 +381,23 @@ fn train_inputs(
         history: Default::default(),
     };
     let warm_body = warm_start.map(|m| &m.body);
+    let forest_warm = match warm_body {
+        Some(Body::Forest(m)) => Some(m),
+        _ => None,
+    };
+    let train_forest = |binned: &crate::binning::Binned, progress: &mut dyn FnMut(&str)| {
+        Forest::train_binned(
+            binned,
+            &labels,
+            &resolved,
+            Forest::is_forest(est),
+            forest_warm,
+            progress,
+        )
+        .map(Body::Forest)
+    };
     let body = match encoded {
-        Encoded::Binned(binned) => {
-            let warm = match warm_body {
-                Some(Body::Forest(m)) => Some(m),
-                _ => None,
-            };
-            Body::Forest(Forest::train_binned(
-                &binned,
-                &labels,
-                &resolved,
-                Forest::is_forest(est),
-                warm,
-                progress,
-            )?)
-        }
+        Encoded::Binned(binned) => train_forest(&binned, progress)?,
         Encoded::Matrix(x) => {
             if est.dnn_flavor().is_some() {
                 let warm = match warm_body {
@@ -509,20 +506,7 @@ fn train_inputs(
                             progress,
                         )?)
                     }
-                    _ => {
-                        let warm = match warm_body {
-                            Some(Body::Forest(m)) => Some(m),
-                            _ => None,
-                        };
-                        Body::Forest(Forest::train(
-                            &x,
-                            &labels,
-                            &resolved,
-                            Forest::is_forest(est),
-                            warm,
-                            progress,
-                        )?)
-                    }
+                    _ => train_forest(&Forest::bin_matrix(&x, &resolved), progress)?,
                 }
             }
         }

@@ -33,10 +33,7 @@ impl<T> Page<T> {
         valid_id: impl Fn(&str) -> bool,
     ) -> Result<Page<T>, RunnerError> {
         let after = parse_token(page_token, valid_id)?;
-        let size = match page_size as usize {
-            0 => DEFAULT_PAGE,
-            n => n.min(MAX_PAGE),
-        };
+        let size = page_size_for(page_size);
         jobs.sort_by(|a, b| key(b).cmp(&key(a)));
         let start = match &after {
             None => 0,
@@ -65,8 +62,20 @@ impl<T> Page<T> {
     }
 }
 
-/// `<ms>.<id>`, or `None` for the first page.
-fn parse_token(
+/// The jobs a page holds when `page_size` is asked: [`DEFAULT_PAGE`] for 0, at most
+/// [`MAX_PAGE`]. A runner that reads jobs from its own store reads this many (and one
+/// more, to know whether another page follows).
+pub fn page_size_for(page_size: u32) -> usize {
+    match page_size as usize {
+        0 => DEFAULT_PAGE,
+        n => n.min(MAX_PAGE),
+    }
+}
+
+/// A page token's position, `(submitted ms, job id)` of the previous page's last job, or
+/// `None` for the first page; a malformed one is `INVALID_ARGUMENT`. A runner that reads
+/// jobs from its own store starts there.
+pub fn parse_token(
     token: &str,
     valid_id: impl Fn(&str) -> bool,
 ) -> Result<Option<(u64, String)>, RunnerError> {

@@ -271,8 +271,14 @@ impl RowSink for Collected {
 /// Runs a query and keeps its whole result.
 pub fn query_all(db: &mut dyn Backend, sql: &str) -> Result<Collected, DbError> {
     let mut c = Collected::default();
-    match db.execute(sql, &mut c)? {
-        Outcome::Rows(_) => Ok(c),
+    query_into(db, sql, &mut c)?;
+    Ok(c)
+}
+
+/// Runs a query whose rows go to `sink`; a statement that returns no rows is an error.
+pub fn query_into(db: &mut dyn Backend, sql: &str, sink: &mut dyn RowSink) -> Result<(), DbError> {
+    match db.execute(sql, sink)? {
+        Outcome::Rows(_) => Ok(()),
         Outcome::Affected(_) => Err(DbError::Invalid(format!(
             "expected a query that returns rows, got a statement: {sql}"
         ))),

@@ -5,7 +5,7 @@ use std::io;
 
 use crate::{
     Value,
-    backend::{Backend, Collected, Column, DbError, Outcome, RowSink},
+    backend::{Backend, Collected, Column, RowSink, query_into},
     exec::EngineError,
     output::OutputError,
 };
@@ -29,19 +29,11 @@ pub(super) fn for_each_batch(
         f,
         failed: None,
     };
-    let read = db.execute(select, &mut sink);
+    let read = query_into(db, select, &mut sink);
     if let Some(e) = sink.failed.take() {
         return Err(e);
     }
-    match read? {
-        Outcome::Rows(_) => {}
-        Outcome::Affected(_) => {
-            return Err(DbError::Invalid(format!(
-                "expected a query that returns rows, got a statement: {select}"
-            ))
-            .into());
-        }
-    }
+    read?;
     sink.flush()?;
     Ok(sink.columns)
 }

@@ -301,16 +301,9 @@ pub(crate) fn query_table(
     sql: &str,
 ) -> Result<Table, EngineError> {
     let mut t = Table::default();
-    match db.execute(sql, &mut t)? {
-        crate::backend::Outcome::Rows(_) => {
-            t.finish();
-            Ok(t)
-        }
-        crate::backend::Outcome::Affected(_) => Err(crate::backend::DbError::Invalid(format!(
-            "expected a query that returns rows, got a statement: {sql}"
-        ))
-        .into()),
-    }
+    crate::backend::query_into(db, sql, &mut t)?;
+    t.finish();
+    Ok(t)
 }
 
 #[cfg(test)]

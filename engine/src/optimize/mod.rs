@@ -23,7 +23,7 @@ use sqlflow_sql::extended::{Direction, Expr, Optimize};
 
 use crate::{
     Value,
-    backend::{Backend, Collected, Column, ColumnType, DbError, RowSink, TableName},
+    backend::{Backend, Collected, Column, ColumnType, RowSink, TableName},
     exec::EngineError,
     output::{OutputError, RecordWriter},
 };
@@ -262,18 +262,14 @@ fn load(db: &mut dyn Backend, select: &str) -> Result<Collected, EngineError> {
         data: Collected::default(),
         over: false,
     };
-    match db.execute(select, &mut sink) {
+    match crate::backend::query_into(db, select, &mut sink) {
         Err(_) if sink.over => Err(format!(
             "the SELECT gives more than {MAX_VARIABLES} rows, one variable each: more than \
              this engine solves; select fewer rows or aggregate them first"
         )
         .into()),
         Err(e) => Err(e.into()),
-        Ok(crate::backend::Outcome::Rows(_)) => Ok(sink.data),
-        Ok(_) => Err(DbError::Invalid(format!(
-            "expected a query that returns rows, got a statement: {select}"
-        ))
-        .into()),
+        Ok(()) => Ok(sink.data),
     }
 }
 

@@ -192,8 +192,8 @@ impl<J: TableJob> JobTable<J> {
     }
 }
 
-/// What ListJobs orders a job by.
-fn info_key(i: &JobInfo) -> (u64, &str) {
+/// What ListJobs orders a job by: submission time, then id.
+pub fn info_key(i: &JobInfo) -> (u64, &str) {
     (i.submitted_at_ms.max(0) as u64, &i.job_id)
 }
 

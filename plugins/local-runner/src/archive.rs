@@ -24,9 +24,9 @@ use std::{
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use sqlflow_jobdir::{self as jobdir, FinalCode, FinalStatus, StepInput};
-use sqlflow_proto::sqlflow::{JobInfo, JobStatus, job_status::Code};
+use sqlflow_proto::sqlflow::JobInfo;
 
-use crate::job::Meta;
+use crate::job::{Meta, Phase};
 
 /// The database, in the work dir. Not a job id, so recovery never takes it for a job.
 pub const DB: &str = "jobs.sqlite";
@@ -503,22 +503,11 @@ fn info(
 ) -> JobInfo {
     JobInfo {
         job_id: id,
-        status: Some(JobStatus {
-            code: status_code(status.code) as i32,
-            message: status.message.clone(),
-        }),
+        status: Some(Phase::Done(status.clone()).status()),
         submitted_at_ms,
         finished_at_ms: status.finished_at_ms as i64,
         summary,
         request_id,
-    }
-}
-
-pub fn status_code(code: FinalCode) -> Code {
-    match code {
-        FinalCode::Succeeded => Code::Succeeded,
-        FinalCode::Failed => Code::Failed,
-        FinalCode::Cancelled => Code::Cancelled,
     }
 }
 

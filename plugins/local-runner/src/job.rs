@@ -55,11 +55,7 @@ impl Phase {
         match self {
             Phase::Pending => Code::Pending,
             Phase::Running => Code::Running,
-            Phase::Done(s) => match s.code {
-                FinalCode::Succeeded => Code::Succeeded,
-                FinalCode::Failed => Code::Failed,
-                FinalCode::Cancelled => Code::Cancelled,
-            },
+            Phase::Done(s) => status_code(s.code),
         }
     }
 
@@ -73,6 +69,15 @@ impl Phase {
             code: self.code() as i32,
             message,
         }
+    }
+}
+
+/// A final status's code as the protocol says it.
+pub fn status_code(code: FinalCode) -> Code {
+    match code {
+        FinalCode::Succeeded => Code::Succeeded,
+        FinalCode::Failed => Code::Failed,
+        FinalCode::Cancelled => Code::Cancelled,
     }
 }
 

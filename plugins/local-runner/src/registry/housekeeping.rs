@@ -66,27 +66,24 @@ impl Registry {
     pub fn archive_finished(&self) {
         let now = jobdir::now_ms();
         let horizon = now.saturating_sub(self.cfg.archive_after_seconds.saturating_mul(1000));
-        let due: Vec<Arc<Job>> = {
+        // A recorded job's phase is its status on disk (one not yet recorded, whose
+        // phase carries a note saying so, waits until it is).
+        let due: Vec<(Arc<Job>, FinalStatus)> = {
             let refused = self.unarchivable.lock().unwrap_or_else(|p| p.into_inner());
             self.jobs
                 .all()
                 .into_iter()
-                .filter(|j| matches!(j.phase(), Phase::Done(s) if s.finished_at_ms <= horizon))
                 .filter(|j| !j.is_unrecorded() && !refused.contains(&j.id))
+                .filter_map(|j| match j.phase() {
+                    Phase::Done(s) if s.finished_at_ms <= horizon => Some((j, s)),
+                    _ => None,
+                })
                 .collect()
         };
         for batch in due.chunks(ARCHIVE_BATCH) {
             let mut entries = Vec::with_capacity(batch.len());
-            for job in batch {
-                // The status recorded on disk, not the phase: the phase of a job whose
-                // record was written late carries a note about it.
-                let entry = jobdir::final_status(&job.dir).and_then(|status| {
-                    let status = status.ok_or_else(|| {
-                        io::Error::new(io::ErrorKind::NotFound, "no final status on disk")
-                    })?;
-                    Entry::from_dir(&self.archive, &job.id, &job.dir, &job.meta, &status)
-                });
-                match entry {
+            for (job, status) in batch {
+                match Entry::from_dir(&self.archive, &job.id, &job.dir, &job.meta, status) {
                     Ok(e) => entries.push(e),
                     Err(e) => {
                         tracing::warn!(

@@ -33,10 +33,10 @@ use serde::{Deserialize, Serialize};
 use sqlflow_jobdir::{self as jobdir, FinalCode, FinalStatus, JobSession, StepInput};
 use sqlflow_plugin_api::{
     ErrorCode, RunnerError,
-    list::{DEFAULT_PAGE, MAX_PAGE, Page},
+    list::{self, Page},
     sdk::{
-        self, JobTable, TableJob,
-        jobs::{same_request, valid_job_id},
+        JobTable, TableJob,
+        jobs::{info_key, request_reused, same_request, valid_job_id},
         program_summary,
         queue::Scheduler,
     },
@@ -203,7 +203,7 @@ impl Registry {
                 tracing::info!(job_id = %first.id, request_id = %req.request_id, "Run retried: same archived job");
                 Ok(first.id)
             } else {
-                Err(sdk::jobs::request_reused(&first.id))
+                Err(request_reused(&first.id))
             };
         }
         let (id, new) = made?;
@@ -416,10 +416,7 @@ impl Registry {
     /// The caller's jobs, newest first, paged as every runner pages them: the table's
     /// and, after them in the merge, as many archived ones as one page can take.
     pub fn list(&self, user: &str, req: &ListJobsRequest) -> Result<ListJobsResponse, RunnerError> {
-        let size = match req.page_size as usize {
-            0 => DEFAULT_PAGE,
-            n => n.min(MAX_PAGE),
-        };
+        let after = list::parse_token(&req.page_token, valid_job_id)?;
         let mut mine: Vec<JobInfo> = self
             .jobs
             .all()
@@ -427,24 +424,18 @@ impl Registry {
             .filter(|j| j.owner() == user)
             .map(|j| j.info())
             .collect();
-        // A malformed token gets no bound here; `Page::select` refuses it below.
-        let before = req
-            .page_token
-            .split_once('.')
-            .and_then(|(ms, id)| Some((ms.parse::<u64>().ok()?, id)))
-            .filter(|(_, id)| valid_job_id(id));
-        if req.page_token.is_empty() || before.is_some() {
-            // One more than a page, so the merge knows whether more follow.
-            let archived = self
-                .archive
-                .list(user, before, size + 1)
-                .map_err(|e| RunnerError::internal(format!("cannot list archived jobs: {e}")))?;
-            let live: HashSet<String> = mine.iter().map(|j| j.job_id.clone()).collect();
-            mine.extend(archived.into_iter().filter(|a| !live.contains(&a.job_id)));
-        }
-        let page = Page::select(mine, key, req.page_size, &req.page_token, valid_job_id)?;
+        // One more than a page, so the merge knows whether more follow.
+        let size = list::page_size_for(req.page_size);
+        let before = after.as_ref().map(|(ms, id)| (*ms, id.as_str()));
+        let archived = self
+            .archive
+            .list(user, before, size + 1)
+            .map_err(|e| RunnerError::internal(format!("cannot list archived jobs: {e}")))?;
+        let live: HashSet<String> = mine.iter().map(|j| j.job_id.clone()).collect();
+        mine.extend(archived.into_iter().filter(|a| !live.contains(&a.job_id)));
+        let page = Page::select(mine, info_key, req.page_size, &req.page_token, valid_job_id)?;
         Ok(ListJobsResponse {
-            next_page_token: page.next_token(page.jobs.len(), key),
+            next_page_token: page.next_token(page.jobs.len(), info_key),
             jobs: page.jobs,
         })
     }
@@ -458,7 +449,7 @@ impl Registry {
         match self.archive.counts() {
             Ok(counts) => {
                 for (code, n) in counts.into_iter().filter(|(_, n)| *n > 0) {
-                    let name = crate::archive::status_code(code).as_str_name().to_string();
+                    let name = job::status_code(code).as_str_name().to_string();
                     *stats.jobs_by_state.entry(name).or_default() += n;
                 }
             }
@@ -485,11 +476,6 @@ impl Registry {
         }
         Ok(())
     }
-}
-
-/// What ListJobs orders a job by.
-fn key(i: &JobInfo) -> (u64, &str) {
-    (i.submitted_at_ms.max(0) as u64, i.job_id.as_str())
 }
 
 /// The disk (or the user's quota) holding the work dir is full.
